@@ -1,0 +1,50 @@
+// The emulator's "ready" line (one JSON object on stdout) as the stack uses it. Checked field by
+// field so that a change on the emulator's side fails here with the missing field's name rather
+// than later as an obscure connection error in the Function App.
+
+export interface EmulatorInfo {
+  armEndpoint: string;
+  registryEndpoint: string;
+  registryLoginServer: string;
+  identityEndpoint: string;
+  identityHeader: string;
+  caBundle: string;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tenantId: string;
+  subscriptionId: string;
+  /** Everything else the emulator reported (kept for the CLI's output and for tests). */
+  raw: Record<string, unknown>;
+}
+
+const REQUIRED = [
+  'armEndpoint',
+  'registryEndpoint',
+  'registryLoginServer',
+  'identityEndpoint',
+  'identityHeader',
+  'caBundle',
+  'tlsCertFile',
+  'tlsKeyFile',
+  'tenantId',
+  'subscriptionId',
+] as const;
+
+/** undefined when the line is not JSON (a stray log line); throws when it is JSON but incomplete. */
+export function parseEmulatorReadyLine(line: string): EmulatorInfo | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith('{')) return undefined;
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(trimmed) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if ('level' in obj && 'msg' in obj && !('armEndpoint' in obj)) return undefined; // a pino log line on stdout
+  const missing = REQUIRED.filter((k) => typeof obj[k] !== 'string' || obj[k] === '');
+  if (missing.length) throw new Error(`ready line lacks ${missing.join(', ')}: ${trimmed.slice(0, 500)}`);
+  const info = { raw: obj } as EmulatorInfo;
+  for (const k of REQUIRED) info[k] = obj[k] as string;
+  info.armEndpoint = info.armEndpoint.replace(/\/+$/, '');
+  return info;
+}
