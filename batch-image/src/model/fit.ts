@@ -1,0 +1,155 @@
+// fitModel: runs the estimation starts in parallel worker threads (as many as the container's CPU
+// quota allows), keeps the best log-likelihood, and has one worker summarize it. The main thread
+// only coordinates, so an HTTP agent in it stays responsive during a long fit.
+import { Worker } from 'node:worker_threads';
+import { extname, join } from 'node:path';
+import { availableCpus } from './cpus';
+import type { StartOutcome } from './estimate';
+import { startSeed } from './rng';
+import type { FitInput, FitOptions, FitResult, StartReport } from './types';
+import type { WorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
+
+function createWorker(data: WorkerData): Worker {
+  const ext = extname(__filename);
+  const file = join(__dirname, `worker${ext}`);
+  if (ext === '.ts') {
+    // Running from sources (tests, tsx): worker threads do not inherit tsx's loader, so register it.
+    const tsx = require.resolve('tsx/cjs/api');
+    return new Worker(`require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(file)});`, { eval: true, workerData: data });
+  }
+  return new Worker(file, { workerData: data });
+}
+
+export function abortError(reason?: unknown): Error {
+  const err = new Error('the fit was aborted', reason === undefined ? undefined : { cause: reason });
+  err.name = 'AbortError';
+  return err;
+}
+
+/** Standard deviation of y: the estimators work on y / sd(y), whose log-likelihood differs by T·log sd. */
+function logScaleOfY(y: number[]): number {
+  let m = 0;
+  for (const v of y) m += v;
+  m /= y.length;
+  let s = 0;
+  for (const v of y) s += (v - m) ** 2;
+  const sd = Math.sqrt(s / y.length);
+  return sd > 0 && Number.isFinite(sd) ? Math.log(sd) : 0;
+}
+
+export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitResult> {
+  const began = performance.now();
+  const { signal, onProgress } = opts;
+  if (signal?.aborted) return Promise.reject(abortError(signal.reason));
+  const requested = opts.workers ?? availableCpus();
+  const workerCount = Math.max(1, Math.min(input.starts, Math.floor(Number.isFinite(requested) ? requested : 1)));
+  const llShift = input.y.length * logScaleOfY(input.y);
+
+  return new Promise<FitResult>((resolve, reject) => {
+    const workers: Worker[] = [];
+    const outcomes: (StartOutcome | undefined)[] = new Array<StartOutcome | undefined>(input.starts).fill(undefined);
+    const fractions = new Float64Array(input.starts);
+    let nextStart = 0;
+    let done = 0;
+    let settled = false;
+    let summarizing = false;
+    let bestIndex = -1;
+
+    let lastFraction = 0;
+    // Progress never goes backwards, whatever order the workers report in.
+    const report = (fraction: number, message: string): void => {
+      lastFraction = Math.max(lastFraction, Math.min(1, Math.max(0, fraction)));
+      if (!settled && onProgress) {
+        try { onProgress(lastFraction, message); } catch { /* a progress sink must not break the fit */ }
+      }
+    };
+    const startsFraction = (): number => {
+      let sum = 0;
+      for (const f of fractions) sum += f;
+      return (0.9 * sum) / input.starts;
+    };
+    const finish = (err: Error | null, result?: FitResult): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      for (const w of workers) void w.terminate();
+      if (err) reject(err);
+      else resolve(result!);
+    };
+    const onAbort = (): void => finish(abortError(signal?.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const send = (w: Worker, req: WorkerRequest): void => w.postMessage(req);
+    const dispatch = (w: Worker): void => {
+      if (nextStart < input.starts) {
+        const index = nextStart++;
+        send(w, { type: 'start', index, seed: startSeed(input.seed, index) });
+      } else if (done === input.starts && !summarizing) {
+        summarizing = true;
+        bestIndex = 0;
+        outcomes.forEach((o, i) => {
+          const best = outcomes[bestIndex]!;
+          if (o && (o.logLikelihood > best.logLikelihood || !Number.isFinite(best.logLikelihood))) bestIndex = i;
+        });
+        report(0.92, `best of ${input.starts} starts: #${bestIndex}; computing standard errors and probabilities`);
+        send(w, { type: 'summarize', params: outcomes[bestIndex]!.params });
+      }
+    };
+
+    report(0, `fitting ${input.k}-regime model to ${input.y.length} observations: ${input.starts} starts on ${workerCount} worker thread(s)`);
+    for (let i = 0; i < workerCount; i++) {
+      let w: Worker;
+      try {
+        w = createWorker({ input });
+      } catch (err) {
+        finish(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      workers.push(w);
+      w.on('message', (msg: WorkerReply) => {
+        if (settled) return;
+        switch (msg.type) {
+          case 'progress': {
+            fractions[msg.index] = msg.fraction;
+            report(startsFraction(), `start ${msg.index + 1}/${input.starts} running`);
+            break;
+          }
+          case 'start-done': {
+            outcomes[msg.index] = msg.outcome;
+            fractions[msg.index] = 1;
+            done++;
+            const ll = msg.outcome.logLikelihood - llShift;
+            report(startsFraction(), `start ${msg.index + 1}/${input.starts} done: log-likelihood ${ll.toFixed(4)}${msg.outcome.converged ? '' : ' (not converged)'}`);
+            dispatch(w);
+            break;
+          }
+          case 'summary': {
+            const starts: StartReport[] = outcomes.map((o, i) => ({
+              seed: startSeed(input.seed, i),
+              logLikelihood: o!.logLikelihood - llShift,
+              iterations: o!.iterations,
+              converged: o!.converged,
+              seconds: o!.seconds,
+            }));
+            report(1, 'done');
+            finish(null, {
+              ...msg.summary,
+              starts,
+              bestStart: bestIndex,
+              converged: starts[bestIndex]!.converged,
+              elapsedSeconds: (performance.now() - began) / 1000,
+              workers: workerCount,
+            });
+            break;
+          }
+          case 'error':
+            finish(new Error(`model worker failed: ${msg.message}`));
+            break;
+        }
+      });
+      w.on('error', (err) => finish(err));
+      w.on('exit', (code) => { if (!settled) finish(new Error(`model worker exited unexpectedly with code ${code}`)); });
+      dispatch(w);
+    }
+  });
+}

@@ -1,0 +1,82 @@
+// Public types of the default batch model (Markov-switching regression). The agent and the CLI
+// code against these; they are also the JSON shapes of the input and the result.
+
+export type Trend = 'c' | 'n';
+
+/** Validated input of one fit (see parseFitInput for the rules and defaults). */
+export interface FitInput {
+  y: number[];
+  /** One row per observation; columns are the regressors after the constant. */
+  exog?: number[][];
+  k: number;
+  trend: Trend;
+  switchingVariance: boolean;
+  switchingCoefficients: boolean;
+  starts: number;
+  seed: number;
+  maxIterations: number;
+  tolerance: number;
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export type ParseResult = { ok: true; value: FitInput } | { ok: false; errors: FieldError[] };
+
+export interface FitOptions {
+  onProgress?: (fraction: number, message: string) => void;
+  signal?: AbortSignal;
+  /** Worker threads to use; default: the CPUs this container really has (cgroup quota aware). */
+  workers?: number;
+}
+
+export interface RegimeResult {
+  /** Constant first (trend "c"), then the exog columns. */
+  coefficients: number[];
+  /** null where the numerical Hessian gives no finite standard error. */
+  standardErrors: (number | null)[];
+  tStatistics: (number | null)[];
+  sigma2: number;
+  sigma2StandardError: number | null;
+  /** 1 / (1 - p[i->i]) observations. */
+  expectedDuration: number;
+}
+
+export interface StartReport {
+  seed: number;
+  logLikelihood: number;
+  iterations: number;
+  converged: boolean;
+  seconds: number;
+}
+
+export interface FitResult {
+  model: 'markov-switching-regression';
+  k: number;
+  nobs: number;
+  trend: Trend;
+  switchingVariance: boolean;
+  switchingCoefficients: boolean;
+  logLikelihood: number;
+  aic: number;
+  bic: number;
+  /** Number of free parameters used in AIC/BIC. */
+  parameterCount: number;
+  regimes: RegimeResult[];
+  /** Row i = from regime i, column j = to regime j; rows sum to 1. */
+  transitionMatrix: number[][];
+  /** Standard errors of transitionMatrix entries (the last column is implied, so its errors are derived). */
+  transitionStandardErrors: (number | null)[][];
+  /** T × k: Pr[S_t = j | y_1..y_t]. */
+  filteredProbabilities: number[][];
+  /** T × k: Pr[S_t = j | y_1..y_T]. */
+  smoothedProbabilities: number[][];
+  starts: StartReport[];
+  /** Index into starts of the winning start. */
+  bestStart: number;
+  converged: boolean;
+  elapsedSeconds: number;
+  workers: number;
+}

@@ -1,0 +1,17 @@
+// Messages between fitModel (main thread) and its worker threads.
+import type { StartOutcome, PlainParams, FitSummary } from './estimate';
+import type { FitInput } from './types';
+
+export type WorkerRequest =
+  | { type: 'start'; index: number; seed: number }
+  | { type: 'summarize'; params: PlainParams };
+
+export type WorkerReply =
+  | { type: 'progress'; index: number; fraction: number }
+  | { type: 'start-done'; index: number; outcome: StartOutcome }
+  | { type: 'summary'; summary: FitSummary }
+  | { type: 'error'; message: string };
+
+export interface WorkerData {
+  input: FitInput;
+}
