@@ -1,0 +1,56 @@
+// POST /api/callbacks/jobs/{id}: the job container reports progress/completion. Authenticated by
+// the per-job HMAC token (constant-time compare) before anything is looked up; the event only wakes
+// the monitor, which re-reads the agent's /status (the poll stays authoritative).
+import { Ajv2020 } from 'ajv/dist/2020';
+import { EVENTS, instanceIdOf, isTerminalState } from '../contracts';
+import { CodedError, notFound, validationFailed } from '../errors';
+import type { Logger } from '../logging';
+import { ajvProblems } from '../tenants/ajv-problems';
+import type { TenantDirectory } from '../tenants/types';
+import { verifyCallbackToken } from '../security/callback-token';
+import { json, readJson, segment, type ApiRequest, type ApiResponse } from './http';
+import { jobInputOf, statusOf, type JobsBackend } from './job-backend';
+import { CALLBACK_SCHEMA, JOB_ID_PATTERN } from './schemas';
+
+const validate = new Ajv2020({ allErrors: true, strict: false }).compile(CALLBACK_SCHEMA);
+const CALLBACK_LIMIT = 64 * 1024;
+
+export interface CallbackDeps {
+  tenants: TenantDirectory;
+  signingKey: string;
+  log: Logger;
+}
+
+export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: JobsBackend) => Promise<ApiResponse> {
+  return async (req, jobs) => {
+    const jobId = segment(req, 'id', JOB_ID_PATTERN);
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get('authorization') ?? '');
+    if (!verifyCallbackToken(deps.signingKey, jobId, m?.[1])) {
+      throw new CodedError({ code: 'Unauthorized', httpStatus: 401, message: 'Invalid callback token.' });
+    }
+    const body = await readJson(req, CALLBACK_LIMIT);
+    if (!validate(body)) throw validationFailed(ajvProblems(validate.errors));
+    const cb = body as { jobId: string; type: string; state?: string; progress?: number; message?: string; at?: string; exitCode?: number | null };
+    if (cb.jobId !== jobId) throw validationFailed([{ field: 'jobId', message: 'does not match the URL' }]);
+    // The token proves the job id; find which tenant's instance it is (tenants are few).
+    for (const tenant of deps.tenants.tenants) {
+      const instanceId = instanceIdOf(tenant.id, jobId);
+      const info = await jobs.get(instanceId);
+      if (!info || jobInputOf(info)?.jobId !== jobId) continue;
+      const status = statusOf(info);
+      if (status && isTerminalState(status.state)) return json(200, { accepted: false, reason: 'job already finished' });
+      const event = {
+        type: cb.type,
+        state: cb.state ?? null,
+        progress: typeof cb.progress === 'number' ? cb.progress : null,
+        message: typeof cb.message === 'string' ? cb.message.slice(0, 500) : '',
+        at: cb.at ?? null,
+        exitCode: cb.exitCode ?? null,
+      };
+      await jobs.raise(instanceId, EVENTS.callback, event);
+      deps.log.debug({ tenant: tenant.id, jobId, instanceId, type: cb.type }, 'callback');
+      return json(202, { accepted: true });
+    }
+    throw notFound('job');
+  };
+}

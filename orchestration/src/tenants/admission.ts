@@ -1,0 +1,133 @@
+// Admission without Durable entities (the local host has none): one small JSON ledger, updated
+// with optimistic concurrency (blob ETags in Azure and Azurite; see azure/ledger-store.ts). It holds
+// each tenant's FIFO queue and running set and the global running set, so a grant can check the
+// tenant's maxConcurrentJobs and the region's core/group quota in ONE atomic compare-and-swap:
+// a burst of simultaneous submissions can never over-admit. These functions are pure.
+
+export interface LedgerEntry {
+  instanceId: string;
+  jobId: string;
+  cores: number;
+  memoryGb: number;
+  enqueuedAt: string;
+  grantedAt?: string;
+  cancelRequested?: boolean;
+}
+
+export interface TenantLedger {
+  queue: LedgerEntry[];
+  running: LedgerEntry[];
+}
+
+export interface LedgerDoc {
+  version: 1;
+  tenants: Record<string, TenantLedger>;
+  /** ISO times of recent grants (creates), for the creates-per-5-minutes cap. */
+  recentGrants: string[];
+}
+
+export interface GlobalLimits {
+  maxCores: number;
+  maxGroups: number;
+  maxCreatesPer5Min: number;
+}
+
+export interface TenantAdmissionLimits {
+  maxConcurrentJobs: number;
+  maxQueuedJobs: number;
+}
+
+export const emptyLedger = (): LedgerDoc => ({ version: 1, tenants: {}, recentGrants: [] });
+
+const tenantOf = (doc: LedgerDoc, tenant: string): TenantLedger => (doc.tenants[tenant] ??= { queue: [], running: [] });
+const has = (t: TenantLedger, instanceId: string): 'queue' | 'running' | undefined =>
+  t.queue.some((e) => e.instanceId === instanceId) ? 'queue' : t.running.some((e) => e.instanceId === instanceId) ? 'running' : undefined;
+
+export type EnqueueResult = { result: 'enqueued' | 'already'; position: number } | { result: 'queueFull'; queued: number };
+
+export function enqueue(doc: LedgerDoc, tenant: string, limits: TenantAdmissionLimits, entry: LedgerEntry): EnqueueResult {
+  const t = tenantOf(doc, tenant);
+  const where = has(t, entry.instanceId);
+  if (where) return { result: 'already', position: where === 'queue' ? t.queue.findIndex((e) => e.instanceId === entry.instanceId) : -1 };
+  if (t.queue.length >= limits.maxQueuedJobs) return { result: 'queueFull', queued: t.queue.length };
+  t.queue.push(entry);
+  return { result: 'enqueued', position: t.queue.length - 1 };
+}
+
+export type GrantResult =
+  | { result: 'granted' }
+  | { result: 'waiting'; position: number; blockedBy: 'queue' | 'tenant' | 'global' }
+  | { result: 'canceled' }
+  | { result: 'notQueued' };
+
+/** Grants a slot only to the head of the tenant's queue, and only if tenant and global caps allow. */
+export function tryGrant(doc: LedgerDoc, tenant: string, limits: TenantAdmissionLimits, global: GlobalLimits, instanceId: string, now: Date): GrantResult {
+  const t = tenantOf(doc, tenant);
+  if (t.running.some((e) => e.instanceId === instanceId)) return { result: 'granted' };
+  const position = t.queue.findIndex((e) => e.instanceId === instanceId);
+  if (position < 0) return { result: 'notQueued' };
+  const entry = t.queue[position]!;
+  if (entry.cancelRequested) {
+    t.queue.splice(position, 1);
+    return { result: 'canceled' };
+  }
+  if (position > 0) return { result: 'waiting', position, blockedBy: 'queue' };
+  if (t.running.length >= limits.maxConcurrentJobs) return { result: 'waiting', position, blockedBy: 'tenant' };
+  const all = Object.values(doc.tenants).flatMap((x) => x.running);
+  const cores = all.reduce((s, e) => s + e.cores, 0);
+  const horizon = now.getTime() - 5 * 60_000;
+  doc.recentGrants = doc.recentGrants.filter((at) => Date.parse(at) > horizon);
+  if (all.length + 1 > global.maxGroups || cores + entry.cores > global.maxCores + 1e-9 || doc.recentGrants.length >= global.maxCreatesPer5Min) {
+    return { result: 'waiting', position, blockedBy: 'global' };
+  }
+  t.queue.splice(position, 1);
+  t.running.push({ ...entry, grantedAt: now.toISOString() });
+  doc.recentGrants.push(now.toISOString());
+  return { result: 'granted' };
+}
+
+/** Removes the job from queue and running set (idempotent). Returns whether anything changed. */
+export function release(doc: LedgerDoc, tenant: string, instanceId: string): boolean {
+  const t = doc.tenants[tenant];
+  if (!t) return false;
+  const before = t.queue.length + t.running.length;
+  t.queue = t.queue.filter((e) => e.instanceId !== instanceId);
+  t.running = t.running.filter((e) => e.instanceId !== instanceId);
+  if (t.queue.length === 0 && t.running.length === 0) delete doc.tenants[tenant];
+  return t.queue.length + t.running.length !== before;
+}
+
+/** Marks a queued job canceled (its orchestrator leaves the queue at its next poll). */
+export function markCanceled(doc: LedgerDoc, tenant: string, instanceId: string): boolean {
+  const e = doc.tenants[tenant]?.queue.find((x) => x.instanceId === instanceId);
+  if (!e) return false;
+  e.cancelRequested = true;
+  return true;
+}
+
+/** Sweeper: drops entries whose orchestration is finished or unknown (crash, terminate, purge). */
+export function reconcile(doc: LedgerDoc, isLive: (instanceId: string) => boolean): string[] {
+  const removed: string[] = [];
+  for (const [tenant, t] of Object.entries(doc.tenants)) {
+    for (const list of ['queue', 'running'] as const) {
+      t[list] = t[list].filter((e) => {
+        const live = isLive(e.instanceId);
+        if (!live) removed.push(e.instanceId);
+        return live;
+      });
+    }
+    if (t.queue.length === 0 && t.running.length === 0) delete doc.tenants[tenant];
+  }
+  return removed;
+}
+
+export function tenantUsage(doc: LedgerDoc, tenant: string): { running: number; queued: number; runningCores: number } {
+  const t = doc.tenants[tenant];
+  return { running: t?.running.length ?? 0, queued: t?.queue.length ?? 0, runningCores: t?.running.reduce((s, e) => s + e.cores, 0) ?? 0 };
+}
+
+/** Storage port: read-modify-write with compare-and-swap. `mutate` may run several times. */
+export interface LedgerStore {
+  update<R>(mutate: (doc: LedgerDoc) => { changed: boolean; result: R }): Promise<R>;
+  read(): Promise<LedgerDoc>;
+}

@@ -1,0 +1,39 @@
+// The validated tenants file, as the rest of the app sees it.
+import type { CostRates, OnComplete, OnFailure } from '../contracts';
+
+export interface TenantLimits {
+  maxCpu: number;
+  maxMemoryGb: number;
+  maxGpu: number;
+  maxConcurrentJobs: number;
+  maxQueuedJobs: number;
+  maxRuntimeMinutes: number;
+}
+
+export interface TenantDefaults {
+  image: string;
+  cpu: number;
+  memoryGb: number;
+  onComplete: OnComplete;
+  onFailure: OnFailure;
+  maxAttempts: number;
+  timeoutMinutes: number;
+}
+
+export interface Tenant {
+  id: string;
+  displayName: string;
+  apiKeys: { id: string; sha256: string }[];
+  allowedRepositories: string[];
+  location: string | undefined;
+  limits: TenantLimits;
+  defaults: TenantDefaults;
+  costRates: CostRates;
+  subnetId: string | undefined;
+  allowPrivateWebhookTargets: boolean;
+}
+
+export interface TenantDirectory {
+  readonly tenants: readonly Tenant[];
+  get(id: string): Tenant | undefined;
+}
