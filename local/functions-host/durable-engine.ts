@@ -686,6 +686,7 @@ export class DurableEngine {
       event = historyEvent(EventType.TaskCompleted, Date.now(), { TaskScheduledId: job.seq, Result: result });
     } catch (err) {
       event = taskFailed(job.name, job.seq, err);
+      this.logger.warn({ instanceId: job.instanceId, activity: job.name, err }, 'activity failed');
       if (job.meta?.retry) failedMeta = { retry: { ...job.meta.retry, failures: job.meta.retry.failures + 1 } };
     }
     this.pendingCompletions.push({ job, event, meta: failedMeta });
@@ -767,7 +768,8 @@ export function validateInstanceId(id: string): void {
 /** The TaskFailed event for a thrown activity error, with FailureDetails when the app registered an exception properties provider (protocol doc §5.2). */
 function taskFailed(name: string, seq: number, err: unknown): HistoryEvent {
   const message = errorMessage(err);
-  const details = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+  // Details carry the error's name and message, not its stack: the orchestrator shows them to users.
+  const details = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const fields: Record<string, unknown> = { TaskScheduledId: seq, Reason: `Activity function '${name}' failed: ${message}`, Details: details };
   if (message.startsWith('{')) {
     try {

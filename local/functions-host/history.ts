@@ -117,6 +117,10 @@ export function actionSignature(a: Action): string {
     case ActionType.ContinueAsNew: return 'ContinueAsNew';
     case ActionType.CreateTimer: return 'CreateTimer';
     case ActionType.WaitForExternalEvent: return `WaitForExternalEvent '${a.externalEventName}'`;
+    case ActionType.CallEntity: return 'CallEntity';
+    case ActionType.SignalEntity: return 'SignalEntity';
+    case ActionType.LockEntities: return 'LockEntities';
+    case ActionType.ReleaseEntities: return 'ReleaseEntities';
     case ActionType.CallHttp: return `CallHttp ${a.httpRequest?.method ?? ''} ${a.httpRequest?.uri ?? ''}`;
     default: return `ActionType ${a.actionType}`;
   }

@@ -1,0 +1,127 @@
+// HTTP triggers, timer triggers and bad input on the real host CLI (child processes).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runHostExpectingFailure, spawnHost, type SpawnedHost } from '../../local/functions-host/spawn-host';
+
+const appDir = join(__dirname, '..', 'fixtures', 'durable-app');
+const nodeModules = join(__dirname, '..', '..', 'node_modules');
+let tmp: string;
+let host: SpawnedHost;
+let base: string;
+
+before(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'host-http-'));
+  host = await spawnHost({ appDir, dataDir: join(tmp, 'data'), maxBodyBytes: 64 * 1024 });
+  base = host.baseUrl;
+});
+
+after(async () => {
+  await host?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test('route parameters, query (repeated keys), headers, cookies and a JSON response with Set-Cookie', async () => {
+  const res = await fetch(`${base}/api/echo/42?a=1&tag=x&tag=y`, { headers: { 'x-test': 'hello', cookie: 'k=v; k2=v2' } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-echo'), 'yes');
+  assert.match(res.headers.get('content-type') ?? '', /application\/json/);
+  assert.match(res.headers.get('set-cookie') ?? '', /^session=abc; Path=\/; HttpOnly; SameSite=Lax$/);
+  const body = await res.json() as Record<string, unknown>;
+  assert.deepEqual(body, { method: 'GET', id: '42', query: { a: '1', tag: 'y' }, tags: ['x', 'y'], header: 'hello', cookie: 'k=v; k2=v2', body: '' });
+});
+
+test('POST body, optional parameter absent, constraint mismatch is 404, wrong method is 405', async () => {
+  const post = await fetch(`${base}/api/echo`, { method: 'POST', body: 'some text' });
+  assert.equal(post.status, 201);
+  const posted = await post.json() as { id: unknown; body: string };
+  assert.equal(posted.id, null);
+  assert.equal(posted.body, 'some text');
+  const notInt = await fetch(`${base}/api/echo/abc`);
+  assert.equal(notInt.status, 404);
+  assert.equal((await notInt.json() as { error: { code: string } }).error.code, 'RouteNotFound');
+  const del = await fetch(`${base}/api/echo/1`, { method: 'DELETE' });
+  assert.equal(del.status, 405);
+  assert.equal(del.headers.get('allow'), 'GET, POST, PUT');
+  assert.equal((await del.json() as { error: { code: string } }).error.code, 'MethodNotAllowed');
+});
+
+test('catch-all routes, app.get and the default route (function name)', async () => {
+  assert.deepEqual(await (await fetch(`${base}/api/files/a/b/c.txt`)).json(), { path: 'a/b/c.txt' });
+  const plain = await fetch(`${base}/api/plain`);
+  assert.equal(await plain.text(), 'plain text');
+  assert.equal((await fetch(`${base}/api/plain`, { method: 'POST' })).status, 405);
+  assert.equal((await fetch(`${base}/nothing`)).status, 404);
+});
+
+test('a throwing handler gives 500 with a JSON error and no stack; the host keeps serving', async () => {
+  const res = await fetch(`${base}/api/boom`);
+  assert.equal(res.status, 500);
+  const body = await res.json() as { error: { code: string; message: string } };
+  assert.equal(body.error.code, 'FunctionError');
+  assert.match(body.error.message, /handler exploded/);
+  assert.doesNotMatch(JSON.stringify(body), /\bat .*\.js:\d+/);
+  assert.equal((await fetch(`${base}/api/plain`)).status, 200);
+});
+
+test('an oversized request gets 413 and the host keeps serving', async () => {
+  const res = await fetch(`${base}/api/echo`, { method: 'POST', body: Buffer.alloc(65 * 1024, 'a') });
+  assert.equal(res.status, 413);
+  assert.equal((await res.json() as { error: { code: string } }).error.code, 'BodyTooLarge');
+  assert.equal((await fetch(`${base}/api/plain`)).status, 200);
+});
+
+test('timer triggers: runOnStartup runs once, a 6-field every-second schedule keeps firing', async () => {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const counts = await (await fetch(`${base}/api/timer-counts`)).json() as { startup: number; everySecond: number; lastPastDue: boolean };
+    if (counts.everySecond >= 2) {
+      assert.equal(counts.startup, 1);
+      assert.equal(counts.lastPastDue, false);
+      return;
+    }
+    assert.ok(Date.now() < deadline, `timer did not fire twice: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
+function makeApp(name: string, pkg: unknown, files: Record<string, string>): string {
+  const dir = join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  if (pkg !== undefined) writeFileSync(join(dir, 'package.json'), typeof pkg === 'string' ? pkg : JSON.stringify(pkg));
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(join(dir, f, '..'), { recursive: true });
+    writeFileSync(join(dir, f), text);
+  }
+  return dir;
+}
+
+const env = { NODE_PATH: nodeModules };
+
+test('bad input at startup: each case exits non-zero with a clear message and no ready line', async () => {
+  const cases: [string, string, RegExp][] = [
+    ['no folder', join(tmp, 'does-not-exist'), /AppNotFound: .*does not exist/],
+    ['no package.json', makeApp('empty', undefined, {}), /AppNotFound: .*package.json is missing/],
+    ['no main', makeApp('nomain', { name: 'x' }, {}), /AppInvalid: .*no "main"/],
+    ['main matches nothing', makeApp('badmain', { name: 'x', main: 'dist/*.js' }, {}), /MainNotFound: .*dist\/\*\.js/],
+    ['duplicate names', makeApp('dup', { name: 'x', main: 'index.js' }, {
+      'index.js': "const { app } = require('@azure/functions');\napp.get('same', async () => ({}));\napp.post('same', async () => ({}));\n",
+    }), /DuplicateFunction: .*"same"/],
+    ['no functions', makeApp('nofns', { name: 'x', main: 'index.js' }, { 'index.js': 'module.exports = {};\n' }), /NoFunctions/],
+    ['throws while loading', makeApp('throws', { name: 'x', main: 'index.js' }, { 'index.js': "throw new Error('cannot load');\n" }), /AppInvalid: .*cannot load/],
+  ];
+  await Promise.all(cases.map(async ([label, dir, pattern]) => {
+    const r = await runHostExpectingFailure({ appDir: dir, dataDir: join(tmp, `data-${label.replace(/\W/g, '')}`), env });
+    assert.equal(r.code, 1, `${label}: exit code`);
+    assert.equal(r.stdout, '', `${label}: no ready line`);
+    assert.match(r.stderr, pattern, label);
+  }));
+});
+
+test('CLI usage errors exit 2', async () => {
+  const r = await runHostExpectingFailure({ appDir: appDir, dataDir: join(tmp, 'x'), port: -1 });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--port must be an integer/);
+});
