@@ -1,0 +1,348 @@
+// ARM front door for Microsoft.ContainerInstance: routing (case-insensitive, decoded segments),
+// api-version, bearer check, injected faults, and the operations with the status codes the
+// generated SDK accepts. Also serves the loopback-only admin API under /_emulator/.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { armHeaders, HttpError, isLoopback, readBody, sendJson } from './http-util';
+import type { ContainerGroupManager, GroupRecord, Operation } from './container-groups';
+import type { FaultState } from './faults';
+import type { IdentityRegistry } from './identities';
+import type { ImageCatalog } from './image-catalog';
+import type { Logger } from './log';
+import { ARM_AUDIENCES, verifyJwt } from './tokens';
+import { normalizeLocation, validateGroup, validateName } from './validation';
+
+export interface ArmDeps {
+  groups: ContainerGroupManager;
+  faults: FaultState;
+  identities: IdentityRegistry;
+  catalog: ImageCatalog;
+  secret: Buffer;
+  log: Logger;
+  location: string;
+  maxGroups: number;
+  maxCores: number;
+  pageSize: number;
+  resourceGroups?: string[];
+  anonymousPull: boolean;
+  armEndpoint: () => string;
+  registryHosts: () => string[];
+  admin: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
+}
+
+const PROVIDER = 'microsoft.containerinstance';
+const OPERATION_API_VERSION = '2018-06-01';
+
+function decodeSegments(path: string): string[] {
+  return path
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw new HttpError(400, 'InvalidRequestUri', `The request URI segment '${s}' is not valid.`);
+      }
+    });
+}
+
+function eq(a: string | undefined, b: string): boolean {
+  return (a ?? '').toLowerCase() === b;
+}
+
+export function createArmHandler(deps: ArmDeps) {
+  const { groups, faults } = deps;
+
+  function authenticate(req: IncomingMessage): void {
+    const auth = req.headers.authorization;
+    const tenant = deps.identities.tenantId;
+    const challenge = `Bearer authorization_uri="https://login.microsoftonline.com/${tenant}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`;
+    if (!auth) {
+      throw new HttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", { 'WWW-Authenticate': challenge });
+    }
+    if (!/^bearer\s+/i.test(auth)) {
+      throw new HttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is provided in an invalid format.", { 'WWW-Authenticate': challenge });
+    }
+    const v = verifyJwt(auth.replace(/^bearer\s+/i, '').trim(), deps.secret, ARM_AUDIENCES);
+    if (!v.ok) {
+      const msg: Record<string, string> = {
+        malformed: 'The access token is invalid.',
+        signature: 'The access token has an invalid signature.',
+        expired: "The access token expired or is not yet valid.",
+        audience: "The access token has an invalid audience: ARM accepts only tokens for 'https://management.azure.com/'.",
+      };
+      throw new HttpError(401, v.reason === 'expired' ? 'ExpiredAuthenticationToken' : 'InvalidAuthenticationToken', msg[v.reason] ?? 'The access token is invalid.', {
+        'WWW-Authenticate': challenge.replace("because of missing 'Authorization' header.", 'because the access token is invalid.'),
+      });
+    }
+  }
+
+  function asyncOpHeaders(op: Operation): Record<string, string> {
+    const url = `${deps.armEndpoint()}/subscriptions/${op.subscriptionId}/providers/Microsoft.ContainerInstance/locations/${normalizeLocation(op.location)}/operations/${op.id}?api-version=${OPERATION_API_VERSION}`;
+    return { 'Azure-AsyncOperation': url };
+  }
+
+  function notFound(rg: string, name: string): HttpError {
+    return new HttpError(404, 'ResourceNotFound', `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+  }
+
+  function transitioning(g: GroupRecord): HttpError {
+    return new HttpError(409, 'ContainerGroupTransitioning', `The container group '${g.name}' is still transitioning, please retry later.`);
+  }
+
+  function checkResourceGroup(rg: string): void {
+    if (deps.resourceGroups && !deps.resourceGroups.some((x) => x.toLowerCase() === rg.toLowerCase())) {
+      throw new HttpError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`);
+    }
+  }
+
+  function checkQuota(sub: string, name: string, cpu: number, memory: number, existing?: GroupRecord): void {
+    const u = groups.usage(sub);
+    const loc = deps.location;
+    if (!existing && u.groups + 1 > deps.maxGroups) {
+      throw new HttpError(409, 'ServiceUnavailable', `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'ContainerGroups' exceeded in region '${loc}'. Limit: '${deps.maxGroups}', Usage: '${u.groups}' Requested: '1'.`);
+    }
+    const current = existing && (existing.state === 'Pending' || existing.state === 'Running') ? existing.spec.totalCpu : 0;
+    if (u.cores - current + cpu > deps.maxCores) {
+      throw new HttpError(409, 'ServiceUnavailable', `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region '${loc}'. Limit: '${deps.maxCores}', Usage: '${u.cores}' Requested: '${cpu}'.`);
+    }
+    if (faults.take('capacity')) {
+      throw new HttpError(409, 'ServiceUnavailable', `The requested resource is not available in the location '${loc}' at this moment. Please retry with a different resource request or in another location. Resource requested: '${cpu}' CPU '${memory}' GB memory 'Linux' OS. Container group: '${name}'.`);
+    }
+  }
+
+  function listPage(req: IncomingMessage, res: ServerResponse, url: URL, items: GroupRecord[], hdrs: Record<string, string>): void {
+    const skip = Math.max(0, Number(url.searchParams.get('$skiptoken') ?? '0') || 0);
+    const top = Math.min(deps.pageSize, Number(url.searchParams.get('$top') ?? deps.pageSize) || deps.pageSize);
+    const page = items.slice(skip, skip + top);
+    const body: Record<string, unknown> = { value: page.map((g) => groups.render(g, false)) };
+    if (skip + top < items.length) {
+      const next = new URL(url.pathname, deps.armEndpoint());
+      next.searchParams.set('api-version', url.searchParams.get('api-version') ?? '');
+      next.searchParams.set('$skiptoken', String(skip + top));
+      if (url.searchParams.get('$top')) next.searchParams.set('$top', String(top));
+      body.nextLink = next.toString();
+    }
+    sendJson(res, 200, body, hdrs);
+  }
+
+  async function jsonBody(req: IncomingMessage): Promise<unknown> {
+    const buf = await readBody(req);
+    const ct = String(req.headers['content-type'] ?? '');
+    if (buf.length && ct && !/json/i.test(ct)) {
+      throw new HttpError(415, 'UnsupportedMediaType', `The content media type '${ct}' is not supported. Only 'application/json' is supported.`);
+    }
+    if (!buf.length) return undefined;
+    try {
+      return JSON.parse(buf.toString('utf8'));
+    } catch (err) {
+      throw new HttpError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: '${(err as Error).message}'.`);
+    }
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL, hdrs: Record<string, string>): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const seg = decodeSegments(url.pathname);
+    if (!eq(seg[0], 'subscriptions') || !seg[1]) {
+      throw new HttpError(404, 'InvalidResourceType', `No route for '${method} ${url.pathname}'.`);
+    }
+    const sub = seg[1];
+    // /subscriptions/{s}/providers/Microsoft.ContainerInstance/...
+    if (eq(seg[2], 'providers') && eq(seg[3], PROVIDER)) {
+      if (eq(seg[4], 'containergroups') && seg.length === 5 && method === 'GET') {
+        return listPage(req, res, url, groups.list(sub), hdrs);
+      }
+      if (eq(seg[4], 'locations') && seg[5]) {
+        const loc = seg[5];
+        if (eq(seg[6], 'operations') && seg[7] && seg.length === 8 && method === 'GET') {
+          const op = groups.operations.get(seg[7]);
+          if (!op || op.subscriptionId.toLowerCase() !== sub.toLowerCase()) {
+            throw new HttpError(404, 'OperationNotFound', `The operation '${seg[7]}' was not found.`);
+          }
+          const body: Record<string, unknown> = { id: op.groupId, name: op.id, status: op.status, startTime: op.startTime, properties: { events: op.events } };
+          if (op.endTime) body.endTime = op.endTime;
+          if (op.error) body.error = op.error;
+          sendJson(res, 200, body, hdrs);
+          return;
+        }
+        if (eq(seg[6], 'usages') && seg.length === 7 && method === 'GET') {
+          if (normalizeLocation(loc) !== normalizeLocation(deps.location)) {
+            sendJson(res, 200, { value: [] }, hdrs);
+            return;
+          }
+          const u = groups.usage(sub);
+          const base = `/subscriptions/${sub}/providers/Microsoft.ContainerInstance/locations/${normalizeLocation(loc)}/usages`;
+          sendJson(res, 200, {
+            value: [
+              { id: `${base}/ContainerGroups`, unit: 'Count', currentValue: u.groups, limit: deps.maxGroups, name: { value: 'ContainerGroups', localizedValue: 'Container Groups' } },
+              { id: `${base}/StandardCores`, unit: 'Count', currentValue: u.cores, limit: deps.maxCores, name: { value: 'StandardCores', localizedValue: 'Standard Cores' } },
+            ],
+          }, hdrs);
+          return;
+        }
+      }
+      throw new HttpError(404, 'InvalidResourceType', `The resource type could not be found in the namespace 'Microsoft.ContainerInstance' for api version '${url.searchParams.get('api-version')}'.`);
+    }
+    // /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/containerGroups[/{name}[/...]]
+    if (!eq(seg[2], 'resourcegroups') || !seg[3] || !eq(seg[4], 'providers') || !eq(seg[5], PROVIDER) || !eq(seg[6], 'containergroups')) {
+      throw new HttpError(404, 'InvalidResourceType', `No route for '${method} ${url.pathname}'.`);
+    }
+    const rg = seg[3];
+    checkResourceGroup(rg);
+    if (seg.length === 7) {
+      if (method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `The method '${method}' is not allowed on a resource collection.`);
+      return listPage(req, res, url, groups.list(sub, rg), hdrs);
+    }
+    const name = seg[7] as string;
+    const g = groups.find(sub, rg, name);
+    const action = seg[8]?.toLowerCase();
+
+    if (seg.length === 8) {
+      if (method === 'PUT') {
+        const body = await jsonBody(req);
+        const spec = validateGroup(body, {
+          name,
+          location: deps.location,
+          catalog: deps.catalog,
+          registryHosts: deps.registryHosts(),
+          anonymousPull: deps.anonymousPull,
+          identityExists: (rid) => !!deps.identities.byResource(rid),
+        });
+        if (g) {
+          if (groups.isTransitioning(g)) throw transitioning(g);
+          checkQuota(sub, name, spec.totalCpu, spec.totalMemoryInGB, g);
+          const op = await groups.update(g, spec);
+          sendJson(res, 200, groups.render(g, true), { ...hdrs, ...asyncOpHeaders(op) });
+          return;
+        }
+        checkQuota(sub, name, spec.totalCpu, spec.totalMemoryInGB);
+        const created = await groups.create(sub, rg, name, spec);
+        sendJson(res, 201, groups.render(created.group, true), { ...hdrs, ...asyncOpHeaders(created.op) });
+        return;
+      }
+      validateName(name);
+      if (method === 'GET') {
+        if (!g) throw notFound(rg, name);
+        sendJson(res, 200, groups.render(g, true), hdrs);
+        return;
+      }
+      if (method === 'PATCH') {
+        if (!g) throw notFound(rg, name);
+        const body = (await jsonBody(req)) as { tags?: unknown } | undefined;
+        const tags = body?.tags;
+        if (!tags || typeof tags !== 'object' || Array.isArray(tags) || Object.values(tags).some((v) => typeof v !== 'string')) {
+          throw new HttpError(400, 'InvalidRequestContent', "The request content was invalid: PATCH supports only 'tags' (an object of strings).");
+        }
+        groups.updateTags(g, tags as Record<string, string>);
+        sendJson(res, 200, groups.render(g, true), hdrs);
+        return;
+      }
+      if (method === 'DELETE') {
+        if (!g) {
+          res.writeHead(204, hdrs);
+          res.end();
+          return;
+        }
+        if (g.provisioningState === 'Deleting') throw transitioning(g);
+        const body = groups.render(g, true);
+        const op = await groups.delete(g);
+        if (op) {
+          (body.properties as Record<string, unknown>).provisioningState = 'Deleting';
+          sendJson(res, 202, body, { ...hdrs, ...asyncOpHeaders(op) });
+        } else {
+          sendJson(res, 200, body, hdrs);
+        }
+        return;
+      }
+      throw new HttpError(405, 'MethodNotAllowed', `The method '${method}' is not allowed.`);
+    }
+
+    if (seg.length === 9 && method === 'POST' && (action === 'stop' || action === 'start' || action === 'restart')) {
+      if (!g) throw notFound(rg, name);
+      if (groups.isTransitioning(g)) throw transitioning(g);
+      if (action === 'stop') {
+        await groups.stop(g);
+        res.writeHead(204, hdrs);
+        res.end();
+        return;
+      }
+      if (action === 'start') {
+        if (g.state === 'Running' || g.state === 'Pending') {
+          res.writeHead(204, hdrs);
+          res.end();
+          return;
+        }
+        checkQuota(sub, name, g.spec.totalCpu, g.spec.totalMemoryInGB, g);
+        const op = await groups.start(g);
+        sendJson(res, 202, undefined, { ...hdrs, ...asyncOpHeaders(op) });
+        return;
+      }
+      if (g.state === 'Stopped') {
+        throw new HttpError(409, 'ContainerGroupStopped', `The container group '${g.name}' is stopped; start it instead of restarting it.`);
+      }
+      await groups.restart(g);
+      res.writeHead(204, hdrs);
+      res.end();
+      return;
+    }
+
+    if (eq(seg[8], 'containers') && seg[9] && seg.length === 11) {
+      if (!g) throw notFound(rg, name);
+      const c = seg[9];
+      const sub2 = seg[10]?.toLowerCase();
+      if (sub2 === 'logs' && method === 'GET') {
+        const tailRaw = url.searchParams.get('tail');
+        const tail = tailRaw === null ? undefined : Number(tailRaw);
+        if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new HttpError(400, 'InvalidTailParameter', `The 'tail' parameter '${tailRaw}' must be a non-negative integer.`);
+        const timestamps = url.searchParams.get('timestamps') === 'true';
+        sendJson(res, 200, { content: groups.logs(g, c, tail, timestamps) }, hdrs);
+        return;
+      }
+      if ((sub2 === 'exec' || sub2 === 'attach') && method === 'POST') {
+        throw new HttpError(400, 'OperationNotSupported', `'${sub2}' needs a WebSocket session, which this emulator does not provide; read the logs instead.`);
+      }
+    }
+    throw new HttpError(404, 'InvalidResourceType', `No route for '${method} ${url.pathname}'.`);
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', deps.armEndpoint());
+    const hdrs = armHeaders(req);
+    try {
+      if (url.pathname.startsWith('/_emulator/')) {
+        if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'Forbidden', 'The admin API is loopback-only.');
+        await deps.admin(req, res, url.pathname);
+        return;
+      }
+      const lat = faults.current.latencyMs;
+      if (lat > 0) await new Promise((r) => setTimeout(r, lat));
+      authenticate(req);
+      if (!url.searchParams.get('api-version')) {
+        throw new HttpError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+      }
+      const method = req.method ?? 'GET';
+      const th = faults.take('throttle', method);
+      if (th) {
+        const after = th.retryAfterSeconds ?? 1;
+        const kind = method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write';
+        throw new HttpError(429, 'SubscriptionRequestsThrottled', `Number of '${kind}' requests for subscription '${decodeSegments(url.pathname)[1] ?? ''}' actor '' exceeded. Please try again after '${after}' seconds after additional tooltip. Please refer to https://aka.ms/arm-throttling`, th.omitRetryAfter ? {} : { 'Retry-After': String(after) });
+      }
+      const t5 = faults.take('transient5xx', method);
+      if (t5) {
+        const status = t5.status ?? 500;
+        throw new HttpError(status, status === 503 ? 'ServiceUnavailable' : status === 502 ? 'BadGateway' : 'InternalServerError', 'The server encountered an internal error. Please retry the request. (injected transient fault)');
+      }
+      await route(req, res, url, hdrs);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        const body: Record<string, unknown> = { code: err.code, message: err.message };
+        if (err.target) body.target = err.target;
+        if (err.status >= 500 || err.status === 429 || err.status === 401) deps.log.info({ status: err.status, code: err.code, method: req.method, path: url.pathname }, 'ARM error');
+        else deps.log.debug({ status: err.status, code: err.code, path: url.pathname }, 'ARM error');
+        sendJson(res, err.status, { error: body }, { ...hdrs, ...err.headers });
+        return;
+      }
+      deps.log.error({ err }, 'ARM handler failed');
+      sendJson(res, 500, { error: { code: 'InternalServerError', message: 'An internal error occurred in the emulator.' } }, hdrs);
+    }
+  };
+}

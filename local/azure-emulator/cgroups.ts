@@ -1,0 +1,188 @@
+// cgroup v1 limits for container processes: cpu (CFS quota = requested cores), memory
+// (limit = memoryInGB, swap included), cpuacct for observation. When the hierarchy is not
+// writable the emulator runs without limits and says so once.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from './log';
+
+const ROOT = process.env.ACI_EMULATOR_CGROUP_ROOT ?? '/sys/fs/cgroup';
+const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
+export const CFS_PERIOD_US = 100_000;
+
+export interface CgroupPaths {
+  /** controller → absolute directory */
+  dirs: Record<string, string>;
+}
+
+function read(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export class Cgroups {
+  readonly available: boolean;
+  private readonly base: string;
+
+  constructor(
+    /** a name unique to this emulator's data folder, so parallel emulators never share cgroups */
+    instance: string,
+    private readonly log: Logger,
+    disabled = false,
+  ) {
+    this.base = join('aci-emulator', instance);
+    this.available = !disabled && this.probe();
+  }
+
+  private probe(): boolean {
+    try {
+      for (const c of CONTROLLERS.slice(0, 3)) {
+        const dir = join(ROOT, c, this.base);
+        mkdirSync(dir, { recursive: true });
+        if (!existsSync(join(dir, 'cgroup.procs'))) throw new Error(`${dir} is not a cgroup v1 directory`);
+      }
+      writeFileSync(join(ROOT, 'memory', this.base, 'memory.use_hierarchy'), '1');
+      return true;
+    } catch (err) {
+      try {
+        // use_hierarchy may already be fixed by the parent; that is fine if the dirs exist.
+        if (CONTROLLERS.slice(0, 3).every((c) => existsSync(join(ROOT, c, this.base, 'cgroup.procs')))) return true;
+      } catch {
+        // fall through to the warning
+      }
+      this.log.warn({ err: String(err), root: ROOT }, 'cgroups v1 are not writable here: container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated');
+      return false;
+    }
+  }
+
+  /** Create (or recreate) the cgroup of one container and return the files to join it. */
+  create(groupKey: string, container: string, cpu: number, memoryBytes: number): CgroupPaths | undefined {
+    if (!this.available) return undefined;
+    const dirs: Record<string, string> = {};
+    for (const c of CONTROLLERS) {
+      const dir = join(ROOT, c, this.base, groupKey, container);
+      if (!existsSync(join(ROOT, c))) continue;
+      mkdirSync(dir, { recursive: true });
+      dirs[c] = dir;
+    }
+    if (dirs.cpu) {
+      writeFileSync(join(dirs.cpu, 'cpu.cfs_period_us'), String(CFS_PERIOD_US));
+      writeFileSync(join(dirs.cpu, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(cpu * CFS_PERIOD_US))));
+    }
+    if (dirs.memory) {
+      const mem = join(dirs.memory, 'memory.limit_in_bytes');
+      const memsw = join(dirs.memory, 'memory.memsw.limit_in_bytes');
+      // memsw must stay >= limit: raise memsw first when growing, lower limit first when shrinking.
+      try {
+        writeFileSync(memsw, '-1');
+      } catch {
+        // no swap accounting
+      }
+      writeFileSync(mem, String(memoryBytes));
+      try {
+        writeFileSync(memsw, String(memoryBytes));
+      } catch {
+        // no swap accounting: the limit alone applies
+      }
+    }
+    return { dirs };
+  }
+
+  procsFiles(p: CgroupPaths): string[] {
+    return Object.values(p.dirs).map((d) => join(d, 'cgroup.procs'));
+  }
+
+  pids(p: CgroupPaths): number[] {
+    const dir = p.dirs.cpu ?? Object.values(p.dirs)[0];
+    if (!dir) return [];
+    return (read(join(dir, 'cgroup.procs')) ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  }
+
+  oomKills(p: CgroupPaths): number {
+    const dir = p.dirs.memory;
+    if (!dir) return 0;
+    const m = /oom_kill (\d+)/.exec(read(join(dir, 'memory.oom_control')) ?? '');
+    const failcnt = Number(read(join(dir, 'memory.failcnt'))?.trim() ?? 0);
+    return m ? Number(m[1]) : failcnt > 0 ? 1 : 0;
+  }
+
+  cpuUsageNs(p: CgroupPaths): number | undefined {
+    const dir = p.dirs.cpuacct;
+    const v = dir ? read(join(dir, 'cpuacct.usage')) : undefined;
+    return v ? Number(v.trim()) : undefined;
+  }
+
+  memoryUsage(p: CgroupPaths): { usage?: number; max?: number; limit?: number } {
+    const dir = p.dirs.memory;
+    if (!dir) return {};
+    const n = (f: string) => {
+      const v = read(join(dir, f));
+      return v ? Number(v.trim()) : undefined;
+    };
+    return { usage: n('memory.usage_in_bytes'), max: n('memory.max_usage_in_bytes'), limit: n('memory.limit_in_bytes') };
+  }
+
+  /** Remove one group's cgroups (all containers). Processes must be gone already. */
+  removeGroup(groupKey: string): void {
+    if (!this.available) return;
+    for (const c of CONTROLLERS) {
+      const gdir = join(ROOT, c, this.base, groupKey);
+      if (!existsSync(gdir)) continue;
+      for (const e of readdirSync(gdir, { withFileTypes: true })) {
+        if (e.isDirectory()) this.rmdir(join(gdir, e.name));
+      }
+      this.rmdir(gdir);
+    }
+  }
+
+  private rmdir(dir: string): void {
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      this.log.warn({ dir, err: String(err) }, 'could not remove cgroup');
+    }
+  }
+
+  /** Group keys that have a cgroup directory (to reap leftovers of earlier runs). */
+  groupKeys(): string[] {
+    if (!this.available) return [];
+    const dir = join(ROOT, 'cpu', this.base);
+    return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+  }
+
+  /** Every pid in any cgroup of a group (for reaping). */
+  groupPids(groupKey: string): number[] {
+    if (!this.available) return [];
+    const out = new Set<number>();
+    for (const c of CONTROLLERS) {
+      const gdir = join(ROOT, c, this.base, groupKey);
+      if (!existsSync(gdir)) continue;
+      const walk = (d: string) => {
+        for (const l of (read(join(d, 'cgroup.procs')) ?? '').split('\n')) if (l) out.add(Number(l));
+        for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+      };
+      walk(gdir);
+    }
+    return [...out];
+  }
+
+  /** Remove this instance's base directories (at shutdown, when empty). */
+  removeBase(): void {
+    if (!this.available) return;
+    for (const c of CONTROLLERS) {
+      const dir = join(ROOT, c, this.base);
+      if (existsSync(dir) && readdirSync(dir, { withFileTypes: true }).every((e) => !e.isDirectory())) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // another process may still use it
+        }
+      }
+    }
+  }
+}

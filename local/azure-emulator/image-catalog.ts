@@ -1,0 +1,159 @@
+// The local "images": a JSON catalog of repositories and tags, each tag naming the command that
+// runs the image here. Re-read when the file changes, so editing a tag yields a new digest.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+
+export interface ImageDefinition {
+  command: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface CatalogFile {
+  repositories: Record<string, { tags: Record<string, ImageDefinition> }>;
+}
+
+export interface ResolvedImage {
+  repository: string;
+  tags: string[];
+  digest: string;
+  manifest: Buffer;
+  definition: ImageDefinition;
+  /** command/cwd with catalog-relative paths made absolute */
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+  createdTime: string;
+}
+
+export const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+
+/** JSON with object keys sorted at every level and no whitespace: the digest input. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function digestOf(definition: ImageDefinition): { digest: string; manifest: Buffer } {
+  const manifest = Buffer.from(canonicalJson(definition), 'utf8');
+  return { digest: 'sha256:' + createHash('sha256').update(manifest).digest('hex'), manifest };
+}
+
+function validateCatalog(raw: unknown, file: string): CatalogFile {
+  const c = raw as CatalogFile;
+  if (!c || typeof c !== 'object' || !c.repositories || typeof c.repositories !== 'object') {
+    throw new Error(`${file}: expected {"repositories": {...}}`);
+  }
+  for (const [repo, r] of Object.entries(c.repositories)) {
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repo)) throw new Error(`${file}: invalid repository name '${repo}'`);
+    if (!r || typeof r.tags !== 'object') throw new Error(`${file}: repository '${repo}' needs "tags"`);
+    for (const [tag, d] of Object.entries(r.tags)) {
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new Error(`${file}: invalid tag '${repo}:${tag}'`);
+      if (!Array.isArray(d.command) || d.command.length === 0 || !d.command.every((x) => typeof x === 'string')) {
+        throw new Error(`${file}: '${repo}:${tag}' needs a non-empty "command" array of strings`);
+      }
+    }
+  }
+  return c;
+}
+
+export class ImageCatalog {
+  private loaded?: { mtimeMs: number; size: number; catalog: CatalogFile };
+
+  constructor(readonly file: string | undefined) {
+    if (file) this.current(); // fail fast on a bad catalog
+  }
+
+  private current(): CatalogFile {
+    if (!this.file) return { repositories: {} };
+    const st = statSync(this.file);
+    if (!this.loaded || this.loaded.mtimeMs !== st.mtimeMs || this.loaded.size !== st.size) {
+      this.loaded = { mtimeMs: st.mtimeMs, size: st.size, catalog: validateCatalog(JSON.parse(readFileSync(this.file, 'utf8')), this.file) };
+    }
+    return this.loaded.catalog;
+  }
+
+  private get createdTime(): string {
+    return this.loaded ? new Date(this.loaded.mtimeMs).toISOString() : new Date(0).toISOString();
+  }
+
+  repositories(): string[] {
+    return Object.keys(this.current().repositories).sort();
+  }
+
+  tags(repository: string): string[] | undefined {
+    const r = this.current().repositories[repository];
+    return r ? Object.keys(r.tags).sort() : undefined;
+  }
+
+  /** Resolve a tag or a `sha256:` digest within a repository. */
+  resolve(repository: string, reference: string): ResolvedImage | undefined {
+    const r = this.current().repositories[repository];
+    if (!r) return undefined;
+    let def: ImageDefinition | undefined;
+    if (reference.startsWith('sha256:')) {
+      def = Object.values(r.tags).find((d) => digestOf(d).digest === reference.toLowerCase());
+    } else {
+      def = r.tags[reference];
+    }
+    if (!def) return undefined;
+    const { digest, manifest } = digestOf(def);
+    const tags = Object.entries(r.tags)
+      .filter(([, d]) => digestOf(d).digest === digest)
+      .map(([t]) => t)
+      .sort();
+    const base = dirname(resolve(this.file ?? '.'));
+    const cwd = def.cwd ? resolve(base, def.cwd) : base;
+    const command = def.command.map((a, i) => {
+      if (isAbsolute(a) || a.startsWith('-')) return a;
+      // Only arguments naming an existing catalog-relative file are paths ("node" stays "node").
+      if (i === 0 && !a.includes('/')) return a;
+      const p = resolve(base, a);
+      return existsSync(p) ? p : a;
+    });
+    return { repository, tags, digest, manifest, definition: def, command, cwd, env: { ...(def.env ?? {}) }, createdTime: this.createdTime };
+  }
+
+  /** All manifests (unique digests) of a repository. */
+  manifests(repository: string): ResolvedImage[] {
+    const tags = this.tags(repository) ?? [];
+    const seen = new Map<string, ResolvedImage>();
+    for (const t of tags) {
+      const img = this.resolve(repository, t);
+      if (img && !seen.has(img.digest)) seen.set(img.digest, img);
+    }
+    return [...seen.values()];
+  }
+}
+
+/** Split `host[:port]/repo[:tag|@sha256:hex]`. */
+export function parseImageReference(image: string): { server: string; repository: string; reference: string } | undefined {
+  const slash = image.indexOf('/');
+  if (slash <= 0) return undefined;
+  const server = image.slice(0, slash).toLowerCase();
+  if (!server.includes('.') && !server.includes(':') && server !== 'localhost') return undefined; // Docker Hub short name
+  let rest = image.slice(slash + 1);
+  let reference = 'latest';
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    reference = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  } else {
+    const colon = rest.lastIndexOf(':');
+    if (colon >= 0) {
+      reference = rest.slice(colon + 1);
+      rest = rest.slice(0, colon);
+    }
+  }
+  if (!rest) return undefined;
+  return { server, repository: rest, reference };
+}

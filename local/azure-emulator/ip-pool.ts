@@ -1,0 +1,104 @@
+// Loopback addresses for container groups (127.0.0.2 upwards). Leases are files under the OS temp
+// folder naming the owning emulator's pid, so two emulators on one machine (parallel test files)
+// never hand out the same address; stale leases of dead emulators are taken over.
+import { mkdirSync, openSync, closeSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAlive } from './process-runner';
+
+const LEASE_DIR = join(tmpdir(), 'aci-emulator-ip-leases');
+
+function* candidates(): Generator<string> {
+  for (let b = 0; b < 8; b++) {
+    for (let c = b === 0 ? 2 : 1; c < 255; c++) yield `127.0.${b}.${c}`;
+  }
+}
+
+function portFree(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: ip, port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+export class IpPool {
+  private readonly mine = new Set<string>();
+
+  constructor(private readonly owner: string) {
+    mkdirSync(LEASE_DIR, { recursive: true });
+  }
+
+  private tryLease(ip: string): boolean {
+    const file = join(LEASE_DIR, ip);
+    const content = `${process.pid} ${this.owner}\n`;
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, content);
+      closeSync(fd);
+      return true;
+    } catch {
+      let holder = '';
+      try {
+        holder = readFileSync(file, 'utf8');
+      } catch {
+        return false;
+      }
+      const [pid, owner] = holder.trim().split(' ');
+      if (owner === this.owner || !pid || !isAlive(Number(pid))) {
+        // Our own earlier run (same data folder) or a dead emulator: take it over.
+        writeFileSync(file, content);
+        return true;
+      }
+      return false;
+    }
+  }
+
+  /** Re-claim an address recorded in the data folder (emulator restart). */
+  reclaim(ip: string): boolean {
+    if (this.mine.has(ip)) return true;
+    if (this.tryLease(ip)) {
+      this.mine.add(ip);
+      return true;
+    }
+    return false;
+  }
+
+  async allocate(ports: number[]): Promise<string> {
+    for (const ip of candidates()) {
+      if (this.mine.has(ip)) continue;
+      if (!this.tryLease(ip)) continue;
+      let ok = true;
+      for (const p of ports) {
+        if (!(await portFree(ip, p))) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) {
+        this.mine.add(ip);
+        return ip;
+      }
+      this.releaseFile(ip);
+    }
+    throw new Error('no free loopback address left');
+  }
+
+  release(ip: string): void {
+    if (!this.mine.delete(ip)) return;
+    this.releaseFile(ip);
+  }
+
+  private releaseFile(ip: string): void {
+    try {
+      unlinkSync(join(LEASE_DIR, ip));
+    } catch {
+      // already gone
+    }
+  }
+
+  releaseAll(): void {
+    for (const ip of [...this.mine]) this.release(ip);
+  }
+}
