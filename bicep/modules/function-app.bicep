@@ -1,0 +1,178 @@
+// The Function App: Flex Consumption (FC1), Node 20, running as the controller's user-assigned identity,
+// and every app setting it reads. The settings block below is the Azure half of the settings contract
+// (orchestration/src/config.ts SETTINGS + the Functions host's own settings); tests/unit/config-contract.test.ts
+// fails if a setting the code reads is missing here or if this sets one nobody reads.
+
+@description('Globally unique Function App name (its default host name).')
+param appName string
+
+@description('Region of the plan and the app (must offer Flex Consumption).')
+param location string
+
+@description('Tags for every resource.')
+param tags object
+
+@description('Resource id of the controller identity the app runs as.')
+param controllerIdentityId string
+
+@description('Client id of the controller identity.')
+param controllerClientId string
+
+@description('Storage account for AzureWebJobsStorage (task hub) and the deployment package.')
+param storageAccountName string
+
+@description('Blob container that holds the Flex Consumption deployment package.')
+param deploymentContainerName string
+
+@description('Application Insights connection string.')
+param appInsightsConnectionString string
+
+@description('Maximum number of instances.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Memory of each instance in MB.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int
+
+@description('Subnet for VNet integration (delegated to Microsoft.App/environments); empty for none.')
+param integrationSubnetId string
+
+// Values of the app settings the code reads (orchestration/src/config.ts).
+@description('AZURE_SUBSCRIPTION_ID')
+param subscriptionId string
+@description('JOBS_RESOURCE_GROUP')
+param jobsResourceGroupName string
+@description('JOBS_LOCATION')
+param jobsLocation string
+@description('JOB_IDENTITY_RESOURCE_ID')
+param jobIdentityResourceId string
+@description('ACR_LOGIN_SERVER')
+param acrLoginServer string
+@description('RESULTS_BLOB_ENDPOINT (no trailing slash)')
+param resultsBlobEndpoint string
+@description('RESULTS_CONTAINER')
+param resultsContainerName string
+@description('Versionless URI of the Key Vault secret behind CALLBACK_SIGNING_KEY.')
+param callbackSigningKeySecretUri string
+@description('TENANTS_FILE')
+param tenantsFile string
+@description('AGENT_PORT')
+param agentPort int
+@description('POLL_INTERVAL_SECONDS')
+param pollIntervalSeconds string
+@description('PROVISION_TIMEOUT_SECONDS')
+param provisionTimeoutSeconds string
+@description('START_TIMEOUT_SECONDS')
+param startTimeoutSeconds string
+@description('TEARDOWN_TIMEOUT_SECONDS')
+param teardownTimeoutSeconds string
+@description('GLOBAL_MAX_CORES')
+param globalMaxCores string
+@description('GLOBAL_MAX_GROUPS')
+param globalMaxGroups int
+@description('SWEEPER_SCHEDULE')
+param sweeperSchedule string
+@description('LOG_LEVEL')
+param logLevel string
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${appName}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: appName
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${controllerIdentityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references (CALLBACK_SIGNING_KEY) resolve with the controller identity.
+    keyVaultReferenceIdentity: controllerIdentityId
+    virtualNetworkSubnetId: empty(integrationSubnetId) ? null : integrationSubnetId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: controllerIdentityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+}
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: {
+    // Functions host: identity-based AzureWebJobsStorage (no keys) and Entra-authenticated telemetry.
+    AzureWebJobsStorage__accountName: storage.name
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: controllerClientId
+    APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${controllerClientId};Authorization=AAD'
+    // orchestration/src/config.ts SETTINGS, one line each.
+    ARM_ENDPOINT: environment().resourceManager
+    AZURE_SUBSCRIPTION_ID: subscriptionId
+    JOBS_RESOURCE_GROUP: jobsResourceGroupName
+    JOBS_LOCATION: jobsLocation
+    JOB_IDENTITY_RESOURCE_ID: jobIdentityResourceId
+    AZURE_CLIENT_ID: controllerClientId
+    ACR_LOGIN_SERVER: acrLoginServer
+    RESULTS_BLOB_ENDPOINT: resultsBlobEndpoint
+    RESULTS_CONTAINER: resultsContainerName
+    CALLBACK_BASE_URL: 'https://${site.properties.defaultHostName}'
+    CALLBACK_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${callbackSigningKeySecretUri})'
+    TENANTS_FILE: tenantsFile
+    AGENT_PORT: string(agentPort)
+    POLL_INTERVAL_SECONDS: pollIntervalSeconds
+    PROVISION_TIMEOUT_SECONDS: provisionTimeoutSeconds
+    START_TIMEOUT_SECONDS: startTimeoutSeconds
+    TEARDOWN_TIMEOUT_SECONDS: teardownTimeoutSeconds
+    GLOBAL_MAX_CORES: globalMaxCores
+    GLOBAL_MAX_GROUPS: string(globalMaxGroups)
+    SWEEPER_SCHEDULE: sweeperSchedule
+    LOG_LEVEL: logLevel
+  }
+}
+
+output appName string = site.name
+output appUrl string = 'https://${site.properties.defaultHostName}'
