@@ -70,6 +70,8 @@ export interface Stack {
   admin<T = unknown>(path: string, init?: { method?: string; body?: unknown }): Promise<JsonResponse<T>>;
   /** The container groups that exist right now, according to the emulator. */
   listGroups(): Promise<EmulatorGroup[]>;
+  /** Process ids of the components' leaders right now (undefined when not running). */
+  pids(): { host: number | undefined; emulator: number | undefined; azurite: number | undefined };
   /** Last lines of a component's output (for failure messages). */
   lastLines(component: 'host' | 'emulator' | 'azurite', n?: number): string[];
   /** Called when a component exits on its own (not through stop/killHost/restartHost). */
@@ -372,6 +374,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     publicSettings,
     admin,
     listGroups,
+    pids: () => ({ host: host.running ? host.pid : undefined, emulator: emulatorChild.running ? emulatorChild.pid : undefined, azurite: azuriteChild.running ? azuriteChild.pid : undefined }),
     lastLines: (component, n) => (component === 'host' ? host : component === 'emulator' ? emulatorChild : azuriteChild).lastLines(n),
     onUnexpectedExit: (listener) => {
       exitListeners.push(listener);

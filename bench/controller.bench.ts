@@ -1,0 +1,309 @@
+// Controller overhead on the local stack (`npm run bench -- controller`): N jobs of a 1-second batch
+// (the agent in command mode running `sleep 1`) submitted at once, with the emulator's
+// provisioning delay at zero, for N = 1, 100 and 1,000. A fresh stack per N (so the host's peak
+// RSS is that run's).
+//
+// Where each timestamp comes from (all on this machine's clock):
+//   submit            this process, just before the job's POST
+//   group created     emulator log "container started" (its process launched)
+//   agent /start      agent log "job started" (in the job's archived logs, GET …/logs)
+//   batch finished    agent log "job finished"
+//   group deleted     emulator log "container group deleted" — the delete request's end; it is
+//                     at most the agent's SIGTERM shutdown (tens of ms) after the request
+// Reported: submit → /start and finished → deleted (p50/p99/max), jobs per minute, the host's peak
+// RSS (VmHWM) and the whole stack's peak RSS (sampled: emulator, Azurite, host and every container
+// process), and billable group-seconds after the batch finished (Σ deleted − finished).
+// BENCH_SIZES=1,100 limits the sizes (e.g. for a quick look).
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiClient, TERMINAL, type JobStatusView } from '../local/stack/api-client';
+import { descendantsOf, listProcesses } from '../local/stack/processes';
+import { REPO_ROOT, startStack, type Stack } from '../local/stack/stack';
+import { machineInfo, percentile } from './machine';
+
+const SIZES = (process.env.BENCH_SIZES ?? '1,100,1000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const POLL_INTERVAL_SECONDS = Number(process.env.BENCH_POLL_INTERVAL_SECONDS ?? '2');
+const CLIENT_CONCURRENCY = 50;
+const QUOTA_GROUPS = 100;
+const TMP = join(__dirname, '.tmp');
+const RESULTS = join(__dirname, 'results');
+
+interface JobTimes {
+  id: string;
+  group: string;
+  state: string;
+  submit: number;
+  created?: number;
+  agentStart?: number;
+  agentFinish?: number;
+  deleted?: number;
+}
+
+interface Dist {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+function dist(values: number[]): Dist {
+  const s = [...values].sort((a, b) => a - b);
+  const mean = s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
+  const r = (x: number): number => Math.round(x * 1000) / 1000;
+  return { n: s.length, p50: r(percentile(s, 50)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), mean: r(mean) };
+}
+
+function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function writeFixtures(dir: string): { tenantsFile: string; key: string } {
+  mkdirSync(dir, { recursive: true });
+  const key = randomBytes(24).toString('hex');
+  const tenants = {
+    tenants: [
+      {
+        id: 'bench',
+        displayName: 'Benchmark tenant',
+        apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(key).digest('hex') }],
+        allowedRepositories: ['bench/sleep'],
+        limits: { maxCpu: 1, maxMemoryGb: 1, maxGpu: 0, maxConcurrentJobs: 1000, maxQueuedJobs: 5000, maxRuntimeMinutes: 60 },
+        defaults: { image: 'bench/sleep:1.0', cpu: 1, memoryGb: 0.5, onComplete: 'delete', onFailure: 'delete', maxAttempts: 1, timeoutMinutes: 30 },
+        costRates: { currency: 'EUR', vcpuHour: 0.0405, gbHour: 0.0045 },
+      },
+    ],
+  };
+  const tenantsFile = join(dir, 'tenants.json');
+  writeFileSync(tenantsFile, JSON.stringify(tenants, null, 2));
+  return { tenantsFile, key };
+}
+
+function agentTimes(logText: string): { start?: number; finish?: number } {
+  let text = logText;
+  try {
+    const parsed = JSON.parse(logText) as unknown;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { content?: unknown }).content === 'string') text = (parsed as { content: string }).content;
+  } catch {
+    // plain text
+  }
+  const out: { start?: number; finish?: number } = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('{');
+    if (i < 0) continue;
+    let rec: { msg?: string; time?: string };
+    try {
+      rec = JSON.parse(line.slice(i)) as typeof rec;
+    } catch {
+      continue;
+    }
+    if (rec.msg === 'job started' && rec.time && out.start === undefined) out.start = Date.parse(rec.time);
+    if (rec.msg === 'job finished' && rec.time) out.finish = Date.parse(rec.time);
+  }
+  return out;
+}
+
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function runSize(n: number, fixtures: { tenantsFile: string; key: string }): Promise<Record<string, unknown>> {
+  const dataDir = join(TMP, `controller-${n}-${Date.now()}`);
+  const created = new Map<string, number>();
+  const deleted = new Map<string, number>();
+  let maxGroups = 0;
+  let live = 0;
+  const onEmulatorLine = (line: string): void => {
+    if (!line.startsWith('{')) return;
+    let rec: { msg?: string; time?: number; group?: string };
+    try {
+      rec = JSON.parse(line) as typeof rec;
+    } catch {
+      return;
+    }
+    if (!rec.group || typeof rec.time !== 'number') return;
+    if (rec.msg === 'container started' && !created.has(rec.group)) {
+      created.set(rec.group, rec.time);
+      maxGroups = Math.max(maxGroups, ++live);
+    } else if (rec.msg === 'container group deleted') {
+      deleted.set(rec.group, rec.time);
+      live--;
+    }
+  };
+  const stack: Stack = await startStack({
+    dataDir,
+    tenantsFile: fixtures.tenantsFile,
+    provisioningDelayMs: 0,
+    pollIntervalSeconds: POLL_INTERVAL_SECONDS,
+    extraImages: {
+      repositories: {
+        'bench/sleep': {
+          tags: {
+            '1.0': {
+              command: ['node', join(REPO_ROOT, 'batch-image/dist/agent/main.js')],
+              env: { AGENT_MODE: 'command', AGENT_COMMAND: JSON.stringify(['sleep', '1']) },
+            },
+          },
+        },
+      },
+    },
+    settings: { GLOBAL_MAX_GROUPS: String(QUOTA_GROUPS), GLOBAL_MAX_CORES: String(QUOTA_GROUPS), LOG_LEVEL: 'warn' },
+    emulatorArgs: ['--max-groups', String(QUOTA_GROUPS), '--max-cores', String(QUOTA_GROUPS)],
+    componentLog: (component, line) => {
+      if (component === 'azure-emulator') onEmulatorLine(line);
+    },
+    log: (m) => console.error(`  [stack] ${m}`),
+  });
+  let stackPeakKiB = 0;
+  const sampler = setInterval(() => {
+    const pids = stack.pids();
+    const roots = [pids.host, pids.emulator, pids.azurite].filter((p): p is number => p !== undefined);
+    const procs = listProcesses();
+    const all = [...roots, ...descendantsOf(roots, procs).map((p) => p.pid)];
+    stackPeakKiB = Math.max(stackPeakKiB, all.reduce((a, pid) => a + rssKiB(pid, 'VmRSS'), 0));
+  }, 500);
+  try {
+    const client = new ApiClient(stack.apiBaseUrl, 'bench', fixtures.key);
+    const jobs: JobTimes[] = [];
+    const t0 = Date.now();
+    await pool(Array.from({ length: n }, (_, i) => i), CLIENT_CONCURRENCY, async () => {
+      const submit = Date.now();
+      const r = await client.submit({ image: 'bench/sleep:1.0', cpu: 1, memoryGb: 0.5 });
+      if (r.status !== 202) throw new Error(`submit answered ${r.status}: ${r.text.slice(0, 300)}`);
+      jobs.push({ id: r.body.id, group: '', state: r.body.state, submit });
+    });
+    const submitted = Date.now();
+    console.error(`  ${n} job(s) submitted in ${((submitted - t0) / 1000).toFixed(1)} s`);
+    // Wait without loading the host: the emulator's log says when groups go.
+    const deadline = Date.now() + Math.max(180_000, n * 2_000);
+    while (deleted.size < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    const hostPeakKiB = stack.pids().host ? rssKiB(stack.pids().host!, 'VmHWM') : 0;
+    // Final statuses and the agents' own timestamps.
+    const statuses = new Map<string, JobStatusView>();
+    await pool(jobs, 20, async (j) => {
+      let s = await client.status(j.id);
+      const end = Date.now() + 60_000;
+      while (!TERMINAL.includes(s.state) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 500));
+        s = await client.status(j.id);
+      }
+      statuses.set(j.id, s);
+      j.state = s.state;
+      j.group = s.container.name;
+      j.created = created.get(j.group);
+      j.deleted = deleted.get(j.group);
+      const logs = await client.logs(j.id);
+      if (logs.status === 200) {
+        const t = agentTimes(logs.text);
+        j.agentStart = t.start;
+        j.agentFinish = t.finish;
+      }
+    });
+    const ok = jobs.filter((j) => j.state === 'succeeded');
+    const complete = ok.filter((j) => j.agentStart !== undefined && j.agentFinish !== undefined && j.deleted !== undefined);
+    const s = (ms: number): number => ms / 1000;
+    const lastDeleted = Math.max(...complete.map((j) => j.deleted!));
+    const result = {
+      jobs: n,
+      succeeded: ok.length,
+      notSucceeded: jobs.filter((j) => j.state !== 'succeeded').map((j) => ({ id: j.id, state: j.state, error: statuses.get(j.id)?.error ?? null })).slice(0, 10),
+      measured: complete.length,
+      submitSeconds: s(submitted - t0),
+      wallSeconds: s(lastDeleted - t0),
+      jobsPerMinute: Math.round((complete.length / s(lastDeleted - t0)) * 60 * 10) / 10,
+      maxConcurrentGroups: maxGroups,
+      overheadSeconds: {
+        submitToAgentStart: dist(complete.map((j) => s(j.agentStart! - j.submit))),
+        submitToGroupCreated: dist(complete.filter((j) => j.created).map((j) => s(j.created! - j.submit))),
+        groupCreatedToAgentStart: dist(complete.filter((j) => j.created).map((j) => s(j.agentStart! - j.created!))),
+        batchFinishedToGroupDeleted: dist(complete.map((j) => s(j.deleted! - j.agentFinish!))),
+      },
+      batchSeconds: dist(complete.map((j) => s(j.agentFinish! - j.agentStart!))),
+      billableGroupSecondsAfterFinish: {
+        total: Math.round(complete.reduce((a, j) => a + s(j.deleted! - j.agentFinish!), 0) * 1000) / 1000,
+        perJob: dist(complete.map((j) => s(j.deleted! - j.agentFinish!))),
+      },
+      memoryMiB: { hostPeakRss: Math.round(hostPeakKiB / 1024), stackPeakRssSampled: Math.round(stackPeakKiB / 1024) },
+    };
+    return result;
+  } finally {
+    clearInterval(sampler);
+    const report = await stack.stop();
+    if (report.leftoverGroups.length || report.strayProcesses.length) {
+      console.error(`  stop: leftover groups ${report.leftoverGroups.length}, stray processes ${report.strayProcesses.length}`);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function table(runs: Array<Record<string, unknown>>): string {
+  const row = (r: Record<string, unknown>): string => {
+    const o = r.overheadSeconds as Record<string, Dist>;
+    const b = r.billableGroupSecondsAfterFinish as { total: number; perJob: Dist };
+    const m = r.memoryMiB as { hostPeakRss: number; stackPeakRssSampled: number };
+    return `| ${r.jobs} | ${r.succeeded} | ${o.submitToAgentStart!.p50} / ${o.submitToAgentStart!.p99} | ${o.groupCreatedToAgentStart!.p50} / ${o.groupCreatedToAgentStart!.p99} | ${o.batchFinishedToGroupDeleted!.p50} / ${o.batchFinishedToGroupDeleted!.p99} | ${r.jobsPerMinute} | ${r.maxConcurrentGroups} | ${m.hostPeakRss} | ${m.stackPeakRssSampled} | ${b.total} (${b.perJob.mean}/job) |`;
+  };
+  return [
+    '| jobs | succeeded | submit → agent /start p50 / p99 (s) | group created → /start p50 / p99 (s) | batch finished → group deleted p50 / p99 (s) | jobs/min | max groups at once | host peak RSS (MiB) | stack peak RSS (MiB) | billable group-s after finish |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...runs.map(row),
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  mkdirSync(TMP, { recursive: true });
+  mkdirSync(RESULTS, { recursive: true });
+  const fixtures = writeFixtures(join(TMP, 'controller-fixtures'));
+  const runs: Array<Record<string, unknown>> = [];
+  for (const n of SIZES) {
+    console.error(`controller bench: ${n} job(s)…`);
+    const r = await runSize(n, fixtures);
+    console.error(`  ${JSON.stringify(r)}`);
+    runs.push(r);
+  }
+  const command = `npm run bench -- controller${process.env.BENCH_SIZES ? ` (BENCH_SIZES=${process.env.BENCH_SIZES})` : ''}`;
+  const settings = {
+    provisioningDelayMs: 0,
+    batch: 'agent command mode: sleep 1',
+    pollIntervalSeconds: POLL_INTERVAL_SECONDS,
+    jobSize: { cpu: 1, memoryGb: 0.5 },
+    regionalQuota: { groups: QUOTA_GROUPS, cores: QUOTA_GROUPS },
+    tenantMaxConcurrentJobs: 1000,
+    clientSubmitConcurrency: CLIENT_CONCURRENCY,
+  };
+  const machine = machineInfo();
+  writeFileSync(join(RESULTS, 'controller.json'), JSON.stringify({ benchmark: 'controller', command, machine, settings, runs }, null, 2) + '\n');
+  const md = [
+    '# Controller overhead (local stack)',
+    '',
+    `Command: \`${command}\` — ${machine.date as string}, Node ${machine.node as string}, ${machine.cpus as number} × ${machine.cpuModel as string}, ${machine.memoryGiB as number} GiB, ${machine.platform as string}.`,
+    '',
+    `Setup: emulator provisioning delay 0, a 1-second batch (the agent in command mode running \`sleep 1\`), 1 vCPU / 0.5 GB per job, POLL_INTERVAL_SECONDS ${POLL_INTERVAL_SECONDS}, regional quota ${QUOTA_GROUPS} groups / ${QUOTA_GROUPS} cores (the controller's GLOBAL_MAX_* and the emulator's), tenant maxConcurrentJobs 1000; all jobs submitted at once (${CLIENT_CONCURRENCY} requests in flight). A fresh stack per row.`,
+    '',
+    table(runs),
+    '',
+    'How to read it:',
+    '- *submit → agent /start*: from this process sending the POST to the agent logging "job started". With more jobs than the quota allows (1,000 > 100 groups) it includes the time a job waited in the queue for a slot; *group created → /start* (emulator launched the container → agent started) is the per-job controller cost without that wait.',
+    '- *batch finished → group deleted*: agent logged "job finished" → emulator logged the group deleted. It includes the completion callback, copying logs and result to Blob, the delete request and the agent\'s SIGTERM shutdown; it is an upper bound of "completion → delete requested". Summed over the jobs it is the billable group-seconds after the batch finished.',
+    '- Peak RSS: the host\'s VmHWM; the stack\'s is sampled every 0.5 s over the emulator, Azurite, the host and every container process (each container runs a Node agent).',
+    '',
+  ].join('\n');
+  writeFileSync(join(RESULTS, 'controller.md'), md);
+  console.log(md);
+}
+
+main().catch((err: Error) => {
+  console.error(`controller bench failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});
