@@ -346,6 +346,27 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
   });
 });
 
+describe('config contract: orchestration/ reads settings only through SETTINGS', () => {
+  const sources = (dir: string): string[] =>
+    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sources(`${dir}/${d.name}`) : d.name.endsWith('.ts') ? [`${dir}/${d.name}`] : []));
+  const files = sources('orchestration/src');
+
+  test('no module but config.ts touches process.env', () => {
+    assert.ok(files.includes('orchestration/src/config.ts'), 'orchestration/src/config.ts is missing');
+    for (const f of files.filter((x) => x !== 'orchestration/src/config.ts')) {
+      mustNotMatch(readFileSync(join(ROOT, f), 'utf8'), /\bprocess\s*\.\s*env\b|\bprocess\s*\[\s*['"]env['"]\s*\]/, `${f} reads process.env directly: add the setting to SETTINGS in orchestration/src/config.ts and read it from the Config, so bicep/ and README.md know about it`);
+    }
+  });
+
+  test('binding expressions (%NAME%) name settings bicep/ sets', () => {
+    for (const f of files) {
+      for (const m of readFileSync(join(ROOT, f), 'utf8').matchAll(/['"`]%([A-Za-z_][\w]*)%['"`]/g)) {
+        assert.ok(settingNames.includes(m[1]!) || m[1]! in RUNTIME_SETTINGS, `${f} binds to app setting %${m[1]}%, which is not in SETTINGS: add it there (and so to bicep/ and README.md)`);
+      }
+    }
+  });
+});
+
 describe('config contract: README settings table', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const start = readme.indexOf('<!-- settings:start');
