@@ -6,7 +6,7 @@
 // Deploy: see README.md in this folder (az deployment sub create … --parameters main.bicepparam).
 targetScope = 'subscription'
 
-@description('Short name every resource name is derived from: lowercase letters and digits.')
+@description('Short name every resource name is derived from: lowercase letters and digits (3-11).')
 @minLength(3)
 @maxLength(11)
 param name string
@@ -86,6 +86,8 @@ param tags object = {}
 
 // Globally unique names (storage, registry, Key Vault, the app's host name) get a stable suffix.
 var suffix = take(uniqueString(subscription().id, name, location), 6)
+// Storage account and registry names allow lowercase letters and digits only.
+var compactName = toLower(replace(name, '-', ''))
 var allTags = union(tags, { app: 'aci-batch', 'aci-batch-name': name })
 
 resource appRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -125,7 +127,7 @@ module storage 'modules/storage.bicep' = {
   name: 'storage'
   scope: appRg
   params: {
-    accountName: 'st${name}${suffix}'
+    accountName: 'st${compactName}${suffix}'
     location: location
     tags: allTags
     resultsContainerName: resultsContainerName
@@ -137,7 +139,7 @@ module registry 'modules/registry.bicep' = {
   name: 'registry'
   scope: appRg
   params: {
-    registryName: 'cr${name}${suffix}'
+    registryName: 'cr${compactName}${suffix}'
     location: location
     tags: allTags
     sku: acrSku

@@ -674,4 +674,14 @@ describe('Dockerfile (Function App image)', () => {
     mustMatch(runtime, new RegExp(`^COPY \\$\\{TENANTS_FILE\\} \\./${(tenantsDefault ?? '').replace('.', '\\.')}$`, 'm'), `Dockerfile: copy the tenants file to ./${tenantsDefault}, where TENANTS_FILE's default points`);
     mustMatch(dockerfile, /npm ci --omit=dev[^\n]*--workspace orchestration/, 'Dockerfile: the runtime node_modules must be orchestration/ production dependencies only (npm ci --omit=dev --workspace orchestration)');
   });
+
+  test('bicep/package-app.sh packs the Flex Consumption zip with the same layout as the image', () => {
+    const script = readFileSync(join(BICEP, 'package-app.sh'), 'utf8');
+    const tenantsDefault = SETTINGS.find((s) => s.name === 'TENANTS_FILE')?.default ?? '';
+    mustMatch(script, /^set -euo pipefail$/m, 'bicep/package-app.sh: must stop at the first failing step (set -euo pipefail)');
+    mustMatch(script, /cp orchestration\/host\.json orchestration\/package\.json "\$app\/"/, 'bicep/package-app.sh: put orchestration/host.json and package.json at the package root');
+    mustMatch(script, /cp -R orchestration\/dist "\$app\/dist"/, "bicep/package-app.sh: put the build output in dist/ so package.json's main resolves");
+    mustMatch(script, /npm ci --omit=dev[^\n]*--workspace orchestration/, 'bicep/package-app.sh: ship orchestration/ production dependencies only, from the root lockfile');
+    assert.ok(script.includes(`"$app/${tenantsDefault}"`), `bicep/package-app.sh: copy the tenants file to ${tenantsDefault}, where TENANTS_FILE's default points`);
+  });
 });
