@@ -179,9 +179,9 @@ export class CallbackSender {
           return false;
         }
         retryAfterMs = r.retryAfterMs;
-        this.log.warn('final callback failed; will retry', { type: body.type, status: r.status, attempt: attempt + 1 });
+        this.log.warn('final callback attempt failed', { type: body.type, status: r.status, attempt: attempt + 1 });
       } catch (err) {
-        this.log.warn('final callback failed; will retry', { type: body.type, reason: errorMessage(err), attempt: attempt + 1 });
+        this.log.warn('final callback attempt failed', { type: body.type, reason: errorMessage(err), attempt: attempt + 1 });
       }
       if (attempt + 1 >= this.tuning.finalAttempts) break;
       const delay = Math.min(this.tuning.maxDelayMs, Math.max(backoffDelayMs(attempt, this.tuning), retryAfterMs ?? 0));
