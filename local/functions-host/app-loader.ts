@@ -3,7 +3,7 @@
 // order the Node worker uses (protocol doc §1.3).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { extname, join, resolve } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HostError, errorMessage } from './errors';
 import { globFiles, isGlob } from './glob';
@@ -71,6 +71,11 @@ export async function loadApp(appDir: string): Promise<LoadedApp> {
 
   installCoreShim();
   const registry = resetRegistry();
+  // A second start in the same process (benchmarks, tests) must run the app's registrations again.
+  const ownPrefix = dir + sep;
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(ownPrefix) && !key.slice(ownPrefix.length).split(sep).includes('node_modules')) delete require.cache[key];
+  }
   for (const file of files) {
     try {
       if (extname(file) === '.mjs') await import(pathToFileURL(file).href);

@@ -76,9 +76,14 @@ export function currentRegistry(): Registry {
   return current;
 }
 
-/** Starts a fresh registry; the require hook stays installed for the life of the process. */
+/**
+ * Starts a fresh registry; the require hook stays installed for the life of the process. The
+ * programming model carries over: @azure/functions sets it only once per process.
+ */
 export function resetRegistry(): Registry {
+  const pm = current.programmingModel;
   current = new Registry();
+  current.programmingModel = pm;
   return current;
 }
 

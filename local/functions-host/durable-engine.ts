@@ -39,7 +39,13 @@ interface InboxMessage {
 
 interface Instance {
   row: InstanceRow;
-  history: string[]; // JSON text of every event of the current generation
+  historyLength: number; // events of the current generation in the store
+  /**
+   * The events durable-functions' replay reads, comma-joined JSON (protocol doc §3.1): scheduling,
+   * OrchestratorCompleted and suspend/resume events are left out, which halves what every episode
+   * parses and replays. The store keeps the full history for status queries.
+   */
+  replayText: string;
   actions: { sig: string; seq: number; canceled?: boolean }[];
   inbox: InboxMessage[];
   busy: boolean;
@@ -125,7 +131,8 @@ export class DurableEngine {
       const i = inbox.findIndex((m) => m.event?.EventType === EventType.ExecutionStarted);
       if (i > 0) inbox.unshift(...inbox.splice(i, 1));
     }
-    const inst: Instance = { row, history, actions: this.store.actions(row.id), inbox, busy: false };
+    const inst: Instance = { row, historyLength: 0, replayText: '', actions: this.store.actions(row.id), inbox, busy: false };
+    appendEvents(inst, history);
     this.active.set(row.id, inst);
     return inst;
   }
@@ -320,13 +327,13 @@ export class DurableEngine {
     const suspend = msg.kind === 'suspend';
     const applies = suspend ? row.status !== 'Suspended' : row.status === 'Suspended';
     const events = applies ? [JSON.stringify(historyEvent(suspend ? EventType.ExecutionSuspended : EventType.ExecutionResumed, now, { Reason: msg.reason ?? '' }))] : [];
-    const status = applies ? (suspend ? 'Suspended' : (inst.history.length > 0 ? 'Running' : 'Pending')) : row.status;
+    const status = applies ? (suspend ? 'Suspended' : (inst.historyLength > 0 ? 'Running' : 'Pending')) : row.status;
     this.store.tx(() => {
-      this.store.appendHistory(row.id, inst.history.length, events);
+      this.store.appendHistory(row.id, inst.historyLength, events);
       this.store.deleteInboxRow(msg.rowId);
       this.store.updateInstance({ ...row, status, updated_at: now });
     });
-    inst.history.push(...events);
+    appendEvents(inst, events);
     row.status = status;
     row.updated_at = now;
   }
@@ -376,9 +383,8 @@ export class DurableEngine {
     if (!fn) {
       failure = `The orchestrator function '${row.name}' doesn't exist in this app.`;
     } else {
-      const historyText = inst.history.length > 0
-        ? inst.history.join(',') + ',' + fresh.map((e) => JSON.stringify(e)).join(',')
-        : fresh.map((e) => JSON.stringify(e)).join(',');
+      const freshText = fresh.map((e) => JSON.stringify(e)).join(',');
+      const historyText = inst.replayText ? `${inst.replayText},${freshText}` : freshText;
       const payload = `{"history":[${historyText}],"input":${row.input ?? 'null'},"instanceId":${JSON.stringify(row.id)},` +
         `"isReplaying":false,"parentInstanceId":${row.parent_id === null ? 'null' : JSON.stringify(row.parent_id)},` +
         '"upperSchemaVersion":1,"upperSchemaVersionNew":1,"longRunningTimerIntervalDuration":"3.00:00:00",' +
@@ -513,7 +519,7 @@ export class DurableEngine {
     const workIds: number[] = [];
     const selfRows: number[] = [];
     this.store.tx(() => {
-      this.store.appendHistory(row.id, inst.history.length, events);
+      this.store.appendHistory(row.id, inst.historyLength, events);
       for (const id of consumed) this.store.deleteInboxRow(id);
       newActions.forEach((a, i) => this.store.insertAction(row.id, baseIdx + i, a.sig, a.seq));
       for (const w of work) workIds.push(this.store.insertWorkItem(w));
@@ -532,7 +538,7 @@ export class DurableEngine {
       for (const m of selfMessages) selfRows.push(this.store.insertInbox(row.id, row.generation, 'event', JSON.stringify(m.event), m.meta ? JSON.stringify(m.meta) : null));
       this.store.updateInstance(updated);
     });
-    inst.history.push(...events);
+    appendEvents(inst, events);
     inst.actions.push(...newActions);
     Object.assign(row, updated);
     work.forEach((w, i) => this.enqueueActivity({ workItemId: workIds[i]!, instanceId: row.id, generation: w.generation, seq: w.seq, name: w.name, input: w.input, meta: w.meta ? JSON.parse(w.meta) as Meta : null }));
@@ -561,7 +567,8 @@ export class DurableEngine {
       if (key.startsWith(`${row.id}\u0000`)) { clearTimeout(handle); this.timerHandles.delete(key); }
     }
     Object.assign(row, updated);
-    inst.history = [];
+    inst.historyLength = 0;
+    inst.replayText = '';
     inst.actions = [];
     inst.inbox = [
       { rowId: startedRow, kind: 'event', generation, event: started, meta: null },
@@ -585,7 +592,7 @@ export class DurableEngine {
     }
     let parentRow = 0;
     this.store.tx(() => {
-      this.store.appendHistory(row.id, inst.history.length, texts);
+      this.store.appendHistory(row.id, inst.historyLength, texts);
       for (const id of consumed) this.store.deleteInboxRow(id);
       this.store.clearPending(row.id, false);
       this.store.updateInstance(updated);
@@ -596,7 +603,7 @@ export class DurableEngine {
         }
       }
     });
-    inst.history.push(...texts);
+    appendEvents(inst, texts);
     Object.assign(row, updated);
     inst.inbox = [];
     this.forget(row.id);
@@ -732,6 +739,22 @@ export class DurableEngine {
   historyOf(id: string): HistoryEvent[] {
     return this.store.history(id).map((t) => JSON.parse(t) as HistoryEvent);
   }
+}
+
+const notReplayed = new Set<number>([
+  EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated, EventType.TimerCreated, EventType.OrchestratorCompleted,
+  EventType.ExecutionSuspended, EventType.ExecutionResumed, EventType.ExecutionCompleted, EventType.ExecutionTerminated,
+]);
+
+function appendEvents(inst: Instance, texts: string[]): void {
+  inst.historyLength += texts.length;
+  const kept = texts.filter((t) => {
+    const m = /^\{"EventType":(\d+)/.exec(t);
+    return !m || !notReplayed.has(Number(m[1]));
+  });
+  if (kept.length === 0) return;
+  const joined = kept.join(',');
+  inst.replayText = inst.replayText ? `${inst.replayText},${joined}` : joined;
 }
 
 function toJob(w: WorkItemRow): ActivityJob {
