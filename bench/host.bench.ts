@@ -135,12 +135,12 @@ async function main(): Promise<void> {
     runs,
   };
   writeFileSync(join(resultsDir, 'host.json'), JSON.stringify(result, null, 2) + '\n');
-  const mc = result.machine as { cpus: number; cpuModel: string; memoryGiB: number; node: string; date: string };
+  const mc = result.machine as unknown as { cpus: number; cpuModel: string; memoryGiB: number; node: string; date: string; loadAverageAtEnd: number[] };
   const f = (x: number): string => x.toFixed(0);
   const md = `# functions-host benchmark
 
 Machine: ${mc.cpus} × ${mc.cpuModel}, ${mc.memoryGiB} GiB, Node ${mc.node}, ${mc.date}; load average at the end
-${(result.machine as { loadAverageAtEnd: number[] }).loadAverageAtEnd.join(' / ')} (the machine is shared: other work ran at the same time).
+${mc.loadAverageAtEnd.join(' / ')} (the machine is shared: other work ran at the same time).
 Fixture app \`tests/fixtures/durable-app\` in-process through \`startHost\` (SQLite WAL, synchronous=NORMAL,
 16 concurrent activities), driven over HTTP on the same event loop. Median of ${REPS} runs, fresh data folder each.
 Reproduce: \`npm run bench -- host\` (\`BENCH_REPS=5\` for more runs).
