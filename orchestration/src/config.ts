@@ -36,6 +36,15 @@ export const SETTINGS = [
   { name: 'TEARDOWN_TIMEOUT_SECONDS', kind: 'number', default: '300', min: 1, description: 'Deadline for deleting or stopping a group before the sweeper takes over.' },
   { name: 'GLOBAL_MAX_CORES', kind: 'number', default: '100', min: 0.1, description: 'Regional ACI core quota the controller stays within (all tenants together).' },
   { name: 'GLOBAL_MAX_GROUPS', kind: 'int', default: '100', min: 1, description: 'Regional ACI container-group quota the controller stays within.' },
+  { name: 'GLOBAL_MAX_CREATES_PER_5MIN', kind: 'int', default: '100', min: 1, description: 'Regional ACI container-group creates per 5 minutes the controller stays within.' },
+  { name: 'ADMISSION_POLL_SECONDS', kind: 'number', default: '2', min: 0.05, description: 'How often a queued job re-checks the admission ledger for a slot.' },
+  { name: 'QUEUE_TIMEOUT_MINUTES', kind: 'number', default: '1440', min: 0.1, description: 'How long a job may wait for a slot before it fails with QueueTimeout.' },
+  { name: 'ARM_RETRY_ATTEMPTS', kind: 'int', default: '5', min: 1, description: 'Attempts (durable, with exponential backoff) of an activity that failed with a transient Azure error (throttling, 5xx, network).' },
+  { name: 'ARM_RETRY_FIRST_SECONDS', kind: 'number', default: '2', min: 0.05, description: 'First backoff of those retries (doubling, capped at 60 s).' },
+  { name: 'CAPACITY_RETRY_ATTEMPTS', kind: 'int', default: '6', min: 1, description: 'Attempts to create a group while ACI reports no capacity (409 ServiceUnavailable) before the job fails with CapacityUnavailable.' },
+  { name: 'CAPACITY_RETRY_FIRST_SECONDS', kind: 'number', default: '15', min: 0.05, description: 'First backoff of capacity retries (doubling, capped at 5 minutes).' },
+  { name: 'HISTORY_STEPS_PER_GENERATION', kind: 'int', default: '100', min: 5, description: 'Waits (polls) per orchestration generation before continueAsNew: bounds history and replay cost.' },
+  { name: 'MAX_REQUEST_BYTES', kind: 'int', default: '1048576', min: 1024, description: 'Largest accepted request body (larger: 413).' },
   { name: 'SWEEPER_SCHEDULE', kind: 'ncrontab', default: '0 */5 * * * *', description: 'NCRONTAB schedule of the sweeper that deletes orphaned or expired groups.' },
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', description: 'pino log level: trace, debug, info, warn, error.' },
 ] as const satisfies readonly SettingSpec[];
@@ -64,6 +73,15 @@ export interface Config {
   globalMaxGroups: number;
   sweeperSchedule: string;
   logLevel: string;
+  globalMaxCreatesPer5Min: number;
+  admissionPollSeconds: number;
+  queueTimeoutMinutes: number;
+  armRetryAttempts: number;
+  armRetryFirstSeconds: number;
+  capacityRetryAttempts: number;
+  capacityRetryFirstSeconds: number;
+  historyStepsPerGeneration: number;
+  maxRequestBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -115,6 +133,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     globalMaxGroups: Number(raw.GLOBAL_MAX_GROUPS),
     sweeperSchedule: raw.SWEEPER_SCHEDULE,
     logLevel: raw.LOG_LEVEL,
+    globalMaxCreatesPer5Min: Number(raw.GLOBAL_MAX_CREATES_PER_5MIN),
+    admissionPollSeconds: Number(raw.ADMISSION_POLL_SECONDS),
+    queueTimeoutMinutes: Number(raw.QUEUE_TIMEOUT_MINUTES),
+    armRetryAttempts: Number(raw.ARM_RETRY_ATTEMPTS),
+    armRetryFirstSeconds: Number(raw.ARM_RETRY_FIRST_SECONDS),
+    capacityRetryAttempts: Number(raw.CAPACITY_RETRY_ATTEMPTS),
+    capacityRetryFirstSeconds: Number(raw.CAPACITY_RETRY_FIRST_SECONDS),
+    historyStepsPerGeneration: Number(raw.HISTORY_STEPS_PER_GENERATION),
+    maxRequestBytes: Number(raw.MAX_REQUEST_BYTES),
   };
 }
 

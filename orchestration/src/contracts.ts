@@ -208,6 +208,8 @@ export interface JobStatus {
   usage: { vcpuSeconds: number; gbSeconds: number; estimatedCost: number; currency: string };
   result: { urls: Record<string, string> } | null;
   error: JobError | null;
+  /** Last PROGRESS_HISTORY_LIMIT progress reports, oldest first. */
+  progressHistory: { at: string; progress: number; message: string }[];
 }
 
 /** The state the orchestrator carries across continueAsNew generations (one typed object). */
@@ -228,9 +230,15 @@ export interface JobRunState {
   /** Set when the job's fate is decided; teardown follows. */
   outcome: JobOutcome | null;
   cancelRequested: boolean;
-  /** Progress history, bounded (last N). */
-  progressLog: { at: string; progress: number; message: string }[];
+  /** Resolved image (`${loginServer}/${repo}@sha256:…`) once known. */
+  imageRef: string | null;
+  /** Consecutive polls in which the agent did not answer while the group ran. */
+  unreachablePolls: number;
+  startDeadline: string | null;
 }
+
+/** How many progress entries the status keeps (bounded: the status is persisted on every change). */
+export const PROGRESS_HISTORY_LIMIT = 20;
 
 export type JobOutcome = { state: 'succeeded' | 'failed' | 'canceled' | 'timed_out'; error: JobError | null };
 

@@ -58,6 +58,7 @@ export function initialStatus(input: JobInput): JobStatus {
     usage: { vcpuSeconds: 0, gbSeconds: 0, estimatedCost: 0, currency: input.rates.currency },
     result: null,
     error: null,
+    progressHistory: [],
   };
 }
 

@@ -1,0 +1,111 @@
+// Blob storage for job artifacts (ResultsStore) and for the admission ledger (LedgerStore with
+// ETag compare-and-swap). Managed identity only: no account keys.
+import { BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
+import type { TokenCredential } from '@azure/identity';
+import type { ResultsStore } from '../api/job-backend';
+import { emptyLedger, type LedgerDoc, type LedgerStore } from '../tenants/admission';
+
+export function createContainerClient(credential: TokenCredential, endpoint: string, container: string): ContainerClient {
+  const service = new BlobServiceClient(endpoint, credential, { retryOptions: { maxTries: 4, retryDelayInMs: 200, maxRetryDelayInMs: 4000, tryTimeoutInMs: 30_000 } });
+  return service.getContainerClient(container);
+}
+
+/** Creates the container once (lazily), so a cold start does not pay for it on every call. */
+function ensureOnce(container: ContainerClient): () => Promise<void> {
+  let ready: Promise<void> | undefined;
+  return () => {
+    ready ??= container.createIfNotExists().then(
+      () => undefined,
+      (e: unknown) => {
+        ready = undefined;
+        throw e;
+      },
+    );
+    return ready;
+  };
+}
+
+export function createBlobResults(container: ContainerClient): ResultsStore {
+  const ensure = ensureOnce(container);
+  return {
+    async put(name, body, contentType) {
+      await ensure();
+      const blob = container.getBlockBlobClient(name);
+      const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+      await blob.uploadData(data, { blobHTTPHeaders: { blobContentType: contentType } });
+      return blob.url;
+    },
+    async get(name) {
+      await ensure();
+      try {
+        const blob = container.getBlockBlobClient(name);
+        const body = await blob.downloadToBuffer();
+        const props = await blob.getProperties();
+        return { body, contentType: props.contentType ?? 'application/octet-stream' };
+      } catch (e) {
+        if (e instanceof RestError && e.statusCode === 404) return undefined;
+        throw e;
+      }
+    },
+    async exists(name) {
+      await ensure();
+      return container.getBlockBlobClient(name).exists();
+    },
+    url: (name) => container.getBlockBlobClient(name).url,
+  };
+}
+
+export const LEDGER_BLOB = '_control/admission-ledger.json';
+
+/** Ledger in one blob; every update is a conditional write (If-Match / If-None-Match) retried on conflict. */
+export function createBlobLedger(container: ContainerClient, maxAttempts = 60): LedgerStore {
+  const ensure = ensureOnce(container);
+  const blob = container.getBlockBlobClient(LEDGER_BLOB);
+  async function load(): Promise<{ doc: LedgerDoc; etag: string | undefined }> {
+    try {
+      const r = await blob.download();
+      const text = (await streamToBuffer(r.readableStreamBody)).toString('utf8');
+      return { doc: JSON.parse(text) as LedgerDoc, etag: r.etag };
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return { doc: emptyLedger(), etag: undefined };
+      throw e;
+    }
+  }
+  return {
+    async read() {
+      await ensure();
+      return (await load()).doc;
+    },
+    async update(mutate) {
+      await ensure();
+      for (let attempt = 1; ; attempt++) {
+        const { doc, etag } = await load();
+        const { changed, result } = mutate(doc);
+        if (!changed) return result;
+        try {
+          const data = Buffer.from(JSON.stringify(doc), 'utf8');
+          await blob.upload(data, data.length, {
+            blobHTTPHeaders: { blobContentType: 'application/json' },
+            conditions: etag ? { ifMatch: etag } : { ifNoneMatch: '*' },
+          });
+          return result;
+        } catch (e) {
+          const status = e instanceof RestError ? e.statusCode : undefined;
+          if ((status === 412 || status === 409) && attempt < maxAttempts) {
+            // Lost the race: back off a little (jittered) and re-apply on the fresh document.
+            await new Promise((r) => setTimeout(r, Math.min(500, 10 * attempt) * (0.5 + Math.random())));
+            continue;
+          }
+          throw e;
+        }
+      }
+    },
+  };
+}
+
+async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
+  if (!stream) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}

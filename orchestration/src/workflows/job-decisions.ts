@@ -1,0 +1,177 @@
+// Pure decisions of the job orchestrator: given the run state and what was observed, what next.
+// No I/O and no clock (the time is passed in), so unit tests drive them directly.
+import {
+  JOB_ERROR_CODES, PROGRESS_HISTORY_LIMIT,
+  type GroupView, type JobError, type JobInput, type JobOutcome, type JobRunState, type Observation, type OnComplete,
+} from '../contracts';
+
+const addSeconds = (iso: string, seconds: number): string => new Date(Date.parse(iso) + seconds * 1000).toISOString();
+export const isPast = (nowIso: string, deadline: string | null): boolean => deadline !== null && Date.parse(nowIso) >= Date.parse(deadline);
+
+/** The first generation's state from the submit handler's input. */
+export function initialRunState(input: JobInput, nowIso: string): JobRunState {
+  return {
+    input,
+    status: {
+      id: input.jobId,
+      tenant: input.tenant,
+      state: 'queued',
+      phase: 'admission',
+      progress: 0,
+      message: 'Waiting for a slot',
+      image: { ref: input.spec.image.ref, digest: input.spec.image.digest ?? null },
+      resources: { cpu: input.spec.cpu, memoryGb: input.spec.memoryGb, gpu: input.spec.gpu ?? null },
+      attempts: 0,
+      maxAttempts: input.spec.maxAttempts,
+      container: { name: input.groupName, state: 'none', exitCode: null, ip: null },
+      createdAt: input.createdAt,
+      startedAt: null,
+      finishedAt: null,
+      usage: { vcpuSeconds: 0, gbSeconds: 0, estimatedCost: 0, currency: input.rates.currency },
+      result: null,
+      error: null,
+      progressHistory: [],
+    },
+    generation: 0,
+    phase: 'admission',
+    queueDeadline: addSeconds(nowIso, input.settings.queueTimeoutMinutes * 60),
+    runDeadline: null,
+    provisionDeadline: null,
+    groupStartedAt: null,
+    billedSeconds: 0,
+    outcome: null,
+    cancelRequested: false,
+    imageRef: null,
+    unreachablePolls: 0,
+    startDeadline: null,
+  };
+}
+
+export const isRunState = (v: unknown): v is JobRunState =>
+  typeof v === 'object' && v !== null && 'input' in v && 'status' in v && 'phase' in v;
+
+/** Tag value after which the sweeper deletes the group whatever the orchestration says. */
+export function expiresAt(s: JobRunState, nowIso: string): string {
+  const st = s.input.settings;
+  const retained = s.input.spec.onComplete !== 'delete' || s.input.spec.onFailure === 'stop';
+  const seconds = st.provisionTimeoutSeconds + st.startTimeoutSeconds + s.input.spec.timeoutMinutes * 60 + st.teardownTimeoutSeconds + 600 + (retained ? 24 * 3600 : 0);
+  return addSeconds(nowIso, seconds);
+}
+
+export type Readiness =
+  | { kind: 'ready'; ip: string }
+  | { kind: 'wait'; why: string }
+  | { kind: 'failed'; error: JobError };
+
+/**
+ * Readiness of a (re)started group: Running + IP (+ the agent's /healthz, checked by the caller).
+ * `attemptStartedAt` guards restarts: a container that terminated before the restart was requested
+ * is the previous attempt, not this one.
+ */
+export function decideReadiness(view: GroupView, attemptStartedAt: string | null): Readiness {
+  if (!view.exists) return { kind: 'wait', why: 'the group is not visible yet' };
+  if ((view.provisioningState ?? '').toLowerCase() === 'failed') {
+    return { kind: 'failed', error: { code: JOB_ERROR_CODES.provisioningFailed, message: `Provisioning failed${view.lastEvent ? `: ${view.lastEvent}` : ''}.` } };
+  }
+  const c = view.container;
+  if (c && (c.state ?? '').toLowerCase() === 'terminated') {
+    const current = !attemptStartedAt || !c.startTime || Date.parse(c.startTime) >= Date.parse(attemptStartedAt) - 1000;
+    if (current) return { kind: 'failed', error: exitError(view) };
+  }
+  const running = (view.state ?? '').toLowerCase() === 'running' || (c?.state ?? '').toLowerCase() === 'running';
+  if (running && view.ip) return { kind: 'ready', ip: view.ip };
+  return { kind: 'wait', why: `group ${view.provisioningState ?? 'pending'}/${view.state ?? c?.state ?? 'unknown'}${view.ip ? '' : ', no IP yet'}` };
+}
+
+/** The error for a container that stopped without the agent reporting an end. */
+export function exitError(view: GroupView): JobError {
+  const c = view.container;
+  const detail = `${c?.detailStatus ?? ''} ${view.lastEvent ?? ''}`;
+  if (/oom/i.test(detail) || c?.exitCode === 137) {
+    return { code: JOB_ERROR_CODES.oomKilled, message: `The container was killed for exceeding its memory (exit code ${c?.exitCode ?? 137}); request more memoryGb.` };
+  }
+  return { code: JOB_ERROR_CODES.containerExited, message: `The container exited with code ${c?.exitCode ?? 'unknown'}${c?.detailStatus ? ` (${c.detailStatus})` : ''} before the job finished.` };
+}
+
+/** Polls without an agent answer (while the group runs) before the attempt counts as failed. */
+export const MAX_UNREACHABLE_POLLS = 6;
+
+export type MonitorDecision =
+  | { kind: 'continue'; progress: number; message: string; unreachablePolls: number }
+  | { kind: 'finished'; outcome: JobOutcome; exitCode: number | null }
+  | { kind: 'attemptFailed'; error: JobError; exitCode: number | null }
+  | { kind: 'cancel' };
+
+/** What one poll (agent /status + instance view + cancel marker) means for the job. */
+export function decideOnObservation(obs: Observation, unreachablePolls: number): MonitorDecision {
+  if (obs.cancelRequested) return { kind: 'cancel' };
+  const g = obs.group;
+  if (!g.exists) return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.groupDisappeared, message: 'The container group disappeared while the job ran.' }, exitCode: null };
+  const a = obs.agent;
+  if (a.reachable) {
+    switch (a.state) {
+      case 'succeeded':
+        return { kind: 'finished', outcome: { state: 'succeeded', error: null }, exitCode: a.exitCode ?? 0 };
+      case 'failed':
+        return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.jobFailed, message: `The batch failed${a.error ? `: ${a.error}` : a.message ? `: ${a.message}` : ''}.` }, exitCode: a.exitCode };
+      case 'canceled':
+        return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.jobFailed, message: 'The batch was canceled inside the container.' }, exitCode: a.exitCode };
+      case 'running':
+        return { kind: 'continue', progress: a.progress, message: a.message, unreachablePolls: 0 };
+      default:
+        break; // idle/unknown: the agent lost the job (restarted?) — treated like no answer
+    }
+  }
+  const cState = (g.container?.state ?? '').toLowerCase();
+  if (cState === 'terminated' || (g.state ?? '').toLowerCase() === 'stopped') {
+    return { kind: 'attemptFailed', error: exitError(g), exitCode: g.container?.exitCode ?? null };
+  }
+  if (unreachablePolls + 1 >= MAX_UNREACHABLE_POLLS) {
+    return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.agentUnreachable, message: `The agent did not answer ${MAX_UNREACHABLE_POLLS} polls in a row.` }, exitCode: null };
+  }
+  return { kind: 'continue', progress: -1, message: '', unreachablePolls: unreachablePolls + 1 };
+}
+
+/** Restart if policy and attempts and the deadline allow; else the job fails with this error. */
+export function afterAttemptFailure(s: JobRunState, nowIso: string): 'restart' | 'fail' {
+  const spec = s.input.spec;
+  if (spec.onFailure !== 'restart') return 'fail';
+  if (s.status.attempts >= spec.maxAttempts) return 'fail';
+  if (isPast(nowIso, s.runDeadline)) return 'fail';
+  return 'restart';
+}
+
+/** What to do with the group at the end. Cancel always deletes. */
+export function teardownAction(outcome: JobOutcome, spec: { onComplete: OnComplete; onFailure: 'delete' | 'stop' | 'restart' }): 'delete' | 'stop' | 'keep' {
+  if (outcome.state === 'canceled') return 'delete';
+  if (outcome.state === 'succeeded') return spec.onComplete;
+  return spec.onFailure === 'stop' ? 'stop' : 'delete';
+}
+
+/** Usage from billed seconds (group start → teardown request, summed over attempts) and the tenant's rates. */
+export function usageOf(billedSeconds: number, cpu: number, memoryGb: number, rates: { vcpuHour: number; gbHour: number; currency: string }) {
+  const vcpuSeconds = round(billedSeconds * cpu, 3);
+  const gbSeconds = round(billedSeconds * memoryGb, 3);
+  const estimatedCost = round((vcpuSeconds / 3600) * rates.vcpuHour + (gbSeconds / 3600) * rates.gbHour, 6);
+  return { vcpuSeconds, gbSeconds, estimatedCost, currency: rates.currency };
+}
+
+const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+export const secondsBetween = (fromIso: string | null, toIso: string): number =>
+  fromIso === null ? 0 : Math.max(0, (Date.parse(toIso) - Date.parse(fromIso)) / 1000);
+
+/** Appends a progress report, keeping the last PROGRESS_HISTORY_LIMIT. */
+export function recordProgress(s: JobRunState, at: string, progress: number, message: string): void {
+  const p = Math.max(0, Math.min(1, progress));
+  const changed = p !== s.status.progress || message !== s.status.message;
+  s.status.progress = p;
+  if (message) s.status.message = message;
+  if (changed) {
+    s.status.progressHistory.push({ at, progress: p, message });
+    if (s.status.progressHistory.length > PROGRESS_HISTORY_LIMIT) s.status.progressHistory.splice(0, s.status.progressHistory.length - PROGRESS_HISTORY_LIMIT);
+  }
+}
+
+/** Backoff for readiness polls (seconds): 1, 2, 4 … capped at the poll interval. */
+export const readinessBackoff = (step: number, cap: number): number => Math.min(cap, 2 ** Math.min(Math.max(0, step - 1), 6));
