@@ -50,36 +50,11 @@ param instanceMemoryMB int = 2048
 @description('App setting RESULTS_CONTAINER: the blob container for job logs and results.')
 param resultsContainerName string = 'job-results'
 
-@description('App setting TENANTS_FILE: the tenants file, relative to the app folder (ship it in the deployment package).')
-param tenantsFile string = 'tenants.json'
-
-@description('App setting AGENT_PORT: port of the batch agent inside job containers.')
+@description('App setting AGENT_PORT: port of the batch agent inside job containers (also the one port the ACI subnet\'s NSG opens to the Functions subnet).')
 param agentPort int = 8080
 
-@description('App setting POLL_INTERVAL_SECONDS.')
-param pollIntervalSeconds string = '5'
-
-@description('App setting PROVISION_TIMEOUT_SECONDS.')
-param provisionTimeoutSeconds string = '600'
-
-@description('App setting START_TIMEOUT_SECONDS.')
-param startTimeoutSeconds string = '240'
-
-@description('App setting TEARDOWN_TIMEOUT_SECONDS.')
-param teardownTimeoutSeconds string = '300'
-
-@description('App setting GLOBAL_MAX_CORES: keep it at or below the subscription\'s regional ACI core quota.')
-param globalMaxCores string = '100'
-
-@description('App setting GLOBAL_MAX_GROUPS: keep it at or below the regional container-group quota.')
-param globalMaxGroups int = 100
-
-@description('App setting SWEEPER_SCHEDULE (6-field NCRONTAB).')
-param sweeperSchedule string = '0 */5 * * * *'
-
-@description('App setting LOG_LEVEL.')
-@allowed(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-param logLevel string = 'info'
+@description('Overrides of the tunable app settings, keyed by app-setting name (the settings table in the root README), e.g. { LOG_LEVEL: \'debug\', GLOBAL_MAX_CORES: \'40\' }. Settings left out get the code\'s default, written out explicitly by modules/function-app.bicep.')
+param tuning object = {}
 
 @description('Tags applied to both resource groups and every resource.')
 param tags object = {}
@@ -197,16 +172,8 @@ module functionApp 'modules/function-app.bicep' = {
     resultsBlobEndpoint: storage.outputs.blobEndpoint
     resultsContainerName: storage.outputs.resultsContainerName
     callbackSigningKeySecretUri: keyVault.outputs.callbackSigningKeySecretUri
-    tenantsFile: tenantsFile
     agentPort: agentPort
-    pollIntervalSeconds: pollIntervalSeconds
-    provisionTimeoutSeconds: provisionTimeoutSeconds
-    startTimeoutSeconds: startTimeoutSeconds
-    teardownTimeoutSeconds: teardownTimeoutSeconds
-    globalMaxCores: globalMaxCores
-    globalMaxGroups: globalMaxGroups
-    sweeperSchedule: sweeperSchedule
-    logLevel: logLevel
+    tuning: tuning
   }
 }
 

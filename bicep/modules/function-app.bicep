@@ -56,26 +56,10 @@ param resultsBlobEndpoint string
 param resultsContainerName string
 @description('Versionless URI of the Key Vault secret behind CALLBACK_SIGNING_KEY.')
 param callbackSigningKeySecretUri string
-@description('TENANTS_FILE')
-param tenantsFile string
 @description('AGENT_PORT')
 param agentPort int
-@description('POLL_INTERVAL_SECONDS')
-param pollIntervalSeconds string
-@description('PROVISION_TIMEOUT_SECONDS')
-param provisionTimeoutSeconds string
-@description('START_TIMEOUT_SECONDS')
-param startTimeoutSeconds string
-@description('TEARDOWN_TIMEOUT_SECONDS')
-param teardownTimeoutSeconds string
-@description('GLOBAL_MAX_CORES')
-param globalMaxCores string
-@description('GLOBAL_MAX_GROUPS')
-param globalMaxGroups int
-@description('SWEEPER_SCHEDULE')
-param sweeperSchedule string
-@description('LOG_LEVEL')
-param logLevel string
+@description('Overrides of the tunable settings below, keyed by app-setting name; the rest get the code\'s defaults.')
+param tuning object
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -150,6 +134,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${controllerClientId};Authorization=AAD'
     // orchestration/src/config.ts SETTINGS, one line each.
+    // Derived from the deployment, or tunable through `tuning` with the code's default written out.
     ARM_ENDPOINT: environment().resourceManager
     AZURE_SUBSCRIPTION_ID: subscriptionId
     JOBS_RESOURCE_GROUP: jobsResourceGroupName
@@ -161,16 +146,25 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     RESULTS_CONTAINER: resultsContainerName
     CALLBACK_BASE_URL: 'https://${site.properties.defaultHostName}'
     CALLBACK_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${callbackSigningKeySecretUri})'
-    TENANTS_FILE: tenantsFile
+    TENANTS_FILE: string(tuning.?TENANTS_FILE ?? 'tenants.json')
     AGENT_PORT: string(agentPort)
-    POLL_INTERVAL_SECONDS: pollIntervalSeconds
-    PROVISION_TIMEOUT_SECONDS: provisionTimeoutSeconds
-    START_TIMEOUT_SECONDS: startTimeoutSeconds
-    TEARDOWN_TIMEOUT_SECONDS: teardownTimeoutSeconds
-    GLOBAL_MAX_CORES: globalMaxCores
-    GLOBAL_MAX_GROUPS: string(globalMaxGroups)
-    SWEEPER_SCHEDULE: sweeperSchedule
-    LOG_LEVEL: logLevel
+    POLL_INTERVAL_SECONDS: string(tuning.?POLL_INTERVAL_SECONDS ?? '5')
+    PROVISION_TIMEOUT_SECONDS: string(tuning.?PROVISION_TIMEOUT_SECONDS ?? '600')
+    START_TIMEOUT_SECONDS: string(tuning.?START_TIMEOUT_SECONDS ?? '240')
+    TEARDOWN_TIMEOUT_SECONDS: string(tuning.?TEARDOWN_TIMEOUT_SECONDS ?? '300')
+    GLOBAL_MAX_CORES: string(tuning.?GLOBAL_MAX_CORES ?? '100')
+    GLOBAL_MAX_GROUPS: string(tuning.?GLOBAL_MAX_GROUPS ?? '100')
+    GLOBAL_MAX_CREATES_PER_5MIN: string(tuning.?GLOBAL_MAX_CREATES_PER_5MIN ?? '100')
+    ADMISSION_POLL_SECONDS: string(tuning.?ADMISSION_POLL_SECONDS ?? '2')
+    QUEUE_TIMEOUT_MINUTES: string(tuning.?QUEUE_TIMEOUT_MINUTES ?? '1440')
+    ARM_RETRY_ATTEMPTS: string(tuning.?ARM_RETRY_ATTEMPTS ?? '5')
+    ARM_RETRY_FIRST_SECONDS: string(tuning.?ARM_RETRY_FIRST_SECONDS ?? '2')
+    CAPACITY_RETRY_ATTEMPTS: string(tuning.?CAPACITY_RETRY_ATTEMPTS ?? '6')
+    CAPACITY_RETRY_FIRST_SECONDS: string(tuning.?CAPACITY_RETRY_FIRST_SECONDS ?? '15')
+    HISTORY_STEPS_PER_GENERATION: string(tuning.?HISTORY_STEPS_PER_GENERATION ?? '100')
+    MAX_REQUEST_BYTES: string(tuning.?MAX_REQUEST_BYTES ?? '1048576')
+    SWEEPER_SCHEDULE: string(tuning.?SWEEPER_SCHEDULE ?? '0 */5 * * * *')
+    LOG_LEVEL: string(tuning.?LOG_LEVEL ?? 'info')
   }
 }
 

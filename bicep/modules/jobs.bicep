@@ -113,6 +113,33 @@ resource aciNsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = if (enabl
   }
 }
 
+// Outbound: subnets are private (no default outbound access), so the Function App (Flex routes all its
+// traffic through the integration subnet) and the job containers (callbacks to the app) leave through
+// one NAT gateway with a static public IP, which also gives a fixed egress address to allow-list.
+resource natIp 'Microsoft.Network/publicIPAddresses@2024-05-01' = if (enableVnet) {
+  name: 'pip-${name}-nat'
+  location: location
+  tags: tags
+  sku: { name: 'Standard' }
+  properties: {
+    publicIPAllocationMethod: 'Static'
+    publicIPAddressVersion: 'IPv4'
+  }
+}
+
+resource nat 'Microsoft.Network/natGateways@2024-05-01' = if (enableVnet) {
+  name: 'ng-${name}'
+  location: location
+  tags: tags
+  sku: { name: 'Standard' }
+  properties: {
+    idleTimeoutInMinutes: 4
+    publicIpAddresses: [
+      { id: natIp.id }
+    ]
+  }
+}
+
 resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = if (enableVnet) {
   name: vnetName
   location: location
@@ -124,6 +151,8 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = if (enableVnet) {
         name: functionsSubnetName
         properties: {
           addressPrefix: functionsSubnetPrefix
+          defaultOutboundAccess: false
+          natGateway: { id: nat.id }
           delegations: [
             { name: 'flex-consumption', properties: { serviceName: 'Microsoft.App/environments' } }
           ]
@@ -133,6 +162,8 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = if (enableVnet) {
         name: aciSubnetName
         properties: {
           addressPrefix: aciSubnetPrefix
+          defaultOutboundAccess: false
+          natGateway: { id: nat.id }
           networkSecurityGroup: { id: aciNsg.id }
           delegations: [
             { name: 'aci', properties: { serviceName: 'Microsoft.ContainerInstance/containerGroups' } }

@@ -45,7 +45,9 @@ const FORBIDDEN_BUILT_IN_ROLES: Record<string, string> = {
 
 /**
  * App settings the Functions host itself reads (not orchestration/). Anything else bicep/ sets that is
- * not in SETTINGS is "set but ignored" and fails the test.
+ * not in SETTINGS is "set but ignored" and fails the test. FUNCTIONS_WORKER_RUNTIME,
+ * FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE and WEBSITE_CONTENT* are deliberately absent:
+ * Flex Consumption takes the runtime from functionAppConfig and rejects them.
  */
 const RUNTIME_SETTINGS: Record<string, string> = {
   AzureWebJobsStorage__accountName: 'host storage (task hub, leases, timers) through an identity-based connection: no connection string',
@@ -53,6 +55,22 @@ const RUNTIME_SETTINGS: Record<string, string> = {
   AzureWebJobsStorage__clientId: 'which user-assigned identity that connection uses (the controller)',
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'where the host sends telemetry',
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Entra ID auth for telemetry, required because the component disables local auth',
+};
+
+/** Settings Bicep derives from the deployment instead of taking them from `tuning`, and why. */
+const DERIVED_SETTINGS: Record<string, string> = {
+  ARM_ENDPOINT: "the cloud's Resource Manager (environment().resourceManager)",
+  AZURE_SUBSCRIPTION_ID: 'the deployment subscription',
+  JOBS_RESOURCE_GROUP: 'the jobs resource group main.bicep creates',
+  JOBS_LOCATION: 'the jobsLocation parameter, also the jobs resource group and VNet region',
+  JOB_IDENTITY_RESOURCE_ID: 'the job identity main.bicep creates',
+  AZURE_CLIENT_ID: 'the controller identity main.bicep creates',
+  ACR_LOGIN_SERVER: 'the registry main.bicep creates',
+  RESULTS_BLOB_ENDPOINT: "the storage account's blob endpoint",
+  RESULTS_CONTAINER: 'the container storage.bicep creates (resultsContainerName)',
+  CALLBACK_BASE_URL: "the Function App's host name",
+  CALLBACK_SIGNING_KEY: 'a Key Vault reference',
+  AGENT_PORT: 'the agentPort parameter, also the port the ACI subnet NSG opens',
 };
 
 /** Oldest API version accepted per resource type (current versions as of this deployment). */
@@ -74,6 +92,8 @@ const MIN_API_VERSIONS: Record<string, string> = {
   'Microsoft.Network/virtualNetworks': '2024-05-01',
   'Microsoft.Network/virtualNetworks/subnets': '2024-05-01',
   'Microsoft.Network/networkSecurityGroups': '2024-05-01',
+  'Microsoft.Network/natGateways': '2024-05-01',
+  'Microsoft.Network/publicIPAddresses': '2024-05-01',
   'Microsoft.Resources/resourceGroups': '2024-03-01',
 };
 
@@ -335,6 +355,26 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
     const identity = entry(appModule, site.open, 'identity')!;
     assert.ok(kvIdentity, `${APP_MODULE}: set properties.keyVaultReferenceIdentity to the controller identity's resource id, or Key Vault references resolve with a system identity the app does not have`);
     assert.ok(identity.value.includes(`'\${${kvIdentity.value}}'`), `${APP_MODULE}: keyVaultReferenceIdentity (${kvIdentity.value}) must be one of the site's user-assigned identities`);
+  });
+
+  test("tunable settings default to the code's defaults, and every setting's value has a known source", () => {
+    const byKey = new Map(appSettings().map((e) => [e.key, e.value]));
+    for (const s of SETTINGS as readonly { name: string; default?: string }[]) {
+      const value = byKey.get(s.name) ?? '';
+      const tunable = /^string\(tuning\.\?(\w+) \?\? '((?:[^'\\]|\\.)*)'\)$/.exec(value);
+      if (tunable) {
+        assert.equal(tunable[1], s.name, `${APP_MODULE}: ${s.name} reads tuning.?${tunable[1]}: it must read tuning.?${s.name}`);
+        assert.ok(s.default !== undefined, `${APP_MODULE}: ${s.name} is required by the code, so Bicep must derive it from the deployment, not take it from tuning`);
+        assert.equal(tunable[2], s.default, `${APP_MODULE}: ${s.name} defaults to '${tunable[2]}' but orchestration/src/config.ts says '${s.default}': write the code's default`);
+      } else {
+        assert.ok(s.name in DERIVED_SETTINGS, `${APP_MODULE}: ${s.name} = ${value}: tunable settings must be string(tuning.?${s.name} ?? '<config.ts default>'); others must be listed in DERIVED_SETTINGS of this test with the reason`);
+      }
+    }
+    for (const [name, paramName] of [['RESULTS_CONTAINER', 'resultsContainerName'], ['AGENT_PORT', 'agentPort']] as const) {
+      const m = new RegExp(`^param\\s+${paramName}\\s+\\w+\\s*=\\s*'?([^'\\n]*)'?`, 'm').exec(main.text);
+      const def = SETTINGS.find((x) => x.name === name) as { default?: string } | undefined;
+      assert.equal(m?.[1]?.trim(), def?.default, `${MAIN}: param ${paramName} (${name}) must default to the code's default '${def?.default}'`);
+    }
   });
 
   test('the code reads the controller identity the app runs as, and identity-based host storage', () => {
