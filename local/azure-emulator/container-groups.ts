@@ -533,7 +533,7 @@ export class ContainerGroupManager {
     for (const pid of pids) signalTree(pid, 'SIGTERM');
     for (const p of cgPids()) signalTree(p, 'SIGTERM', [p]);
     const all = Promise.all(hs);
-    const timeout = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+    const timeout = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
     await Promise.race([all, timeout(this.o.stopGraceMs)]);
     for (const pid of pids) signalTree(pid, 'SIGKILL');
     for (const p of cgPids()) signalTree(p, 'SIGKILL', [p]);

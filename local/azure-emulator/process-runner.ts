@@ -99,7 +99,7 @@ export function adopt(pid: number, startTicks: string, exitFile: string, pollMs 
   const exited = new Promise<number>((resolve) => {
     const tick = () => {
       if (isAlive(pid, startTicks)) {
-        setTimeout(tick, pollMs).unref();
+        setTimeout(tick, pollMs);
         return;
       }
       // The wrapper writes the file just before it exits; killed wrappers leave none (SIGKILL).
