@@ -705,6 +705,8 @@ describe('Dockerfile (Function App image)', () => {
     const tsconfig = readFileSync(join(ROOT, 'orchestration/tsconfig.json'), 'utf8');
     mustMatch(tsconfig, /"outDir":\s*"dist"/, 'orchestration/tsconfig.json: outDir is no longer dist; update the Dockerfile COPY --from=build');
     assert.match(pkg.main, /^dist\//, 'orchestration/package.json main is not under dist/; update the Dockerfile');
+    const mainSource = join(ROOT, 'orchestration', pkg.main.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
+    assert.ok(existsSync(mainSource), `orchestration/package.json main (${pkg.main}) is built from ${mainSource}, which does not exist: the image and the zip would have no entry point`);
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
     mustMatch(runtime, /^WORKDIR \/home\/site\/wwwroot$/m, 'Dockerfile: the runtime stage must work in /home/site/wwwroot');
     mustMatch(runtime, /^COPY --from=build \/src\/orchestration\/dist \.\/dist$/m, 'Dockerfile: copy the build output to ./dist so package.json main resolves');
