@@ -79,6 +79,6 @@ for (const fx of fixtures) {
       assert.ok(Math.abs(se - refSe) <= 5e-3 * refSe + 1e-8, `standard error of ${n}: ${se} vs statsmodels ${refSe}`);
       seErr = Math.max(seErr, Math.abs(se - refSe) / refSe);
     });
-    t.diagnostic(`${fx.name}: log-likelihood rel. error ${llRel.toExponential(2)}, max parameter error ${best.err.toExponential(2)}, max s.e. rel. error ${seErr.toExponential(2)}`);
+    t.diagnostic(`${fx.name}: log-likelihood ours − statsmodels ${(result.logLikelihood - ref.logLikelihood).toExponential(2)} (rel. ${llRel.toExponential(2)}), max parameter error ${best.err.toExponential(2)}, max s.e. rel. error ${seErr.toExponential(2)}`);
   });
 }

@@ -4,7 +4,7 @@
 
 export interface BfgsOptions {
   maxIterations: number;
-  /** Stop when the relative decrease of f per iteration falls below this (and the gradient is small). */
+  /** Stop when the relative decrease of f stays below this for 3 iterations and max |gradient| < 100 × gradientTolerance. */
   tolerance: number;
   /** Stop when max |gradient| falls below this. */
   gradientTolerance: number;
@@ -71,7 +71,7 @@ export function minimizeBfgs(fg: Objective, x0: Float64Array, opts: BfgsOptions)
       step *= Number.isFinite(fNew) ? 0.5 : 0.1;
     }
     if (!accepted) {
-      if (restarted) return { x, f, iterations: iter, converged: maxAbs(g) < Math.sqrt(opts.gradientTolerance) };
+      if (restarted) return { x, f, iterations: iter, converged: maxAbs(g) < 100 * opts.gradientTolerance };
       restarted = true;
       resetH(1e-3 / Math.max(1, maxAbs(g)));
       fg(x, g);
@@ -109,7 +109,7 @@ export function minimizeBfgs(fg: Objective, x0: Float64Array, opts: BfgsOptions)
     }
     if (decrease <= opts.tolerance * Math.max(Math.abs(f), 1e-8)) smallSteps++;
     else smallSteps = 0;
-    if (smallSteps >= 3 && maxAbs(g) < Math.sqrt(opts.gradientTolerance)) return { x, f, iterations: iter, converged: true };
+    if (smallSteps >= 3 && maxAbs(g) < 100 * opts.gradientTolerance) return { x, f, iterations: iter, converged: true };
   }
   return { x, f, iterations: opts.maxIterations, converged: maxAbs(g) < opts.gradientTolerance };
 }

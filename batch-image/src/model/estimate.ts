@@ -8,8 +8,8 @@ import { createNormal, createRng } from './rng';
 import type { FitInput, FitResult, RegimeResult } from './types';
 
 /** EM iterations before quasi-Newton takes over (EM is cheap per step but converges linearly). */
-const EM_ITERATIONS = 50;
-const EM_TOLERANCE = 1e-7;
+const EM_ITERATIONS = 10;
+const EM_TOLERANCE = 1e-6;
 /** Max |∂(mean log-likelihood)/∂θ| at which BFGS declares convergence (θ on the standardized scale). */
 const GRADIENT_TOLERANCE = 1e-8;
 

@@ -163,7 +163,9 @@ export class MsrModel {
       }
       let s = 0;
       for (let j = 0; j < k; j++) {
-        const w = pred[j]! * Math.exp(lf[j]! - m);
+        const d = lf[j]! - m;
+        // exp(< -745) underflows to 0 anyway; skipping it avoids slow subnormal arithmetic.
+        const w = d > -745 ? pred[j]! * Math.exp(d) : 0;
         prev[j] = w;
         s += w;
       }
