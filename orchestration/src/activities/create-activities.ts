@@ -144,7 +144,7 @@ export function createActivities(deps: ActivityDeps): Record<ActivityName, Handl
     try {
       const r = await deps.agent.start(req.ip, token(req.jobId), { jobId: req.jobId, ...(req.input !== undefined ? { input: req.input } : {}), ...(req.command ? { command: req.command } : {}) });
       if (r.ok) return ok(null);
-      return fail({ code: r.code, message: r.message, ...(r.details ? { details: r.details.map((d) => ({ field: `input.${d.field}`.replace(/\.$/, ''), message: d.message })) } : {}) });
+      return fail({ code: r.code, message: r.message, ...(r.details ? { details: r.details.map((d) => ({ field: /^input\b/.test(d.field) ? d.field : `input.${d.field}`.replace(/\.$/, ''), message: d.message })) } : {}) });
     } catch (e) {
       return settle(e, JOB_ERROR_CODES.agentUnreachable);
     }

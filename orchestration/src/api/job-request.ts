@@ -12,6 +12,7 @@ import type { Tenant } from '../tenants/types';
 import { checkWebhookUrl } from '../security/webhook-url';
 import { sealSecureEnv } from '../security/sealed-env';
 import { JOB_REQUEST_SCHEMA, MODEL_INPUT_SCHEMA } from './schemas';
+import { checkModelInput } from './model-input';
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 const validateBody = ajv.compile(JOB_REQUEST_SCHEMA);
@@ -97,10 +98,7 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
   if (runsDefaultModel && usable('input')) {
     if (b.input === undefined) problems.push({ field: 'input', message: 'is required for the default model: {"y": [numbers…], "k": 2..4}' });
     else if (!validateModelInput(b.input)) problems.push(...ajvProblems(validateModelInput.errors, 'input'));
-    else {
-      const inp = b.input as { y: number[]; exog?: number[][] };
-      if (inp.exog && inp.exog.length !== inp.y.length) problems.push({ field: 'input.exog', message: `has ${inp.exog.length} rows but y has ${inp.y.length} observations` });
-    }
+    else problems.push(...checkModelInput(b.input as Parameters<typeof checkModelInput>[0]));
   }
 
   if (problems.length) throw validationFailed(problems);
