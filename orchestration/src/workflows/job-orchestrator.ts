@@ -195,7 +195,6 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
               fail(r.error);
               break;
             }
-            s.runDeadline ??= new Date(Date.parse(nowIso()) + (settings.provisionTimeoutSeconds + settings.startTimeoutSeconds + spec.timeoutMinutes * 60) * 1000).toISOString();
             s.provisionDeadline = later(settings.provisionTimeoutSeconds).toISOString();
             enter('provisioning', 'provisioning', 'Waiting for the container group to run');
             steps = 0;
@@ -240,6 +239,8 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             }
             if (r?.ok) {
               s.status.startedAt ??= nowIso();
+              // timeoutMinutes bounds the batch's run (all attempts), from its first start.
+              s.runDeadline ??= later(spec.timeoutMinutes * 60).toISOString();
               s.unreachablePolls = 0;
               enter('running', 'running', 'Running');
               steps = 0;
