@@ -117,6 +117,14 @@ export class Cgroups {
     return v ? Number(v.trim()) : undefined;
   }
 
+  /** cpu.stat: nr_periods, nr_throttled, throttled_time (ns): proof that the CFS quota bites. */
+  cpuStat(p: CgroupPaths): Record<string, number> | undefined {
+    const dir = p.dirs.cpu;
+    const v = dir ? read(join(dir, 'cpu.stat')) : undefined;
+    if (!v) return undefined;
+    return Object.fromEntries(v.trim().split('\n').map((l) => { const [k, n] = l.split(' '); return [k as string, Number(n)]; }));
+  }
+
   memoryUsage(p: CgroupPaths): { usage?: number; max?: number; limit?: number } {
     const dir = p.dirs.memory;
     if (!dir) return {};

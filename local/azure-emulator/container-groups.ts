@@ -846,6 +846,7 @@ export class ContainerGroupManager {
           memoryInGB: spec?.memoryInGB,
           cgroup: rt.cgroup?.dirs ?? null,
           cpuUsageNs: rt.cgroup ? (this.o.cgroups.cpuUsageNs(rt.cgroup) ?? null) : null,
+          cpuStat: rt.cgroup ? (this.o.cgroups.cpuStat(rt.cgroup) ?? null) : null,
           memory: rt.cgroup ? this.o.cgroups.memoryUsage(rt.cgroup) : null,
         };
       }),
