@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComponentError } from './child';
+import { generateRegimeSeries } from './demo-data';
 import { DEFAULT_TENANTS_FILE, startStack, type Stack } from './stack';
 import { readTenants } from './tenants-info';
 
@@ -55,6 +56,12 @@ function parse(): { dataDir: string; port: number; tenantsFile: string; provisio
     pollIntervalSeconds: num('poll-interval-seconds', values['poll-interval-seconds'], 0.05, 3600),
     verbose: values.verbose,
   };
+}
+
+/** 40 observations of a two-regime series: the model needs at least 5 per parameter (6 here). */
+function exampleInput(): Record<string, unknown> {
+  const s = generateRegimeSeries({ n: 40, mu: [0, 2], sigma2: [0.1, 0.1], stay: [0.9, 0.9], seed: 5 });
+  return { y: s.y.map((v) => Math.round(v * 100) / 100), k: 2, switchingVariance: true, trend: 'c' };
 }
 
 async function main(): Promise<void> {
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
       '',
       `    curl -s -X POST ${api}/tenants/${first.id}/jobs \\`,
       `      -H 'Authorization: Bearer ${first.localKey}' -H 'Content-Type: application/json' \\`,
-      `      -d '{"input": {"y": [0.1, 0.3, -0.2, 2.1, 2.4, 1.9, 0.2, 0.1, 2.2, 2.0, 0.0, 0.3, 2.5, 2.1, 0.1, -0.1, 2.3, 1.8, 0.2, 0.0], "k": 2, "switchingVariance": true, "trend": "c"}}'`,
+      `      -d '${JSON.stringify({ input: exampleInput() })}'`,
       '',
       `    curl -s ${api}/tenants/${first.id}/jobs/<id> -H 'Authorization: Bearer ${first.localKey}'`,
       '',

@@ -69,6 +69,10 @@ export function appSettings(input: AppSettingsInput): Record<string, string> {
     PROVISION_TIMEOUT_SECONDS: '120',
     START_TIMEOUT_SECONDS: '60',
     TEARDOWN_TIMEOUT_SECONDS: '60',
+    // Locally a freed slot or a capacity error clears in well under Azure's seconds.
+    ADMISSION_POLL_SECONDS: '0.5',
+    ARM_RETRY_FIRST_SECONDS: '0.5',
+    CAPACITY_RETRY_FIRST_SECONDS: '2',
     // Every minute rather than every 5: locally there is no cost to it and orphans go sooner.
     SWEEPER_SCHEDULE: '0 */1 * * * *',
     LOG_LEVEL: 'info',

@@ -207,7 +207,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         '--skipApiVersionCheck',
         '--loose',
         '--silent',
-        '--debug', join(logsDir, 'azurite-debug.log'),
       ],
       env: baseEnv,
       cwd: REPO_ROOT,
