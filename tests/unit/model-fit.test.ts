@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fitModel, parseFitInput, renderChartSvg, type FitInput, type FitResult } from '../../batch-image/src/model';
+import { fitModel, parseFitInput, renderChartSvg, shutdownModelWorkers, type FitInput, type FitResult } from '../../batch-image/src/model';
 
 const root = join(__dirname, '..', '..');
 
@@ -107,6 +107,18 @@ test('aborting rejects with AbortError (already aborted, and mid-fit)', async ()
   });
   await assert.rejects(promise, { name: 'AbortError' });
   assert.ok(progressed);
+  // The aborted fit's threads were terminated, not pooled: the next fit runs normally.
+  const after = await fitModel(input({ y: simulated(200, 2), k: 2, starts: 2, seed: 1 }), { workers: 2 });
+  assert.ok(Number.isFinite(after.logLikelihood));
+});
+
+test('pooled threads are reused across fits and give the same answer as fresh ones', async () => {
+  const fit = input({ y: simulated(250, 12), k: 2, starts: 3, seed: 2 });
+  const warm = await fitModel(fit, { workers: 2 });
+  await shutdownModelWorkers();
+  const fresh = await fitModel(fit, { workers: 2 });
+  assert.deepEqual(withoutTimes(warm), withoutTimes(fresh));
+  await shutdownModelWorkers();
 });
 
 /** Minimal XML well-formedness: every element closed in order, attributes quoted, no stray '<' or '&'. */

@@ -1,23 +1,55 @@
 // fitModel: runs the estimation starts in parallel worker threads (as many as the container's CPU
 // quota allows), keeps the best log-likelihood, and has one worker summarize it. The main thread
-// only coordinates, so an HTTP agent in it stays responsive during a long fit.
+// only coordinates, so an HTTP agent in it stays responsive during a long fit. Threads that finish a
+// fit cleanly wait (unref'd, so they never keep the process alive) for the next one: starting a
+// thread costs 50-300 ms, more than a whole fit of a short series.
 import { Worker } from 'node:worker_threads';
 import { extname, join } from 'node:path';
 import { availableCpus } from './cpus';
 import type { StartOutcome } from './estimate';
 import { startSeed } from './rng';
 import type { FitInput, FitOptions, FitResult, StartReport } from './types';
-import type { WorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
+import type { WorkerReply, WorkerRequest } from './worker-protocol';
 
-function createWorker(data: WorkerData): Worker {
+/** Idle threads kept for the next fit. */
+const MAX_IDLE = 8;
+const idle: Worker[] = [];
+
+function createWorker(): Worker {
   const ext = extname(__filename);
   const file = join(__dirname, `worker${ext}`);
+  let w: Worker;
   if (ext === '.ts') {
     // Running from sources (tests, tsx): worker threads do not inherit tsx's loader, so register it.
     const tsx = require.resolve('tsx/cjs/api');
-    return new Worker(`require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(file)});`, { eval: true, workerData: data });
+    w = new Worker(`require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(file)});`, { eval: true });
+  } else {
+    w = new Worker(file);
   }
-  return new Worker(file, { workerData: data });
+  // An idle thread that dies is simply forgotten.
+  w.on('exit', () => {
+    const i = idle.indexOf(w);
+    if (i >= 0) idle.splice(i, 1);
+  });
+  return w;
+}
+
+function acquireWorker(): Worker {
+  const w = idle.pop() ?? createWorker();
+  w.ref();
+  return w;
+}
+
+function releaseWorker(w: Worker): void {
+  if (idle.length >= MAX_IDLE) { void w.terminate(); return; }
+  w.unref();
+  idle.push(w);
+}
+
+/** Terminates the idle worker threads (they are unref'd, so this is only needed for a tidy shutdown). */
+export async function shutdownModelWorkers(): Promise<void> {
+  const all = idle.splice(0);
+  await Promise.all(all.map((w) => w.terminate()));
 }
 
 export function abortError(reason?: unknown): Error {
@@ -68,11 +100,17 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
       for (const f of fractions) sum += f;
       return (0.9 * sum) / input.starts;
     };
+    const detach: (() => void)[] = [];
     const finish = (err: Error | null, result?: FitResult): void => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener('abort', onAbort);
-      for (const w of workers) void w.terminate();
+      for (const d of detach) d();
+      // After an error or abort a thread may still be computing: end it. Otherwise keep it for the next fit.
+      for (const w of workers) {
+        if (err) void w.terminate();
+        else releaseWorker(w);
+      }
       if (err) reject(err);
       else resolve(result!);
     };
@@ -100,13 +138,13 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
     for (let i = 0; i < workerCount; i++) {
       let w: Worker;
       try {
-        w = createWorker({ input });
+        w = acquireWorker();
       } catch (err) {
         finish(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       workers.push(w);
-      w.on('message', (msg: WorkerReply) => {
+      const onMessage = (msg: WorkerReply): void => {
         if (settled) return;
         switch (msg.type) {
           case 'progress': {
@@ -146,9 +184,14 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
             finish(new Error(`model worker failed: ${msg.message}`));
             break;
         }
-      });
-      w.on('error', (err) => finish(err));
-      w.on('exit', (code) => { if (!settled) finish(new Error(`model worker exited unexpectedly with code ${code}`)); });
+      };
+      const onError = (err: Error): void => finish(err);
+      const onExit = (code: number): void => { if (!settled) finish(new Error(`model worker exited unexpectedly with code ${code}`)); };
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.on('exit', onExit);
+      detach.push(() => { w.off('message', onMessage); w.off('error', onError); w.off('exit', onExit); });
+      send(w, { type: 'load', input });
       dispatch(w);
     }
   });

@@ -3,6 +3,7 @@ import type { StartOutcome, PlainParams, FitSummary } from './estimate';
 import type { FitInput } from './types';
 
 export type WorkerRequest =
+  | { type: 'load'; input: FitInput }
   | { type: 'start'; index: number; seed: number }
   | { type: 'summarize'; params: PlainParams };
 
@@ -11,7 +12,3 @@ export type WorkerReply =
   | { type: 'start-done'; index: number; outcome: StartOutcome }
   | { type: 'summary'; summary: FitSummary }
   | { type: 'error'; message: string };
-
-export interface WorkerData {
-  input: FitInput;
-}

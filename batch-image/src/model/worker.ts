@@ -1,17 +1,23 @@
-// Worker-thread entry: builds the (standardized) model once from the input, then runs the starts
-// and the final summary that fitModel sends it.
-import { parentPort, workerData } from 'node:worker_threads';
-import { buildScaledModel, runStart, summarize } from './estimate';
-import type { WorkerData, WorkerReply, WorkerRequest } from './worker-protocol';
+// Worker-thread entry: a `load` message builds the (standardized) model of one fit; `start` and
+// `summarize` messages then run on it. Workers are pooled by fit.ts and reused for later fits.
+import { parentPort } from 'node:worker_threads';
+import { buildScaledModel, runStart, summarize, type ScaledModel } from './estimate';
+import type { FitInput } from './types';
+import type { WorkerReply, WorkerRequest } from './worker-protocol';
 
 const port = parentPort;
 if (!port) throw new Error('model/worker must run in a worker thread');
-const { input } = workerData as WorkerData;
-const scaled = buildScaledModel(input);
 const reply = (m: WorkerReply): void => port.postMessage(m);
+let current: { input: FitInput; scaled: ScaledModel } | null = null;
 
 port.on('message', (req: WorkerRequest) => {
   try {
+    if (req.type === 'load') {
+      current = { input: req.input, scaled: buildScaledModel(req.input) };
+      return;
+    }
+    if (!current) throw new Error(`${req.type} before load`);
+    const { input, scaled } = current;
     if (req.type === 'start') {
       const outcome = runStart(scaled.model, req.index, req.seed, input.maxIterations, input.tolerance, (fraction) =>
         reply({ type: 'progress', index: req.index, fraction }),
@@ -19,6 +25,7 @@ port.on('message', (req: WorkerRequest) => {
       reply({ type: 'start-done', index: req.index, outcome });
     } else {
       reply({ type: 'summary', summary: summarize(input, scaled, req.params) });
+      current = null; // the fit is over: free its arrays while the worker idles in the pool
     }
   } catch (err) {
     reply({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
