@@ -18,6 +18,17 @@ const resultsDir = join(__dirname, 'results');
 
 interface Host { baseUrl: string; close(): Promise<void> }
 
+/** CPU time (user + system, ms) this process spent per unit of work in the last scenario. */
+const cpu: Record<string, number[]> = { sequential: [], fanOut: [], concurrent: [], events: [] };
+
+async function measured<T>(name: string, units: number, fn: () => Promise<T>): Promise<T> {
+  const c0 = process.cpuUsage();
+  const r = await fn();
+  const c = process.cpuUsage(c0);
+  cpu[name]!.push((c.user + c.system) / 1000 / units);
+  return r;
+}
+
 async function withHost<T>(fn: (h: Host) => Promise<T>): Promise<T> {
   const dataDir = mkdtempSync(join(tmpdir(), 'host-bench-'));
   const host = await startHost({ appDir, dataDir, port: 0, logger: pino({ level: 'warn' }, pino.destination(2)) });
@@ -72,7 +83,16 @@ async function concurrent(): Promise<{ orchestrationsPerSec: number; activitiesP
   return withHost(async (h) => {
     const t0 = performance.now();
     await Promise.all(Array.from({ length: 100 }, (_, i) => start(h, 'SequentialNoop', 5, `c${i}`)));
-    await Promise.all(Array.from({ length: 100 }, (_, i) => waitDone(h, `c${i}`)));
+    // One poller for all 100 (100 pollers would cost more CPU than the work being measured).
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const res = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/instances/?top=1000&showInput=false&runtimeStatus=Completed,Failed,Terminated`);
+      const rows = await res.json() as { runtimeStatus: string }[];
+      if (rows.some((r) => r.runtimeStatus !== 'Completed')) throw new Error('an orchestration did not complete');
+      if (rows.length === 100) break;
+      if (Date.now() > deadline) throw new Error('100 orchestrations not done in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const s = (performance.now() - t0) / 1000;
     return { orchestrationsPerSec: 100 / s, activitiesPerSec: 500 / s };
   });
@@ -101,12 +121,12 @@ async function events(): Promise<number> {
 async function main(): Promise<void> {
   const runs = { sequential: [] as number[], fanOut: [] as number[], concurrentOrch: [] as number[], concurrentAct: [] as number[], events: [] as number[] };
   for (let r = 0; r < REPS; r++) {
-    runs.sequential.push(await sequential());
-    runs.fanOut.push(await fanOut());
-    const c = await concurrent();
+    runs.sequential.push(await measured('sequential', 500, sequential));
+    runs.fanOut.push(await measured('fanOut', 1000, fanOut));
+    const c = await measured('concurrent', 500, concurrent);
     runs.concurrentOrch.push(c.orchestrationsPerSec);
     runs.concurrentAct.push(c.activitiesPerSec);
-    runs.events.push(await events());
+    runs.events.push(await measured('events', 500, events));
     console.log(`rep ${r + 1}/${REPS}: seq ${runs.sequential[r]!.toFixed(0)}/s, fan-out ${runs.fanOut[r]!.toFixed(0)}/s, ` +
       `100x5 ${runs.concurrentAct[r]!.toFixed(0)} act/s, events ${runs.events[r]!.toFixed(0)}/s`);
   }
@@ -118,6 +138,10 @@ async function main(): Promise<void> {
     concurrentActivitiesPerSec: median(runs.concurrentAct),
     externalEventsPerSec: median(runs.events),
     peakRssMiB,
+    cpuMsPerActivitySequential: median(cpu.sequential!),
+    cpuMsPerActivityFanOut: median(cpu.fanOut!),
+    cpuMsPerActivityConcurrent: median(cpu.concurrent!),
+    cpuMsPerEvent: median(cpu.events!),
   };
   const anchors = { azureStorageSequential: 5, azureStorageFanOut: 100, netheriteSequential: [250, 350], netheriteFanOut: [500, 2000] };
   const result = {
@@ -133,6 +157,7 @@ async function main(): Promise<void> {
     },
     anchors,
     runs,
+    cpuMsPerUnit: cpu,
   };
   writeFileSync(join(resultsDir, 'host.json'), JSON.stringify(result, null, 2) + '\n');
   const mc = result.machine as unknown as { cpus: number; cpuModel: string; memoryGiB: number; node: string; date: string; loadAverageAtEnd: number[] };
@@ -153,6 +178,11 @@ Reproduce: \`npm run bench -- host\` (\`BENCH_REPS=5\` for more runs).
 | … same, activities/s | **${f(m.concurrentActivitiesPerSec)}** | ${runs.concurrentAct.map(f).join(', ')} | – |
 | external events/s (1 instance, 500 events, 8 senders) | **${f(m.externalEventsPerSec)}** | ${runs.events.map(f).join(', ')} | – |
 | peak RSS of the bench process | ${f(peakRssMiB)} MiB | | |
+
+CPU time of the whole process (host + HTTP client) per unit of work, less sensitive than wall time to
+other load on the machine: sequential ${m.cpuMsPerActivitySequential.toFixed(2)} ms/activity (one instance: every
+step replays a growing history), fan-out ${m.cpuMsPerActivityFanOut.toFixed(2)} ms/activity, 100×5
+${m.cpuMsPerActivityConcurrent.toFixed(2)} ms/activity, events ${m.cpuMsPerEvent.toFixed(2)} ms/event.
 
 Ratios: sequential ${result.ratios.sequentialVsNetheriteHigh.toFixed(1)}× Netherite's upper figure (350/s),
 fan-out ${result.ratios.fanOutVsNetheriteHigh.toFixed(2)}× Netherite's upper figure (2,000/s);

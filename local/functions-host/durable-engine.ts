@@ -5,9 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { HostError, errorMessage } from './errors';
 import {
-  ActionType, EventType, actionSignature, encodedInputText, flattenActions, historyEvent, retryDelay,
+  ActionType as ActionTypes, EventType as EventTypes, actionSignature, encodedInputText, flattenActions, historyEvent, retryDelay,
   type Action, type HistoryEvent, type RetryOptions,
 } from './history';
+
+// Local copies: the hot path reads these constants thousands of times per second.
+const ActionType = { ...ActionTypes };
+const EventType = { ...EventTypes };
 import type { Invoker, InputData } from './invoker';
 import type { Logger } from './logger';
 import type { RegisteredFunction } from './core-shim';
@@ -41,11 +45,11 @@ interface Instance {
   row: InstanceRow;
   historyLength: number; // events of the current generation in the store
   /**
-   * The events durable-functions' replay reads, comma-joined JSON (protocol doc §3.1): scheduling,
+   * The events durable-functions' replay reads (protocol doc §3.1), in compact form: scheduling,
    * OrchestratorCompleted and suspend/resume events are left out, which halves what every episode
-   * parses and replays. The store keeps the full history for status queries.
+   * replays. The store keeps the full history for status queries.
    */
-  replayText: string;
+  replay: ReplayEvent[];
   actions: { sig: string; seq: number; canceled?: boolean }[];
   inbox: InboxMessage[];
   busy: boolean;
@@ -134,7 +138,7 @@ export class DurableEngine {
       const i = inbox.findIndex((m) => m.event?.EventType === EventType.ExecutionStarted);
       if (i > 0) inbox.unshift(...inbox.splice(i, 1));
     }
-    const inst: Instance = { row, historyLength: 0, replayText: '', actions: this.store.actions(row.id), inbox, busy: false };
+    const inst: Instance = { row, historyLength: 0, replay: [], actions: this.store.actions(row.id), inbox, busy: false };
     appendEvents(inst, history);
     this.active.set(row.id, inst);
     return inst;
@@ -416,14 +420,18 @@ export class DurableEngine {
     if (!fn) {
       failure = `The orchestrator function '${row.name}' doesn't exist in this app.`;
     } else {
-      const freshText = fresh.map((e) => JSON.stringify(e)).join(',');
-      const historyText = inst.replayText ? `${inst.replayText},${freshText}` : freshText;
-      const payload = `{"history":[${historyText}],"input":${row.input ?? 'null'},"instanceId":${JSON.stringify(row.id)},` +
-        `"isReplaying":false,"parentInstanceId":${row.parent_id === null ? 'null' : JSON.stringify(row.parent_id)},` +
-        '"upperSchemaVersion":1,"upperSchemaVersionNew":1,"longRunningTimerIntervalDuration":"3.00:00:00",' +
-        '"maximumShortTimerDuration":"6.00:00:00","defaultHttpAsyncRequestSleepTimeMillseconds":30000}';
+      // The library mutates the payload (Timestamp strings become Dates, also inside the input), so
+      // every episode gets new objects wherever a Timestamp can be: OrchestratorStarted events and the input.
+      const history: ReplayEvent[] = inst.replay.map((e) => (e.EventType === EventType.OrchestratorStarted ? { ...e } : e));
+      for (const e of fresh) { const r = replayObject(e); if (r) history.push(r); }
+      const payload = {
+        history, input: row.input === null ? null : JSON.parse(row.input) as unknown, instanceId: row.id, isReplaying: false,
+        parentInstanceId: row.parent_id, upperSchemaVersion: 1, upperSchemaVersionNew: 1,
+        longRunningTimerIntervalDuration: '3.00:00:00', maximumShortTimerDuration: '6.00:00:00',
+        defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
+      };
       try {
-        const inv = await this.invoker.invoke(fn, [{ name: fn.triggerName, data: { json: payload } }, ...this.options.clientInputs(fn)], { instanceId: row.id });
+        const inv = await this.invoker.invoke(fn, [{ name: fn.triggerName, data: {} }, ...this.options.clientInputs(fn)], { instanceId: row.id }, { value: payload });
         state = inv.result as typeof state;
         if (!state || typeof state !== 'object') failure = 'the orchestrator returned no state (is it registered with df.app.orchestration and written as a generator function?)';
       } catch (err) {
@@ -605,7 +613,7 @@ export class DurableEngine {
     }
     Object.assign(row, updated);
     inst.historyLength = 0;
-    inst.replayText = '';
+    inst.replay = [];
     inst.actions = [];
     inst.inbox = [
       startedMsg,
@@ -767,30 +775,29 @@ const notReplayed = new Set<number>([
   EventType.ExecutionSuspended, EventType.ExecutionResumed, EventType.ExecutionCompleted, EventType.ExecutionTerminated,
 ]);
 
+type ReplayEvent = Record<string, unknown> & { EventType: number };
+
 /**
  * The form of an event the replay engine gets: without the fields it never reads (it reads Timestamp
- * only on OrchestratorStarted, EventId only on EventSent, and treats a missing IsPlayed as false),
- * which makes every episode's payload about three times smaller to parse.
+ * only on OrchestratorStarted, EventId only on EventSent, and treats a missing IsPlayed as false).
+ * Events other than OrchestratorStarted then carry no Timestamp, so the library never mutates them
+ * and they can be shared between episodes.
  */
-function replayForm(text: string): string | undefined {
-  const e = JSON.parse(text) as HistoryEvent;
+function replayObject(e: HistoryEvent): ReplayEvent | undefined {
   if (notReplayed.has(e.EventType)) return undefined;
-  if (e.EventType === EventType.OrchestratorStarted) return `{"EventType":12,"Timestamp":${JSON.stringify(e.Timestamp)}}`;
-  if (e.EventType === EventType.EventSent) return text;
+  const ts = e.Timestamp as unknown;
+  if (e.EventType === EventType.OrchestratorStarted) return { EventType: e.EventType, Timestamp: ts instanceof Date ? ts.toISOString() : ts };
+  if (e.EventType === EventType.EventSent) return { ...e };
   const { EventId: _id, IsPlayed: _played, Timestamp: _at, ...rest } = e;
-  return JSON.stringify(rest);
+  return rest as ReplayEvent;
 }
 
 function appendEvents(inst: Instance, texts: string[]): void {
   inst.historyLength += texts.length;
-  const kept: string[] = [];
   for (const t of texts) {
-    const r = replayForm(t);
-    if (r !== undefined) kept.push(r);
+    const r = replayObject(JSON.parse(t) as HistoryEvent);
+    if (r) inst.replay.push(r);
   }
-  if (kept.length === 0) return;
-  const joined = kept.join(',');
-  inst.replayText = inst.replayText ? `${inst.replayText},${joined}` : joined;
 }
 
 function toJob(w: WorkItemRow): ActivityJob {

@@ -33,7 +33,11 @@ export class Invoker {
 
   constructor(private readonly registry: Registry, private readonly logger: Logger) {}
 
-  async invoke(fn: RegisteredFunction, inputData: InputData[], fields: Record<string, unknown> = {}): Promise<Invocation> {
+  /**
+   * `trigger`, when given, replaces the decoded trigger input after getArguments: the orchestration
+   * payload is handed over as an object instead of being serialized and parsed on every episode.
+   */
+  async invoke(fn: RegisteredFunction, inputData: InputData[], fields: Record<string, unknown> = {}, trigger?: { value: unknown }): Promise<Invocation> {
     const pm = this.registry.programmingModel;
     if (!pm) throw new Error('The app registered no programming model.');
     const invocationId = randomUUID();
@@ -56,6 +60,7 @@ export class Invoker {
     const model = pm.getInvocationModel(coreCtx);
     const { context, inputs } = await model.getArguments();
     let args = inputs;
+    if (trigger) args = [trigger.value, ...inputs.slice(1)];
     let callback: FunctionCallback = fn.callback;
     const hookData: Record<string, unknown> = {};
     const pre = this.registry.hooks.preInvocation;

@@ -51,6 +51,7 @@ export class Store {
   readonly db: Database.Database;
   readonly path: string;
   private readonly s;
+  private readonly runInTx: Database.Transaction<(fn: () => unknown) => unknown>;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -60,6 +61,7 @@ export class Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(schema);
+    this.runInTx = this.db.transaction((fn: () => unknown) => fn());
     const d = this.db;
     this.s = {
       getInstance: d.prepare<[string], InstanceRow>('SELECT * FROM instances WHERE id = ?'),
@@ -90,10 +92,11 @@ export class Store {
     };
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction. */
+  /** Runs `fn` in one IMMEDIATE transaction (one wrapper for all calls: creating one per call is not free). */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.runInTx.immediate(fn) as T;
   }
+
 
   getInstance(id: string): InstanceRow | undefined { return this.s.getInstance.get(id); }
   insertInstance(row: InstanceRow): void { this.s.insertInstance.run(row); }
