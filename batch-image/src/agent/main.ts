@@ -1,6 +1,6 @@
 // Entry point of the batch container: environment → configuration → agent, plus process signals.
 // Launched as `node dist/agent/main.js` (the image's ENTRYPOINT; the local ACI emulator does the same).
-import { startAgent } from './app';
+import { startAgent, type RunningAgent } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './log';
 import { regimeSwitchingModel } from './model-runner';
@@ -18,14 +18,21 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ secrets: [config.jobToken], minLevel: process.env.AGENT_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
 
-  const agent = await startAgent(config, regimeSwitchingModel, log);
-
+  // Handlers go in before the agent announces itself: a SIGTERM that arrives before them would
+  // kill the process outright (the default action), skipping the clean shutdown.
+  let agent: RunningAgent | undefined = undefined;
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    // A second signal, or a shutdown that overruns its budget, must still end the process.
+    if (stopping) return; // repeated signals: the shutdown below is already bounded
+    stopping = true;
     setTimeout(() => {
       log.warn('shutdown overran its budget; exiting now');
       process.exit(0);
     }, config.shutdownTimeoutMs + 2_000).unref();
+    if (!agent) {
+      log.info('stopped before listening', { signal });
+      process.exit(0);
+    }
     agent.shutdown(signal).then(
       () => process.exit(0),
       (err: unknown) => {
@@ -34,9 +41,11 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
+
+  agent = await startAgent(config, regimeSwitchingModel, log);
 }
 
 main().catch((err: unknown) => {
