@@ -72,6 +72,8 @@ export interface DurableFunctions {
 
 export interface EngineOptions {
   maxActivities: number;
+  /** Called when a store write fails; the CLI exits so that a restart recovers from the store. */
+  onFatal: (err: unknown) => void;
   /** Builds the durable-client binding data for functions that declare one. */
   clientInputs: (fn: RegisteredFunction) => InputData[];
 }
@@ -272,7 +274,15 @@ export class DurableEngine {
     const after = this.afterCommit;
     this.writes = [];
     this.afterCommit = [];
-    this.store.tx(() => { for (const w of writes) w(); });
+    try {
+      this.store.tx(() => { for (const w of writes) w(); });
+    } catch (err) {
+      // Memory is now ahead of the store. Stopping is the only safe move: a restart resumes from the
+      // last committed state (the same path as after a crash).
+      this.logger.fatal({ err }, 'durable store write failed; stopping so that a restart resumes from the store');
+      this.options.onFatal(err);
+      return;
+    }
     for (const a of after) {
       try { a(); } catch (err) { this.logger.error({ err }, 'post-commit step failed'); }
     }

@@ -24,6 +24,8 @@ export interface HostOptions {
   maxActivities?: number;
   maxBodyBytes?: number;
   logger?: Logger;
+  /** What to do when the durable store cannot be written (default: exit the process with code 70). */
+  onFatal?: (err: unknown) => void;
 }
 
 export interface RunningHost {
@@ -109,7 +111,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     return cached;
   };
 
-  const engine = new DurableEngine(store, invoker, { orchestrators, activities }, logger, { maxActivities, clientInputs });
+  const engine = new DurableEngine(store, invoker, { orchestrators, activities }, logger, {
+    maxActivities,
+    clientInputs,
+    onFatal: options.onFatal ?? (() => { process.exit(70); }),
+  });
   const api = new DurableHttpApi(engine, { baseUrl, hubName: settings.hubName });
   apiRef.api = api;
   let timers: TimerTriggers;
