@@ -56,11 +56,11 @@ describe('admission and API edges', () => {
     assert.match(both.details!.find((d) => d.field === 'cpu')!.message, /maxCpu 2/);
     assert.match(both.details!.find((d) => d.field === 'memoryGb')!.message, /maxMemoryGb 4/);
 
-    // Beyond what one ACI group can have at all, and a GPU for a tenant allowed none.
-    const aci = assertError(await t.contoso.submit({ image: 'test/sleep:1.0', cpu: 16, gpu: { count: 1, sku: 'V100' } }), 400, 'ValidationFailed');
-    const aciFields = (aci.details ?? []).map((d) => d.field);
-    assert.ok(aciFields.includes('cpu'), JSON.stringify(aci.details));
-    assert.ok(aciFields.some((f) => f.startsWith('gpu')), JSON.stringify(aci.details));
+    // Beyond what one ACI group can have at all; a GPU for a tenant allowed none.
+    const aci = assertError(await t.contoso.submit({ image: 'test/sleep:1.0', cpu: 16 }), 400, 'ValidationFailed');
+    assert.deepEqual((aci.details ?? []).map((d) => d.field), ['cpu'], JSON.stringify(aci.details));
+    const gpu = assertError(await t.contoso.submit({ image: 'test/sleep:1.0', gpu: { count: 1, sku: 'V100' } }), 400, 'ValidationFailed');
+    assert.ok((gpu.details ?? []).some((d) => d.field.startsWith('gpu') && /maxGpu 0/.test(d.message)), JSON.stringify(gpu.details));
 
     // A runtime above the tenant's maximum, and fabrikam's smaller limits are its own.
     const runtime = assertError(await t.contoso.submit({ image: 'test/sleep:1.0', timeoutMinutes: 11 }), 400, 'ValidationFailed');
@@ -70,6 +70,15 @@ describe('admission and API edges', () => {
 
     assert.equal(await jobCount(t, 'contoso'), before, 'no job was created');
     assert.equal((await t.stack.listGroups()).length, groupsBefore, 'no group was created');
+  });
+
+  test('every bad field is reported at once, also when a schema error and a limit error mix', async () => {
+    const t = stack();
+    // cpu 16 breaks the schema (ACI's 4 vCPU per group); the GPU breaks the tenant's maxGpu 0.
+    const both = assertError(await t.contoso.submit({ image: 'test/sleep:1.0', cpu: 16, gpu: { count: 1, sku: 'V100' } }), 400, 'ValidationFailed');
+    const fields = (both.details ?? []).map((d) => d.field);
+    assert.ok(fields.includes('cpu'), JSON.stringify(both.details));
+    assert.ok(fields.some((f) => f.startsWith('gpu')), `the GPU limit is reported along with cpu: ${JSON.stringify(both.details)}`);
   });
 
   test('a burst of 20 submissions never runs more than maxConcurrentJobs (3) and queued jobs start as slots free', async () => {
@@ -161,9 +170,13 @@ describe('admission and API edges', () => {
     assertError(await requestJson(jobs, { method: 'POST', headers: auth, body: [1, 2, 3] }), 400, 'ValidationFailed');
     assertError(await requestJson(jobs, { method: 'POST', headers: auth, body: { image: 'evil.example.com/batch/regime-switching:1.0' } }), 400, 'ValidationFailed');
     assertError(await requestJson(jobs, { method: 'POST', headers: auth, body: { image: 'test/sleep:1.0', env: { JOB_TOKEN: 'x', CALLBACK_URL: 'http://attacker' } } }), 400, 'ValidationFailed');
-    const huge = JSON.stringify({ image: 'test/sleep:1.0', env: { PAD: 'x'.repeat(30_000) }, input: { pad: 'y'.repeat(20 * 1024 * 1024) } });
+    // Above the app's MAX_REQUEST_BYTES (1 MiB): the app's 413. Above the host's own 10 MiB cap:
+    // the host refuses it before the app sees it, also 413.
+    const big = JSON.stringify({ image: 'test/sleep:1.0', input: { pad: 'y'.repeat(2 * 1024 * 1024) } });
+    assertError(await requestJson(jobs, { method: 'POST', rawBody: big, headers: { ...auth, 'content-type': 'application/json' } }), 413, 'PayloadTooLarge');
+    const huge = JSON.stringify({ image: 'test/sleep:1.0', input: { pad: 'y'.repeat(20 * 1024 * 1024) } });
     const tooBig = await requestJson(jobs, { method: 'POST', rawBody: huge, headers: { ...auth, 'content-type': 'application/json' }, timeoutMs: 60_000 }).catch((err: Error) => ({ status: -1, body: undefined, text: err.message }));
-    assertError(tooBig, 413, 'PayloadTooLarge');
+    assert.equal(tooBig.status, 413, `20 MiB body: ${tooBig.status} ${tooBig.text.slice(0, 300)}`);
 
     // Path tricks and another tenant's ids.
     for (const path of [
