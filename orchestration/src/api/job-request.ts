@@ -67,9 +67,13 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
   }
 
   // Sizing against the tenant's limits and ACI's bounds.
-  if (usable('cpu') && usable('memoryGb') && usable('gpu') && usable('priority')) {
-    problems.push(...decideSizing(tenant, { ...(b.cpu !== undefined ? { cpu: b.cpu } : {}), ...(b.memoryGb !== undefined ? { memoryGb: b.memoryGb } : {}), ...(b.gpu ? { gpu: b.gpu } : {}), ...(b.priority ? { priority: b.priority } : {}) }).problems);
-  }
+  // Each field is checked on its own, so a schema error in one does not hide a limit on another.
+  problems.push(...decideSizing(tenant, {
+    ...(b.cpu !== undefined && usable('cpu') ? { cpu: b.cpu } : {}),
+    ...(b.memoryGb !== undefined && usable('memoryGb') ? { memoryGb: b.memoryGb } : {}),
+    ...(b.gpu && usable('gpu') ? { gpu: b.gpu } : {}),
+    ...(b.priority && usable('priority') ? { priority: b.priority } : {}),
+  }).problems);
 
   const timeoutMinutes = b.timeoutMinutes ?? tenant.defaults.timeoutMinutes;
   if (usable('timeoutMinutes') && timeoutMinutes > tenant.limits.maxRuntimeMinutes) {

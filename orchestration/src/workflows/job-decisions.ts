@@ -78,7 +78,8 @@ export function decideReadiness(view: GroupView, attemptStartedAt: string | null
     const current = !attemptStartedAt || !c.startTime || Date.parse(c.startTime) >= Date.parse(attemptStartedAt) - 1000;
     if (current) return { kind: 'failed', error: exitError(view) };
   }
-  const running = (view.state ?? '').toLowerCase() === 'running' || (c?.state ?? '').toLowerCase() === 'running';
+  // The container's own state wins when reported (the group's may lag behind a restart).
+  const running = c?.state ? c.state.toLowerCase() === 'running' : (view.state ?? '').toLowerCase() === 'running';
   if (running && view.ip) return { kind: 'ready', ip: view.ip };
   return { kind: 'wait', why: `group ${view.provisioningState ?? 'pending'}/${view.state ?? c?.state ?? 'unknown'}${view.ip ? '' : ', no IP yet'}` };
 }

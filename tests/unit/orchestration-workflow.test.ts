@@ -1,0 +1,339 @@
+// The job orchestrator driven step by step by a scripted context (the real replay runs in
+// tests/integration on the local host): which activities it calls, in which order, and that the
+// group is deleted (or deliberately kept) and the slot released on every path. Plus its pure
+// decision functions.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ACTIVITIES, encodeJobError, EVENTS, type GroupView, type JobInput, type JobRunState, type JobStatus, type Observation } from '../../orchestration/src/contracts';
+import { createJobOrchestrator, type OrchestrationContextLike, type TaskLike } from '../../orchestration/src/workflows/job-orchestrator';
+import { afterAttemptFailure, decideOnObservation, decideReadiness, MAX_UNREACHABLE_POLLS, teardownAction, usageOf, initialRunState } from '../../orchestration/src/workflows/job-decisions';
+import { SETTINGS } from '../fixtures/tenants/harness';
+
+class FakeTask implements TaskLike {
+  isCompleted = false;
+  isFaulted = false;
+  result: unknown;
+  canceled = false;
+  constructor(readonly kind: 'activity' | 'timer' | 'event' | 'any', readonly name: string, readonly input: unknown, readonly children: FakeTask[] = [], readonly fireAt?: Date) {}
+  cancel() {
+    this.canceled = true;
+  }
+}
+
+type Respond = (name: string, input: Record<string, unknown>, call: number) => unknown;
+interface Script {
+  activity: Respond;
+  /** Which child wins a Task.any (default: the timer). */
+  race?: (children: FakeTask[], now: Date) => FakeTask;
+}
+
+function jobInput(over: Partial<JobInput['spec']> = {}, settings = SETTINGS): JobInput {
+  return {
+    jobId: 'j-aaaaaaaaaaaaaaaaaaaa',
+    tenant: 'alpha',
+    instanceId: 'alpha--j-aaaaaaaaaaaaaaaaaaaa',
+    groupName: 'acib-alpha-j-aaaaaaaaaaaaaaaaaaaa',
+    location: 'westeurope',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    requestHash: 'h',
+    spec: { image: { repository: 'batch/regime-switching', tag: '1.0', ref: 'batch/regime-switching:1.0' }, cpu: 1, memoryGb: 2, env: {}, secureEnvNames: [], input: { y: [1], k: 2 }, timeoutMinutes: 10, onComplete: 'delete', onFailure: 'delete', maxAttempts: 1, priority: 'Regular', ...over },
+    rates: { currency: 'EUR', vcpuHour: 3.6, gbHour: 0.36 },
+    settings,
+  };
+}
+
+interface RunResult {
+  calls: { name: string; input: Record<string, unknown> }[];
+  output: JobStatus | undefined;
+  continuedWith: JobRunState | undefined;
+  statuses: JobStatus[];
+  timersLeftRunning: number;
+}
+
+function drive(input: JobInput | JobRunState, script: Script, maxSteps = 5000): RunResult {
+  let now = new Date('2026-01-01T00:00:00.000Z');
+  const calls: RunResult['calls'] = [];
+  const statuses: JobStatus[] = [];
+  const timers: FakeTask[] = [];
+  let continuedWith: JobRunState | undefined;
+  const counts = new Map<string, number>();
+  const df = {
+    instanceId: 'alpha--j-aaaaaaaaaaaaaaaaaaaa',
+    isReplaying: false,
+    get currentUtcDateTime() {
+      return now;
+    },
+    Task: { any: (tasks: TaskLike[]) => new FakeTask('any', '', undefined, tasks as FakeTask[]) },
+    callActivity: (name: string, inp?: unknown) => new FakeTask('activity', name, inp),
+    callActivityWithRetry: (name: string, _r: never, inp?: unknown) => new FakeTask('activity', name, inp),
+    createTimer: (fireAt: Date) => {
+      const t = new FakeTask('timer', '', undefined, [], fireAt);
+      timers.push(t);
+      return t;
+    },
+    waitForExternalEvent: (name: string) => new FakeTask('event', name, undefined),
+    setCustomStatus: (s: unknown) => statuses.push(JSON.parse(JSON.stringify(s)) as JobStatus),
+    continueAsNew: (x: unknown) => (continuedWith = JSON.parse(JSON.stringify(x)) as JobRunState),
+    getInput: <T>() => JSON.parse(JSON.stringify(input)) as T,
+  };
+  const orchestrator = createJobOrchestrator({ retryOptions: (p) => p, log: () => undefined });
+  const gen = orchestrator({ df } as unknown as OrchestrationContextLike);
+  let step = gen.next();
+  for (let i = 0; !step.done; i++) {
+    assert.ok(i < maxSteps, 'the orchestrator did not finish within the step budget');
+    const task = step.value as FakeTask;
+    if (task.kind === 'activity') {
+      const n = (counts.get(task.name) ?? 0) + 1;
+      counts.set(task.name, n);
+      calls.push({ name: task.name, input: task.input as Record<string, unknown> });
+      let value: unknown;
+      try {
+        value = script.activity(task.name, task.input as Record<string, unknown>, n);
+      } catch (e) {
+        step = gen.throw(e);
+        continue;
+      }
+      step = gen.next(value);
+    } else if (task.kind === 'any') {
+      const winner = script.race?.(task.children, now) ?? task.children.find((c) => c.kind === 'timer')!;
+      if (winner.kind === 'timer' && winner.fireAt) now = new Date(Math.max(now.getTime(), winner.fireAt.getTime()));
+      winner.isCompleted = true;
+      step = gen.next(winner);
+    } else if (task.kind === 'timer') {
+      now = task.fireAt!;
+      step = gen.next(undefined);
+    } else assert.fail(`unexpected bare ${task.kind} yield`);
+  }
+  const timersLeftRunning = timers.filter((t) => !t.isCompleted && !t.canceled).length;
+  return { calls, output: step.value as JobStatus | undefined, continuedWith, statuses, timersLeftRunning };
+}
+
+const runningView = (ip = '10.0.0.4'): GroupView => ({ exists: true, provisioningState: 'Succeeded', state: 'Running', ip, container: { state: 'Running', exitCode: null, detailStatus: null, restartCount: 0, startTime: '2026-01-01T00:00:01.000Z', finishTime: null }, lastEvent: null });
+const observation = (state: 'running' | 'succeeded' | 'failed', progress = 0.5, extra: Partial<Observation> = {}): Observation => ({
+  group: runningView(),
+  agent: { reachable: true, state, progress, message: `${state} ${progress}`, exitCode: state === 'running' ? null : state === 'succeeded' ? 0 : 1, error: state === 'failed' ? 'boom' : null },
+  cancelRequested: false,
+  ...extra,
+});
+
+/** A world where everything works; `observe` decides how the run goes. */
+function world(observe: (n: number) => Observation, over: Partial<Record<string, Respond>> = {}): Respond {
+  return (name, input, n) => {
+    const custom = over[name];
+    if (custom) return custom(name, input, n);
+    switch (name) {
+      case ACTIVITIES.acquireSlot: return { granted: true };
+      case ACTIVITIES.resolveImage: return { ok: true, value: { imageRef: `acr.io/batch/regime-switching@sha256:${'1'.repeat(64)}`, digest: `sha256:${'1'.repeat(64)}` } };
+      case ACTIVITIES.createGroup: return { ok: true, value: null };
+      case ACTIVITIES.getGroup: return runningView();
+      case ACTIVITIES.checkAgentHealth: return true;
+      case ACTIVITIES.startAgent: return { ok: true, value: null };
+      case ACTIVITIES.observeJob: return observe(n);
+      case ACTIVITIES.archiveResult: return { urls: { result: 'https://r/result.json' }, notes: [] };
+      case ACTIVITIES.archiveLogs: return { urls: { logs: 'https://r/logs.txt' }, notes: [] };
+      case ACTIVITIES.deleteGroup: case ACTIVITIES.stopGroup: return { existed: true };
+      case ACTIVITIES.releaseSlot: return true;
+      case ACTIVITIES.restartGroup: return { ok: true, value: null };
+      case ACTIVITIES.cancelAgent: return true;
+      case ACTIVITIES.notifyWebhook: return { delivered: true };
+      default: throw new Error(`unscripted activity ${name}`);
+    }
+  };
+}
+const names = (r: RunResult) => r.calls.map((c) => c.name);
+
+describe('job orchestrator', () => {
+  test('happy path: admission → image → create → ready → start → monitor → archive → delete → release', () => {
+    const r = drive(jobInput(), { activity: world((n) => (n < 3 ? observation('running', n / 3) : observation('succeeded', 1))) });
+    assert.deepEqual(names(r).filter((n, i, a) => a.indexOf(n) === i), [
+      ACTIVITIES.acquireSlot, ACTIVITIES.resolveImage, ACTIVITIES.createGroup, ACTIVITIES.getGroup, ACTIVITIES.checkAgentHealth,
+      ACTIVITIES.startAgent, ACTIVITIES.observeJob, ACTIVITIES.archiveResult, ACTIVITIES.archiveLogs, ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot,
+    ]);
+    const out = r.output!;
+    assert.equal(out.state, 'succeeded');
+    assert.equal(out.progress, 1);
+    assert.equal(out.container.state, 'deleted');
+    assert.equal(out.attempts, 1);
+    assert.equal(out.image.digest, `sha256:${'1'.repeat(64)}`);
+    assert.deepEqual(out.result?.urls, { result: 'https://r/result.json', logs: 'https://r/logs.txt' });
+    assert.ok(out.usage.vcpuSeconds > 0 && out.usage.gbSeconds === out.usage.vcpuSeconds * 2);
+    assert.ok(out.finishedAt && out.startedAt);
+    assert.equal(r.timersLeftRunning, 0, 'losing timers are cancelled');
+    const create = r.calls.find((c) => c.name === ACTIVITIES.createGroup)!.input;
+    assert.equal(create.imageRef, `acr.io/batch/regime-switching@sha256:${'1'.repeat(64)}`);
+    assert.ok(typeof create.expiresAt === 'string' && Date.parse(create.expiresAt) > Date.parse('2026-01-01T00:10:00Z'));
+    assert.ok(r.statuses.some((s) => s.state === 'running' && s.progress > 0), 'progress is published as custom status');
+    assert.ok(!JSON.stringify(r.calls).includes('JOB_TOKEN'), 'no token passes through the orchestration');
+  });
+
+  test('cancel while running: agent told, group deleted, slot released', () => {
+    let polls = 0;
+    const r = drive(jobInput({ onComplete: 'keep' }), {
+      activity: world(() => {
+        polls++;
+        return observation('running', 0.2);
+      }),
+      race: (children) => (polls >= 2 ? children.find((c) => c.kind === 'event' && c.name === EVENTS.cancel)! : children.find((c) => c.kind === 'timer')!),
+    });
+    assert.equal(r.output?.state, 'canceled');
+    assert.equal(r.output?.error?.code, 'Canceled');
+    assert.equal(r.output?.container.state, 'deleted', 'cancel deletes even with onComplete keep');
+    assert.ok(names(r).includes(ACTIVITIES.cancelAgent));
+    assert.deepEqual(names(r).slice(-2), [ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
+  });
+
+  test('cancel recorded durably (marker) is honoured by the poll even without the event', () => {
+    const r = drive(jobInput(), { activity: world(() => observation('running', 0.1, { cancelRequested: true })) });
+    assert.equal(r.output?.state, 'canceled');
+    assert.ok(names(r).includes(ACTIVITIES.deleteGroup));
+  });
+
+  test('a group that never becomes ready: bounded wait, restart per policy, then ProvisioningTimeout and delete', () => {
+    const pending: GroupView = { ...runningView(), state: 'Pending', ip: null, container: null };
+    const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 2 }, { ...SETTINGS, provisionTimeoutSeconds: 60 }), { activity: world(() => observation('running'), { [ACTIVITIES.getGroup]: () => pending }) });
+    assert.equal(r.output?.state, 'failed');
+    assert.equal(r.output?.error?.code, 'ProvisioningTimeout');
+    assert.equal(r.output?.attempts, 2);
+    assert.equal(names(r).filter((n) => n === ACTIVITIES.restartGroup).length, 1);
+    assert.ok(names(r).includes(ACTIVITIES.deleteGroup));
+    assert.ok(names(r).filter((n) => n === ACTIVITIES.getGroup).length < 60, 'readiness polls back off');
+  });
+
+  test('capacity errors: retried by the activity policy, then CapacityUnavailable; the group is still deleted', () => {
+    const capacity = new Error(encodeJobError({ code: 'CapacityUnavailable', message: 'not available in the location', retryable: true }));
+    const r = drive(jobInput(), { activity: world(() => observation('running'), { [ACTIVITIES.createGroup]: () => { throw capacity; } }) });
+    assert.equal(r.output?.state, 'failed');
+    assert.equal(r.output?.error?.code, 'CapacityUnavailable');
+    assert.match(r.output!.error!.message, /No ACI capacity after 6 attempts/);
+    assert.deepEqual(names(r).slice(-2), [ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
+  });
+
+  test('image not found: fails fast, no group created, slot released', () => {
+    const r = drive(jobInput(), { activity: world(() => observation('running'), { [ACTIVITIES.resolveImage]: () => ({ ok: false, error: { code: 'ImageNotFound', message: 'missing' } }) }) });
+    assert.equal(r.output?.error?.code, 'ImageNotFound');
+    assert.ok(!names(r).includes(ACTIVITIES.createGroup));
+    assert.ok(!names(r).includes(ACTIVITIES.deleteGroup));
+    assert.equal(names(r).at(-1), ACTIVITIES.releaseSlot);
+  });
+
+  test('the batch rejects its input: failed with the field details, no restart', () => {
+    const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 3 }), { activity: world(() => observation('running'), { [ACTIVITIES.startAgent]: () => ({ ok: false, error: { code: 'InvalidInput', message: 'bad', details: [{ field: 'input.y', message: 'short' }] } }) }) });
+    assert.equal(r.output?.error?.code, 'InvalidInput');
+    assert.deepEqual(r.output?.error?.details, [{ field: 'input.y', message: 'short' }]);
+    assert.ok(!names(r).includes(ACTIVITIES.restartGroup));
+    assert.ok(names(r).includes(ACTIVITIES.deleteGroup));
+  });
+
+  test('failure with attempts left and onFailure restart: restart, start again, succeed on attempt 2', () => {
+    let attempt = 1;
+    const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 2 }), {
+      activity: world((n) => (attempt === 1 ? observation('failed') : n > 3 ? observation('succeeded', 1) : observation('running')), {
+        [ACTIVITIES.restartGroup]: () => {
+          attempt = 2;
+          return { ok: true, value: null };
+        },
+      }),
+    });
+    assert.equal(r.output?.state, 'succeeded');
+    assert.equal(r.output?.attempts, 2);
+    assert.equal(names(r).filter((n) => n === ACTIVITIES.startAgent).length, 2);
+  });
+
+  test('the deadline ends the job as timed_out and the group is deleted', () => {
+    const r = drive(jobInput({ timeoutMinutes: 1, onFailure: 'stop' }), { activity: world(() => observation('running', 0.3)) });
+    assert.equal(r.output?.state, 'timed_out');
+    assert.equal(r.output?.error?.code, 'JobTimedOut');
+    assert.equal(r.output?.container.state, 'stopped', 'onFailure stop applies to timeouts');
+    assert.ok(names(r).includes(ACTIVITIES.cancelAgent));
+  });
+
+  test('onComplete keep: no delete, container kept', () => {
+    const r = drive(jobInput({ onComplete: 'keep' }), { activity: world(() => observation('succeeded', 1)) });
+    assert.equal(r.output?.container.state, 'kept');
+    assert.ok(!names(r).includes(ACTIVITIES.deleteGroup) && !names(r).includes(ACTIVITIES.stopGroup));
+    assert.equal(names(r).at(-1), ACTIVITIES.releaseSlot);
+  });
+
+  test('history stays bounded: continueAsNew after N polls with one typed state; the next generation finishes', () => {
+    const settings = { ...SETTINGS, stepsPerGeneration: 5 };
+    let total = 0;
+    const observe = () => (++total > 12 ? observation('succeeded', 1) : observation('running', Math.min(0.9, total / 12)));
+    const g1 = drive(jobInput({}, settings), { activity: world(observe) });
+    assert.equal(g1.output, undefined);
+    assert.ok(g1.continuedWith);
+    assert.equal(g1.continuedWith.phase, 'running');
+    assert.equal(g1.continuedWith.generation, 1);
+    assert.ok(!names(g1).includes(ACTIVITIES.deleteGroup), 'no teardown at a generation switch');
+    const g2 = drive(g1.continuedWith, { activity: world(observe) });
+    const g3 = g2.continuedWith ? drive(g2.continuedWith, { activity: world(observe) }) : g2;
+    assert.equal(g3.output?.state, 'succeeded');
+    assert.ok(!names(g2).includes(ACTIVITIES.createGroup), 'a later generation resumes, it does not re-create');
+  });
+
+  test('queued: polls the ledger with a durable timer until granted; queue deadline → QueueTimeout', () => {
+    const r = drive(jobInput({}, { ...SETTINGS, queueTimeoutMinutes: 0.5, admissionPollSeconds: 2 }), {
+      activity: world(() => observation('running'), { [ACTIVITIES.acquireSlot]: () => ({ granted: false, reason: 'waiting', position: 0, blockedBy: 'tenant' }) }),
+    });
+    assert.equal(r.output?.error?.code, 'QueueTimeout');
+    assert.ok(!names(r).includes(ACTIVITIES.createGroup));
+    assert.equal(names(r).at(-1), ACTIVITIES.releaseSlot);
+    assert.ok(r.statuses.some((s) => s.message.includes('maxConcurrentJobs')));
+  });
+
+  test('an activity whose retries ran out fails the job with its code, teardown still runs', () => {
+    const r = drive(jobInput(), {
+      activity: world((n) => (n < 2 ? observation('running') : observation('running')), {
+        [ACTIVITIES.observeJob]: (_n, _i, n) => {
+          if (n < 2) return observation('running');
+          throw new Error(encodeJobError({ code: 'ArmThrottled', message: 'throttled', retryable: true }));
+        },
+      }),
+    });
+    assert.equal(r.output?.error?.code, 'ArmThrottled');
+    assert.deepEqual(names(r).slice(-2), [ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
+  });
+});
+
+describe('orchestrator decisions', () => {
+  test('readiness needs Running + IP; Failed provisioning and exited containers fail', () => {
+    assert.deepEqual(decideReadiness(runningView('1.2.3.4'), null), { kind: 'ready', ip: '1.2.3.4' });
+    assert.equal(decideReadiness({ ...runningView(), ip: null }, null).kind, 'wait');
+    assert.equal(decideReadiness({ ...runningView(), exists: false }, null).kind, 'wait');
+    assert.equal(decideReadiness({ ...runningView(), provisioningState: 'Failed', lastEvent: 'Failed: pull' }, null).kind, 'failed');
+    const oom: GroupView = { ...runningView(), container: { state: 'Terminated', exitCode: 137, detailStatus: 'OOMKilled', restartCount: 0, startTime: '2026-01-01T00:00:05.000Z', finishTime: null } };
+    const d = decideReadiness(oom, null);
+    assert.equal(d.kind === 'failed' && d.error.code, 'OOMKilled');
+    // After a restart, the previous attempt's terminated container is not this attempt's failure.
+    assert.equal(decideReadiness(oom, '2026-01-01T00:01:00.000Z').kind, 'wait');
+  });
+
+  test('observations: agent states, exited containers, unreachable agents, cancel marker', () => {
+    assert.equal(decideOnObservation(observation('running'), 0).kind, 'continue');
+    assert.equal(decideOnObservation(observation('succeeded', 1), 0).kind, 'finished');
+    const failed = decideOnObservation(observation('failed'), 0);
+    assert.equal(failed.kind === 'attemptFailed' && failed.error.code, 'JobFailed');
+    assert.equal(decideOnObservation(observation('running', 0, { cancelRequested: true }), 0).kind, 'cancel');
+    const gone = decideOnObservation({ ...observation('running'), group: { ...runningView(), exists: false } }, 0);
+    assert.equal(gone.kind === 'attemptFailed' && gone.error.code, 'GroupDisappeared');
+    const silent: Observation = { ...observation('running'), agent: { reachable: false, state: null, progress: 0, message: '', exitCode: null, error: null } };
+    const first = decideOnObservation(silent, 0);
+    assert.equal(first.kind === 'continue' && first.unreachablePolls, 1);
+    const last = decideOnObservation(silent, MAX_UNREACHABLE_POLLS - 1);
+    assert.equal(last.kind === 'attemptFailed' && last.error.code, 'AgentUnreachable');
+    const exited = decideOnObservation({ ...silent, group: { ...runningView(), container: { state: 'Terminated', exitCode: 3, detailStatus: 'Error', restartCount: 0, startTime: null, finishTime: null } } }, 0);
+    assert.equal(exited.kind === 'attemptFailed' && exited.error.code, 'ContainerExited');
+  });
+
+  test('restart policy, teardown policy, usage', () => {
+    const s = initialRunState(jobInput({ onFailure: 'restart', maxAttempts: 2 }), '2026-01-01T00:00:00.000Z');
+    s.status.attempts = 1;
+    assert.equal(afterAttemptFailure(s, '2026-01-01T00:00:10.000Z'), 'restart');
+    s.status.attempts = 2;
+    assert.equal(afterAttemptFailure(s, '2026-01-01T00:00:10.000Z'), 'fail');
+    assert.equal(teardownAction({ state: 'canceled', error: null }, { onComplete: 'keep', onFailure: 'stop' }), 'delete');
+    assert.equal(teardownAction({ state: 'succeeded', error: null }, { onComplete: 'stop', onFailure: 'delete' }), 'stop');
+    assert.equal(teardownAction({ state: 'failed', error: null }, { onComplete: 'keep', onFailure: 'restart' }), 'delete');
+    assert.equal(teardownAction({ state: 'timed_out', error: null }, { onComplete: 'keep', onFailure: 'stop' }), 'stop');
+    assert.deepEqual(usageOf(3600, 2, 4, { vcpuHour: 0.04, gbHour: 0.005, currency: 'EUR' }), { vcpuSeconds: 7200, gbSeconds: 14400, estimatedCost: 0.1, currency: 'EUR' });
+  });
+});
