@@ -426,6 +426,7 @@ export class DurableEngine {
 
     const fn = this.functions.orchestrators.get(row.name.toLowerCase());
     let failure: string | undefined;
+    let failureDetails: unknown;
     let state: { isDone?: boolean; actions?: unknown; output?: unknown; customStatus?: unknown } | undefined;
     if (!fn) {
       failure = `The orchestrator function '${row.name}' doesn't exist in this app.`;
@@ -445,7 +446,9 @@ export class DurableEngine {
         state = inv.result as typeof state;
         if (!state || typeof state !== 'object') failure = 'the orchestrator returned no state (is it registered with df.app.orchestration and written as a generator function?)';
       } catch (err) {
-        failure = orchestratorError(err);
+        const e = orchestratorError(err);
+        failure = e.message;
+        failureDetails = e.failureDetails;
       }
       if (this.active.get(row.id) !== inst) return; // purged while running
     }
@@ -546,9 +549,10 @@ export class DurableEngine {
 
     if (failure !== undefined) {
       const message = `Orchestrator function '${row.name}' failed: ${failure}`;
-      const ev = historyEvent(EventType.ExecutionCompleted, now, { OrchestrationStatus: 'Failed', Result: message, FailureDetails: { ErrorType: 'OrchestrationFailure', ErrorMessage: failure } });
+      const details = failureDetails ?? { ErrorType: 'OrchestrationFailure', ErrorMessage: failure };
+      const ev = historyEvent(EventType.ExecutionCompleted, now, { OrchestrationStatus: 'Failed', Result: message, FailureDetails: details });
       this.logger.warn({ instanceId: row.id, orchestrator: row.name }, message);
-      this.finish(inst, [...fresh, completed, ev], 'Failed', JSON.stringify(message), consumed, { failed: true, reason: message, details: failure }, customStatus);
+      this.finish(inst, [...fresh, completed, ev], 'Failed', JSON.stringify(message), consumed, { failed: true, reason: message, details: failure, failureDetails }, customStatus);
       return;
     }
 
@@ -633,7 +637,7 @@ export class DurableEngine {
 
   /** Ends an instance (Completed, Failed, Terminated) and notifies its parent, in one transaction. */
   private finish(inst: Instance, events: HistoryEvent[], status: string, outputText: string, consumed: InboxMessage[],
-    outcome: { failed: boolean; result?: string; reason?: string; details?: string }, customStatus?: string | null): void {
+    outcome: { failed: boolean; result?: string; reason?: string; details?: string; failureDetails?: unknown }, customStatus?: string | null): void {
     const row = inst.row;
     const now = Date.now();
     const texts = events.map((e) => JSON.stringify(e));
@@ -642,7 +646,7 @@ export class DurableEngine {
     if (row.parent_id !== null && row.parent_seq !== null) {
       const retry = row.parent_retry ? JSON.parse(row.parent_retry) as RetryState : undefined;
       parentMsg = outcome.failed
-        ? { event: historyEvent(EventType.SubOrchestrationInstanceFailed, now, { TaskScheduledId: row.parent_seq, Reason: outcome.reason ?? '', Details: outcome.details ?? outcome.reason ?? '' }), meta: retry ? { retry: { ...retry, failures: retry.failures + 1 } } : null }
+        ? { event: historyEvent(EventType.SubOrchestrationInstanceFailed, now, { TaskScheduledId: row.parent_seq, Reason: outcome.reason ?? '', Details: outcome.details ?? outcome.reason ?? '', ...(outcome.failureDetails ? { FailureDetails: outcome.failureDetails } : {}) }), meta: retry ? { retry: { ...retry, failures: retry.failures + 1 } } : null }
         : { event: historyEvent(EventType.SubOrchestrationInstanceCompleted, now, { TaskScheduledId: row.parent_seq, Result: outcome.result ?? 'null' }), meta: null };
     }
     let parentRow = 0;
@@ -859,16 +863,19 @@ function taskFailed(name: string, seq: number, err: unknown): HistoryEvent {
   return historyEvent(EventType.TaskFailed, Date.now(), fields);
 }
 
-/** The message of a failed episode: the user's error from OrchestrationFailureError, or the raw rejection. */
-function orchestratorError(err: unknown): string {
+/**
+ * The message of a failed episode (the user's error from OrchestrationFailureError, or the raw
+ * rejection) and, when the orchestrator let a TaskFailedError escape, its FailureDetails (PascalCase).
+ */
+function orchestratorError(err: unknown): { message: string; failureDetails?: unknown } {
   const message = errorMessage(err);
   const label = '$OutOfProcData$:';
   const at = message.indexOf(label);
   if (at >= 0) {
     try {
-      const state = JSON.parse(message.slice(at + label.length)) as { error?: string };
-      return state.error ?? 'the orchestrator threw a value that is not an Error';
+      const state = JSON.parse(message.slice(at + label.length)) as { error?: string; failureDetails?: unknown };
+      return { message: state.error ?? 'the orchestrator threw a value that is not an Error', failureDetails: state.failureDetails ?? undefined };
     } catch { /* fall through */ }
   }
-  return message;
+  return { message };
 }

@@ -215,3 +215,15 @@ test('query with filters and continuation tokens pages through every instance on
   const prefixed = await (await fetch(`${webhook}/instances/?instanceIdPrefix=parent-1`)).json() as Status[];
   assert.deepEqual(prefixed.map((s) => s.instanceId).sort(), ['parent-1', 'parent-1-fan', 'parent-1:0', 'parent-1:2']);
 });
+
+test('FailureDetails: a coded activity error reaches the orchestrator as TaskFailedError, also through a sub-orchestration', async () => {
+  const s = await start('CatchesCodedError');
+  const done = await completion(s.statusQueryGetUri);
+  assert.deepEqual(done.output, {
+    caught: true, name: 'TaskFailedError', message: 'QuotaError: quota exhausted in westeurope',
+    errorType: 'QuotaError', properties: { code: 'QuotaExceeded', retryable: true },
+  });
+  const p = await start('ParentOfCodedFailure');
+  const parent = await completion(p.statusQueryGetUri);
+  assert.deepEqual(parent.output, { caught: true, name: 'TaskFailedError', errorType: 'QuotaError', properties: { code: 'QuotaExceeded', retryable: true } });
+});
