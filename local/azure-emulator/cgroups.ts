@@ -33,6 +33,7 @@ export class Cgroups {
     disabled = false,
   ) {
     this.base = join('aci-emulator', instance);
+    if (disabled) log.warn('cgroups disabled (--no-cgroups): container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated');
     this.available = !disabled && this.probe();
   }
 
