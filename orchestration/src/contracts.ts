@@ -126,7 +126,9 @@ export interface JobSpec {
   sealedSecureEnv?: string;
   /** Names of the secureEnv variables (for the status, never their values). */
   secureEnvNames: string[];
-  input?: unknown;
+  /** Blob (in the results container) holding the batch input: kept out of history, which
+   * persists the orchestration input once per generation. */
+  inputBlob?: string;
   timeoutMinutes: number;
   onComplete: OnComplete;
   onFailure: OnFailure;
@@ -342,7 +344,7 @@ export interface Observation {
 export interface StartAgentRequest {
   jobId: string;
   ip: string;
-  input?: unknown;
+  inputBlob?: string;
   command?: string[];
 }
 
@@ -373,6 +375,7 @@ export interface NotifyRequest {
 
 /** Blob names of a job's archived artifacts, relative to the results container. */
 export const blobNames = (tenant: string, jobId: string) => ({
+  input: `${tenant}/${jobId}/input.json`,
   logs: `${tenant}/${jobId}/logs.txt`,
   result: `${tenant}/${jobId}/result.json`,
   chart: `${tenant}/${jobId}/chart.svg`,

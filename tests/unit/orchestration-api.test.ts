@@ -31,6 +31,10 @@ describe('submit', () => {
     assert.ok(info);
     assert.doesNotMatch(JSON.stringify(info.input), /p@ss/);
     assert.equal((info.input as JobInput).groupName.length <= 63, true);
+    // The batch input goes to Blob, not into the orchestration's history.
+    assert.equal((info.input as JobInput).spec.inputBlob, `alpha/${b.id}/input.json`);
+    assert.deepEqual(JSON.parse((await h.results.get(`alpha/${b.id}/input.json`))!.body.toString()), goodInput());
+    assert.doesNotMatch(JSON.stringify(info.input), /"y":/);
     const doc = await h.ledger.read();
     assert.equal(doc.tenants.alpha?.queue.length, 1);
   });

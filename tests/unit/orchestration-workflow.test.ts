@@ -36,7 +36,7 @@ function jobInput(over: Partial<JobInput['spec']> = {}, settings = SETTINGS): Jo
     location: 'westeurope',
     createdAt: '2026-01-01T00:00:00.000Z',
     requestHash: 'h',
-    spec: { image: { repository: 'batch/regime-switching', tag: '1.0', ref: 'batch/regime-switching:1.0' }, cpu: 1, memoryGb: 2, env: {}, secureEnvNames: [], input: { y: [1], k: 2 }, timeoutMinutes: 10, onComplete: 'delete', onFailure: 'delete', maxAttempts: 1, priority: 'Regular', ...over },
+    spec: { image: { repository: 'batch/regime-switching', tag: '1.0', ref: 'batch/regime-switching:1.0' }, cpu: 1, memoryGb: 2, env: {}, secureEnvNames: [], inputBlob: 'alpha/j-aaaaaaaaaaaaaaaaaaaa/input.json', timeoutMinutes: 10, onComplete: 'delete', onFailure: 'delete', maxAttempts: 1, priority: 'Regular', ...over },
     rates: { currency: 'EUR', vcpuHour: 3.6, gbHour: 0.36 },
     settings,
   };
@@ -164,6 +164,7 @@ describe('job orchestrator', () => {
     assert.ok(typeof create.expiresAt === 'string' && Date.parse(create.expiresAt) > Date.parse('2026-01-01T00:10:00Z'));
     assert.ok(r.statuses.some((s) => s.state === 'running' && s.progress > 0), 'progress is published as custom status');
     assert.ok(!JSON.stringify(r.calls).includes('JOB_TOKEN'), 'no token passes through the orchestration');
+    assert.equal(r.calls.find((c) => c.name === ACTIVITIES.startAgent)?.input.inputBlob, 'alpha/j-aaaaaaaaaaaaaaaaaaaa/input.json');
   });
 
   test('cancel while running: agent told, group deleted, slot released', () => {

@@ -142,7 +142,13 @@ export function createActivities(deps: ActivityDeps): Record<ActivityName, Handl
 
   const startAgent = async (req: StartAgentRequest): Promise<Outcome<null>> => {
     try {
-      const r = await deps.agent.start(req.ip, token(req.jobId), { jobId: req.jobId, ...(req.input !== undefined ? { input: req.input } : {}), ...(req.command ? { command: req.command } : {}) });
+      let input: unknown;
+      if (req.inputBlob) {
+        const stored = await deps.results.get(req.inputBlob);
+        if (!stored) return fail({ code: JOB_ERROR_CODES.internal, message: 'The job input is missing from storage.' });
+        input = JSON.parse(stored.body.toString('utf8')) as unknown;
+      }
+      const r = await deps.agent.start(req.ip, token(req.jobId), { jobId: req.jobId, ...(input !== undefined ? { input } : {}), ...(req.command ? { command: req.command } : {}) });
       if (r.ok) return ok(null);
       return fail({ code: r.code, message: r.message, ...(r.details ? { details: r.details.map((d) => ({ field: /^input\b/.test(d.field) ? d.field : `input.${d.field}`.replace(/\.$/, ''), message: d.message })) } : {}) });
     } catch (e) {

@@ -119,7 +119,6 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     env: b.env ?? {},
     ...(secureEnvNames.length ? { sealedSecureEnv: sealSecureEnv(ctx.signingKey, secureEnv, ctx.jobId) } : {}),
     secureEnvNames,
-    ...(b.input !== undefined ? { input: b.input } : {}),
     timeoutMinutes,
     onComplete: b.onComplete ?? tenant.defaults.onComplete,
     onFailure: b.onFailure ?? tenant.defaults.onFailure,

@@ -77,6 +77,16 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       }
 
       const now = deps.now();
+      // The batch input can be large: it goes to Blob once, not into every generation's history.
+      const bodyInput = (body as { input?: unknown }).input;
+      if (bodyInput !== undefined) {
+        const name = blobNames(tenant.id, jobId).input;
+        await deps.results.put(name, JSON.stringify(bodyInput), 'application/json').catch((e: unknown) => {
+          deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, 'could not store the job input');
+          throw serviceUnavailable('The job input could not be stored; retry (with the same Idempotency-Key).');
+        });
+        spec.inputBlob = name;
+      }
       const input: JobInput = {
         jobId,
         tenant: tenant.id,

@@ -232,7 +232,7 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             const ip = s.status.container.ip;
             let r: Outcome<null> | undefined;
             try {
-              r = (yield df.callActivity(ACTIVITIES.startAgent, { jobId: s.input.jobId, ip, ...(spec.input !== undefined ? { input: spec.input } : {}), ...(spec.command ? { command: spec.command } : {}) })) as Outcome<null>;
+              r = (yield df.callActivity(ACTIVITIES.startAgent, { jobId: s.input.jobId, ip, ...(spec.inputBlob ? { inputBlob: spec.inputBlob } : {}), ...(spec.command ? { command: spec.command } : {}) })) as Outcome<null>;
             } catch (e) {
               r = undefined; // unreachable for now: retried below until the start deadline
               log('warn', { err: decodeJobError(e).message }, 'start not accepted yet');
