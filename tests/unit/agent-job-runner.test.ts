@@ -157,3 +157,19 @@ test('a work that throws fails the job with WorkFailed', async () => {
   assert.equal(runner.snapshot().state, 'failed');
   assert.deepEqual(runner.snapshot().error, { code: 'WorkFailed', message: 'boom' });
 });
+
+test('messages are capped so that a huge error text cannot bloat status or callbacks', async () => {
+  const runner = new JobRunner();
+  runner.start('job-h', 'model', () => ({
+    run: async (ctx) => {
+      ctx.onProgress(0.1, 'p'.repeat(5_000));
+      assert.equal(runner.snapshot().message.length, 1000);
+      throw new Error('e'.repeat(10_000));
+    },
+  }));
+  await runner.whenSettled();
+  const s = runner.snapshot();
+  assert.equal(s.state, 'failed');
+  assert.equal(s.message.length, 1000);
+  assert.equal(s.error?.message.length, 1000);
+});

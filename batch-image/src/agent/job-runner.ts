@@ -60,6 +60,8 @@ export type JobEvent =
   | { type: 'progress'; status: JobStatus }
   | { type: 'completed' | 'failed' | 'canceled'; status: JobStatus };
 
+/** Messages (status, callbacks) are cut here: an error text of any size must not bloat them. */
+const MAX_MESSAGE = 1000;
 /** Extra time, after the kill grace period, before a cancel is declared done even if the work hangs. */
 const CANCEL_SETTLE_MARGIN_MS = 2_000;
 
@@ -161,7 +163,7 @@ export class JobRunner {
     if (typeof fraction === 'number' && Number.isFinite(fraction)) {
       this.status.progress = Math.max(this.status.progress, Math.min(1, Math.max(0, fraction)));
     }
-    if (typeof message === 'string') this.status.message = message.slice(0, 1000);
+    if (typeof message === 'string') this.status.message = message.slice(0, MAX_MESSAGE);
     this.events.emit('event', { type: 'progress', status: this.snapshot() } satisfies JobEvent);
   }
 
@@ -174,13 +176,13 @@ export class JobRunner {
       ...this.status,
       state,
       progress: state === 'succeeded' ? 1 : this.status.progress,
-      message: canceled ? canceled.message : outcome.message,
+      message: (canceled ? canceled.message : outcome.message).slice(0, MAX_MESSAGE),
       finishedAt: this.now().toISOString(),
       ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
     };
     delete this.status.error;
-    if (canceled) this.status.error = { code: canceled.code, message: canceled.message };
-    else if (!outcome.ok) this.status.error = outcome.error ?? { code: 'WorkFailed', message: outcome.message };
+    const error = canceled ? { code: canceled.code, message: canceled.message } : outcome.ok ? undefined : (outcome.error ?? { code: 'WorkFailed', message: outcome.message });
+    if (error) this.status.error = { code: error.code, message: error.message.slice(0, MAX_MESSAGE) };
     const type = state === 'succeeded' ? 'completed' : state;
     this.events.emit('event', { type, status: this.snapshot() } as JobEvent);
   }
