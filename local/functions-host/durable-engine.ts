@@ -53,6 +53,7 @@ interface Instance {
   actions: { sig: string; seq: number; canceled?: boolean }[];
   inbox: InboxMessage[];
   busy: boolean;
+  kickScheduled?: boolean;
 }
 
 interface ActivityJob {
@@ -209,7 +210,7 @@ export class DurableEngine {
     const inst = this.active.get(id);
     if (inst) {
       inst.inbox.push({ rowId, kind, generation: null, event: null, reason, meta: null });
-      this.kick(inst);
+      this.kickSoon(inst);
     }
     return true;
   }
@@ -297,8 +298,18 @@ export class DurableEngine {
     const inst = this.active.get(id);
     if (inst) {
       inst.inbox.push({ rowId, kind, generation, event, meta });
-      this.kick(inst);
+      this.kickSoon(inst);
     }
+  }
+
+  /**
+   * Runs the instance after the current I/O phase: requests that arrive together (say, a burst of
+   * raiseEvent calls) are then applied in one episode instead of one replay each.
+   */
+  private kickSoon(inst: Instance): void {
+    if (inst.kickScheduled) return;
+    inst.kickScheduled = true;
+    setImmediate(() => { inst.kickScheduled = false; this.kick(inst); });
   }
 
   private kick(inst: Instance): void {
@@ -354,7 +365,17 @@ export class DurableEngine {
           batch.push(inst.inbox.shift()!);
         }
       }
-      if (batch.length > 0) await this.episode(inst, batch);
+      if (batch.length === 0) continue;
+      try {
+        await this.episode(inst, batch);
+      } catch (err) {
+        // A bug or an unserializable value (say, a BigInt output) must not wedge the instance.
+        if (this.active.get(inst.row.id) !== inst || terminalStatuses.has(inst.row.status)) throw err;
+        const message = `Orchestrator function '${inst.row.name}' failed: the host could not process its result: ${errorMessage(err)}`;
+        this.logger.error({ instanceId: inst.row.id, err }, message);
+        const ev = historyEvent(EventType.ExecutionCompleted, Date.now(), { OrchestrationStatus: 'Failed', Result: message });
+        this.finish(inst, [ev], 'Failed', JSON.stringify(message), batch, { failed: true, reason: message });
+      }
     }
   }
 
