@@ -183,6 +183,28 @@ describe('job orchestrator', () => {
     assert.deepEqual(names(r).slice(-2), [ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
   });
 
+  test('progress callbacks update the status between polls; a final callback triggers an immediate poll', () => {
+    let polls = 0;
+    let callbacks = 0;
+    const r = drive(jobInput(), {
+      activity: world(() => (++polls >= 2 ? observation('succeeded', 1) : observation('running', 0.1))),
+      race: (children) => {
+        const cb = children.find((c) => c.kind === 'event' && c.name === EVENTS.callback);
+        if (cb && callbacks < 3) {
+          callbacks++;
+          cb.result = callbacks < 3 ? { type: 'progress', progress: 0.3 * callbacks, message: `callback ${callbacks}` } : { type: 'completed' };
+          return cb;
+        }
+        return children.find((c) => c.kind === 'timer')!;
+      },
+    });
+    assert.equal(polls, 2, 'progress callbacks do not poll; the final one does, at once');
+    assert.ok(r.statuses.some((s) => s.message === 'callback 1' && Math.abs(s.progress - 0.3) < 1e-9));
+    assert.ok(r.statuses.some((s) => s.message === 'callback 2'));
+    assert.equal(r.output?.state, 'succeeded');
+    assert.ok(r.output!.progressHistory.length <= 20);
+  });
+
   test('cancel recorded durably (marker) is honoured by the poll even without the event', () => {
     const r = drive(jobInput(), { activity: world(() => observation('running', 0.1, { cancelRequested: true })) });
     assert.equal(r.output?.state, 'canceled');

@@ -189,12 +189,12 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
               const capacity = err.code === JOB_ERROR_CODES.capacityUnavailable || err.code === JOB_ERROR_CODES.quotaExceeded;
               r = { ok: false, error: capacity ? { code: err.code, message: `No ACI capacity after ${settings.capacityRetry.maxAttempts} attempts: ${err.message}` } : err };
             }
-            // A create that ARM may have accepted is billed from now; teardown runs even on failure.
-            s.groupStartedAt = nowIso();
             if (!r.ok) {
+              // ARM may still have accepted a PUT: teardown deletes by name whatever happened.
               fail(r.error);
               break;
             }
+            s.groupStartedAt = nowIso();
             s.provisionDeadline = later(settings.provisionTimeoutSeconds).toISOString();
             enter('provisioning', 'provisioning', 'Waiting for the container group to run');
             steps = 0;
@@ -294,8 +294,9 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             }
             // Sleep until the next poll, the deadline, a cancel, or a callback; progress callbacks
             // update the status without a poll, final ones trigger an immediate poll.
+            const nextPoll = Date.parse(nowIso()) + settings.pollIntervalSeconds * 1000;
             for (;;) {
-              const why = yield* wait(untilDeadline(s.runDeadline, settings.pollIntervalSeconds), true);
+              const why = yield* wait(untilDeadline(s.runDeadline, Math.max(0, (nextPoll - Date.parse(nowIso())) / 1000)), true);
               if (why === 'cancel') {
                 canceled();
                 break;
@@ -356,7 +357,7 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
     /** Step 8, on every path: archive, usage, delete/stop/keep, release the slot, notify. */
     function* teardown(outcome: JobOutcome): Step {
       enter('teardown', s.status.state, `Finishing (${outcome.state})`);
-      const hadGroup = s.groupStartedAt !== null || s.status.attempts > 0;
+      const hadGroup = s.status.attempts > 0; // a create was at least requested
       const notes: string[] = [];
       const urls: Record<string, string> = {};
       if (hadGroup) {
