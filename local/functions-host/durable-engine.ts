@@ -727,11 +727,11 @@ export class DurableEngine {
     this.commitLater(() => {
       this.store.deleteTimer(id, generation, seq);
       if (live) msg.rowId = this.store.insertInbox(id, generation, 'event', JSON.stringify(event), metaText);
-    }, () => {
-      if (!live || this.active.get(id) !== inst) return;
+    });
+    if (live) {
       inst.inbox.push(msg);
       this.kick(inst);
-    });
+    }
   }
 
   private cancelTimer(id: string, generation: number, seq: number): void {
@@ -777,20 +777,20 @@ export class DurableEngine {
       this.logger.warn({ instanceId: job.instanceId, activity: job.name, err }, 'activity failed');
       if (job.meta?.retry) failedMeta = { retry: { ...job.meta.retry, failures: job.meta.retry.failures + 1 } };
     }
-    // Group-committed with everything else finished in this event-loop turn.
+    // The result is queued for the group commit and handed to the instance at once: the episode it
+    // triggers is written in the same transaction (after it), and that episode's own side effects wait
+    // for the commit, so a crash loses both or neither.
     const msg: InboxMessage = { rowId: 0, kind: 'event', generation: job.generation, event, meta: failedMeta };
+    const inst = this.active.get(job.instanceId);
+    const live = inst !== undefined && inst.row.generation === job.generation;
     this.commitLater(() => {
       this.store.deleteWorkItem(job.workItemId);
-      const inst = this.active.get(job.instanceId);
-      if (inst && inst.row.generation === job.generation) {
-        msg.rowId = this.store.insertInbox(job.instanceId, job.generation, 'event', JSON.stringify(event), failedMeta ? JSON.stringify(failedMeta) : null);
-      }
-    }, () => {
-      const inst = this.active.get(job.instanceId);
-      if (!inst || !msg.rowId || inst.row.generation !== job.generation) return;
+      if (live) msg.rowId = this.store.insertInbox(job.instanceId, job.generation, 'event', JSON.stringify(event), failedMeta ? JSON.stringify(failedMeta) : null);
+    });
+    if (live) {
       inst.inbox.push(msg);
       this.kick(inst);
-    });
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
