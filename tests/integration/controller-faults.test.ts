@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { requestJson } from '../../local/stack/http-json';
 import { getFaults, setFaults, sleep, startTestStack, stopAndCheck, waitForEnd, waitForGroupGone, waitForStatus, type TestStack } from '../fixtures/stack/harness';
 
 let ts: TestStack | undefined;
@@ -99,6 +100,8 @@ describe('controller under failures', () => {
     const { id } = await t.contoso.submitOk({ image: 'test/sleep:1.0', env: { SLEEP_MS: '6000', RESULT_MARKER: 'survived' }, cpu: 0.5, memoryGb: 0.5 });
     const running = await waitForStatus(t, t.contoso, id, 'running with progress', (s) => s.state === 'running');
     await t.stack.killHost();
+    const down = await requestJson(`${t.stack.apiBaseUrl}/health`, { timeoutMs: 2000 }).catch((err: Error) => ({ status: 0, text: err.message }));
+    assert.equal(down.status, 0, `the API is down after the SIGKILL: ${down.status} ${down.text}`);
     // While the host is down the job goes on in its group (and its callbacks fail and are retried).
     await sleep(1500);
     assert.ok((await t.stack.listGroups()).some((g) => g.name === running.container.name), 'the group outlives the host');
