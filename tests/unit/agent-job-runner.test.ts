@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { createCommandWork, readCommandResult } from '../../batch-image/src/agent/command-runner';
 import { CancelRequest, JobRunner, type JobEvent, type Work } from '../../batch-image/src/agent/job-runner';
 import { createLogger } from '../../batch-image/src/agent/log';
-import { waitFor } from '../fixtures/agent/wait';
+import { isAlive, waitFor } from '../fixtures/agent/wait';
 
 const log = createLogger({ write: () => undefined });
 const dirs: string[] = [];
@@ -172,4 +172,42 @@ test('messages are capped so that a huge error text cannot bloat status or callb
   assert.equal(s.state, 'failed');
   assert.equal(s.message.length, 1000);
   assert.equal(s.error?.message.length, 1000);
+});
+
+test('cancel: a leftover that ignores SIGTERM and holds no pipe is killed after its parent exits', async () => {
+  const resultDir = tempDir();
+  const work = createCommandWork({
+    jobId: 'job-l',
+    command: [process.execPath, join(__dirname, '../fixtures/agent/tree.mjs')],
+    env: { IGNORE_TERM: 'grandchild' },
+    input: undefined,
+    resultDir,
+    defaultGraceMs: 60_000, // the leader dies on SIGTERM: this escalation is never reached
+    log,
+    stdout: new PassThrough().resume(),
+  });
+  const runner = new JobRunner();
+  runner.start('job-l', 'command', () => work);
+  const pids = await waitFor('the tree to record its pids', () => {
+    try {
+      return JSON.parse(readFileSync(join(resultDir, 'pids.json'), 'utf8')) as { child: number; grandchild: number };
+    } catch {
+      return undefined;
+    }
+  });
+  try {
+    runner.cancel(new CancelRequest('Canceled', 'stop', 60_000));
+    await runner.whenSettled();
+    assert.equal(runner.snapshot().state, 'canceled');
+    assert.equal(runner.snapshot().exitCode, 128 + 15);
+    await waitFor('the leftover grandchild to be killed', () => !isAlive(pids.grandchild), 10_000);
+  } finally {
+    for (const pid of [pids.child, pids.grandchild]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone, as expected
+      }
+    }
+  }
 });

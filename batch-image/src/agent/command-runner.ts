@@ -184,13 +184,13 @@ function runCommand(spec: CommandSpec, ctx: WorkContext): Promise<WorkOutcome> {
       if (killTimer) clearTimeout(killTimer);
       const exitCode = code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0);
       log.info('command exited', { pid: child.pid, exitCode, signal });
-      // The job ends with its leader: leftovers it started in the background are stopped too.
+      // The job ends with its leader: what it left running in its group is stopped too, SIGKILL
+      // after a grace period even for leftovers that ignore SIGTERM and hold no pipe.
       killGroup(child, 'SIGTERM');
       let finished = false;
       const finish = (): void => {
         if (finished) return;
         finished = true;
-        clearTimeout(straggler);
         const result = readCommandResult(spec.resultDir, exitCode, signal);
         if (exitCode === 0) {
           done({ ok: true, message: 'the command exited with code 0', result, exitCode });
@@ -206,7 +206,7 @@ function runCommand(spec: CommandSpec, ctx: WorkContext): Promise<WorkOutcome> {
         }
       };
       // Wait for its output to drain (bounded: a leftover may hold the pipes open).
-      const straggler = setTimeout(() => {
+      setTimeout(() => {
         killGroup(child, 'SIGKILL');
         child.stdout?.destroy();
         child.stderr?.destroy();
