@@ -70,3 +70,31 @@ test('SIGKILL mid fan-out and with a timer pending: after a restart every instan
   assert.ok(starts >= n);
   await host.stop();
 });
+
+test('repeated SIGKILLs during a sequential chain: it completes, and each kill re-runs at most the step in flight', async () => {
+  const n = 40;
+  const chainLog = join(tmp, 'chain.log');
+  const chainData = join(tmp, 'chain-data');
+  const read = (): string[] => (existsSync(chainLog) ? readFileSync(chainLog, 'utf8').split('\n').filter((l) => l.length > 0) : []);
+  let host = await spawnHost({ appDir, dataDir: chainData });
+  hosts.push(host);
+  const res = await fetch(`${host.baseUrl}/api/orchestrators/CrashChain/chain`, { method: 'POST', body: JSON.stringify({ n, ms: 25, log: chainLog }) });
+  assert.equal(res.status, 202);
+  const kills = 3;
+  for (let k = 0; k < kills; k++) {
+    const target = (k + 1) * 8;
+    await waitFor(`step ${target}`, () => (read().filter((l) => l.startsWith('done')).length >= target ? true : undefined));
+    await host.kill();
+    host = await spawnHost({ appDir, dataDir: chainData });
+    hosts.push(host);
+  }
+  const done = await waitFor('the chain to complete', async () => {
+    const r = await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/instances/chain`);
+    return r.status === 200 ? await r.json() as { runtimeStatus: string; output: unknown } : undefined;
+  });
+  assert.equal(done.runtimeStatus, 'Completed');
+  assert.equal(done.output, (n * (n + 1) * (2 * n + 1)) / 6);
+  const starts = read().filter((l) => l.startsWith('start')).length;
+  assert.ok(starts - n <= kills, `re-runs (${starts - n}) are at most one per kill`);
+  await host.stop();
+});
