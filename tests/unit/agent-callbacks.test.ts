@@ -67,6 +67,22 @@ test('progress is throttled, latest wins; nothing is sent after the final callba
   }
 });
 
+test('within the interval nothing more is sent: a held-back progress is dropped by the final callback', async () => {
+  const receiver = await startCallbackReceiver();
+  const sender = new CallbackSender(new URL(receiver.url), 'tok', { ...TUNING, progressIntervalMs: 60_000 }, log);
+  try {
+    sender.progress(payload('progress', 0.1, 'first'));
+    await waitFor('the first progress callback', () => receiver.received.length === 1);
+    sender.progress(payload('progress', 0.2, 'held back'));
+    // Give an unthrottled sender ample time to send it (a correct one must not).
+    await new Promise((r) => setTimeout(r, 200));
+    await sender.final(payload('completed', 1, 'done'));
+    assert.deepEqual(receiver.received.map((r) => r.body.message), ['first', 'done']);
+  } finally {
+    await receiver.close();
+  }
+});
+
 test('a progress callback in flight lands before the final one', async () => {
   const receiver = await startCallbackReceiver();
   const sender = new CallbackSender(new URL(receiver.url), 'tok', { ...TUNING, progressIntervalMs: 0 }, log);
