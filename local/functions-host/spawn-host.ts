@@ -43,12 +43,13 @@ export function spawnHost(o: SpawnOptions): Promise<SpawnedHost> {
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`host exited with ${code} before it was ready:\n${err}`)); });
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
+      // The ready line is the only line the host prints; `npm run` (without --silent) adds its own banner first.
+      const readyLine = out.split('\n').find((l, i, all) => i < all.length - 1 && l.startsWith('{'));
+      if (readyLine === undefined) return;
       clearTimeout(timer);
       try {
-        const line = JSON.parse(out.slice(0, nl)) as { ready?: boolean; baseUrl?: string };
-        if (!line.ready || !line.baseUrl) throw new Error(`unexpected ready line ${out.slice(0, nl)}`);
+        const line = JSON.parse(readyLine) as { ready?: boolean; baseUrl?: string };
+        if (!line.ready || !line.baseUrl) throw new Error(`unexpected ready line ${readyLine}`);
         const baseUrl = line.baseUrl;
         resolve({
           baseUrl,
