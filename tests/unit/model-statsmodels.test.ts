@@ -13,7 +13,7 @@ import { fitModel, parseFitInput, type FitResult } from '../../batch-image/src/m
 interface Fixture {
   name: string;
   input: Record<string, unknown>;
-  reference: { logLikelihood: number; paramNames: string[]; params: number[]; bse: (number | null)[]; transitionMatrix: number[][] };
+  reference: { logLikelihood: number; aic: number; bic: number; paramNames: string[]; params: number[]; bse: (number | null)[]; transitionMatrix: number[][] };
 }
 
 const dir = join(__dirname, '..', 'fixtures', 'model');
@@ -59,6 +59,10 @@ for (const fx of fixtures) {
     const ref = fx.reference;
     const llRel = Math.abs(result.logLikelihood - ref.logLikelihood) / Math.abs(ref.logLikelihood);
     assert.ok(llRel <= 1e-4, `log-likelihood ${result.logLikelihood} vs statsmodels ${ref.logLikelihood} (rel ${llRel})`);
+
+    // Same parameter count in the information criteria.
+    assert.ok(Math.abs(result.aic - ref.aic) <= 1e-4 * Math.abs(ref.aic), `AIC ${result.aic} vs ${ref.aic}`);
+    assert.ok(Math.abs(result.bic - ref.bic) <= 1e-4 * Math.abs(ref.bic), `BIC ${result.bic} vs ${ref.bic}`);
 
     let best: { err: number; perm: number[] } | null = null;
     for (const perm of permutations(result.k)) {
