@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ApiClient, type JobStatusView } from './api-client';
 import { generateRegimeSeries, modelInput, type RegimeSeries } from './demo-data';
 import { requestJson } from './http-json';
-import { DEFAULT_TENANTS_FILE, startStack, type Stack } from './stack';
+import { DEFAULT_TENANTS_FILE, portIsFree, startStack, type Stack } from './stack';
 import { readTenants } from './tenants-info';
 
 const USAGE = `usage: npm run demo -- [--api <base url, e.g. http://127.0.0.1:7071/api>] [--data <dir>] [--n <observations>]
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       options: {
         api: { type: 'string' },
         data: { type: 'string', default: join('.data', 'demo') },
-        n: { type: 'string', default: '300' },
+        n: { type: 'string', default: '600' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -90,6 +90,8 @@ async function main(): Promise<void> {
     stack = await startStack({
       dataDir,
       tenantsFile: DEFAULT_TENANTS_FILE,
+      // npm start's port when it is free, so that the printed links work again with npm start later.
+      ports: { api: (await portIsFree(7071)) ? 7071 : 0 },
       provisioningDelayMs: 500,
       pollIntervalSeconds: 0.5,
       log: (m) => say(`  [stack] ${m}`),
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
         const answer = await client.submitOk({ image: 'batch/regime-switching:1.0', input: modelInput(j.series, 7) });
         j.id = answer.id;
         j.links = answer.links;
-        say(`  ${j.tenant}: job ${answer.id} ${answer.state}  (${answer.links.self})`);
+        say(`  ${j.tenant}: job ${answer.id} ${answer.state}  (${new URL(answer.links.self, new URL(api!).origin).toString()})`);
       }),
     );
     say('\nProgress:');
@@ -132,6 +134,8 @@ async function main(): Promise<void> {
       }),
     );
 
+    const origin = new URL(api).origin;
+    const absolute = (link: string): string => new URL(link, origin).toString();
     const outDir = resolve(stack ? stack.dataDir : '.data', 'demo-results');
     mkdirSync(outDir, { recursive: true });
     say('\nResults:');
@@ -156,11 +160,14 @@ async function main(): Promise<void> {
           say(`    GET result answered ${r.status}: ${r.text.slice(0, 300)}`);
         }
       }
-      const links = j.links ?? {};
+      const links = Object.fromEntries(Object.entries(j.links ?? {}).map(([k, v]) => [k, absolute(v)]));
       say(`    API:   status ${links.self ?? ''}\n           logs   ${links.logs ?? ''}\n           result ${links.result ?? ''}`);
-      for (const [name, url] of Object.entries(s.result?.urls ?? {})) say(`    Blob:  ${name.padEnd(6)} ${url}`);
-      if (stack) say(`           (Azurite keeps blobs in ${join(stack.dataDir, 'azurite')}; the API links work while a stack runs on this data folder)`);
+      for (const [name, url] of Object.entries(s.result?.urls ?? {})) say(`    Blob:  ${name.padEnd(11)} ${url}`);
       say(`    curl -s ${links.result ?? api} -H 'Authorization: Bearer ${j.key}'`);
+    }
+    if (stack) {
+      say(`\nThe jobs, logs and results stay in ${stack.dataDir} (Azurite's blobs in ${join(stack.dataDir, 'azurite')}, the jobs in the host's SQLite).`);
+      say(`To look at them again through the API: npm start -- --data ${stack.dataDir}${new URL(api).port === '7071' ? '' : `   (the API is then on port 7071, not ${new URL(api).port})`}`);
     }
     const failed = jobs.filter((j) => j.final?.state !== 'succeeded');
     if (failed.length) process.exitCode = 1;

@@ -96,7 +96,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-async function portIsFree(port: number): Promise<boolean> {
+export async function portIsFree(port: number): Promise<boolean> {
   return new Promise((res) => {
     const srv = net.createServer();
     srv.once('error', () => res(false));
@@ -207,6 +207,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         '--skipApiVersionCheck',
         '--loose',
         '--silent',
+        '--disableTelemetry',
       ],
       env: baseEnv,
       cwd: REPO_ROOT,
