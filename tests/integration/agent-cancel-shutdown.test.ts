@@ -1,7 +1,7 @@
 // Stopping work: POST /cancel and SIGTERM reach the command's whole process tree (SIGTERM first,
 // SIGKILL when ignored), the state ends as canceled, and SIGTERM ends the agent with exit code 0.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FIXTURES, startAgentProcess, type AgentProcess } from '../fixtures/agent/agent-process';
@@ -92,12 +92,15 @@ test('SIGTERM: the running command is stopped, the final callback says canceled,
   }
 });
 
-test('SIGTERM when idle exits 0 at once', async () => {
-  const agent = await startAgentProcess({ host: '127.0.0.44' });
+test('SIGTERM when idle exits 0 at once, removing the temporary result folder it made', async () => {
+  const agent = await startAgentProcess({ host: '127.0.0.44', env: { RESULT_DIR: '' } });
   try {
+    const resultDir = agent.logs().find((l) => l.msg === 'listening')?.resultDir as string;
+    assert.ok(existsSync(resultDir), 'without RESULT_DIR the agent makes a temporary folder');
     agent.proc.kill('SIGTERM');
     assert.deepEqual(await agent.exited, { code: 0, signal: null });
     assert.ok(agent.logs().some((l) => l.msg === 'stopped'));
+    assert.ok(!existsSync(resultDir), 'and removes it when it stops');
   } finally {
     await agent.stop();
   }

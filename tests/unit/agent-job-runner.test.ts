@@ -1,7 +1,7 @@
 // The job state machine with real work: tenant commands as real child processes, and a work that
 // ignores its abort signal (a model that hangs) to show cancel still ends the job.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -56,7 +56,7 @@ test('a successful command: output passed through, progress markers read, result
     console.log('AGENT_PROGRESS not json');
     console.log('AGENT_PROGRESS ' + JSON.stringify({ progress: 0.2 }));
     const input = JSON.parse(fs.readFileSync(process.env.INPUT_FILE, 'utf8'));
-    fs.writeFileSync(process.env.RESULT_DIR + '/result.json', JSON.stringify({ doubled: input.n * 2, exitCode: 99, env: process.env.MY_VAR, token: process.env.JOB_TOKEN ?? null }));`;
+    fs.writeFileSync(process.env.RESULT_DIR + '/result.json', JSON.stringify({ doubled: input.n * 2, exitCode: 99, env: process.env.MY_VAR, token: process.env.JOB_TOKEN ?? null, inputFile: process.env.INPUT_FILE }));`;
   process.env.JOB_TOKEN = 'agent-secret'; // the agent's own environment: must not reach the command
   const { work, output } = nodeCommand(script, { env: { MY_VAR: 'mine' }, input: { n: 21 } });
   try {
@@ -65,7 +65,9 @@ test('a successful command: output passed through, progress markers read, result
     assert.equal(s.state, 'succeeded');
     assert.equal(s.exitCode, 0);
     assert.equal(s.progress, 1);
-    assert.deepEqual(runner.result, { doubled: 42, exitCode: 0, env: 'mine', token: null }, "the agent's exit code wins over result.json's");
+    const { inputFile, ...rest } = runner.result as { inputFile: string };
+    assert.deepEqual(rest, { doubled: 42, exitCode: 0, env: 'mine', token: null }, "the agent's exit code wins over result.json's");
+    assert.ok(!existsSync(inputFile), 'the input file is removed once the command has ended');
     const progress = events.filter((e) => e.type === 'progress').map((e) => [e.status.progress, e.status.message]);
     assert.deepEqual(progress, [[0.4, 'forty'], [0.4, 'forty']], 'progress never goes backwards; bad markers are ignored');
     assert.deepEqual(events.map((e) => e.type).at(-1), 'completed');

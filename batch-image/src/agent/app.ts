@@ -1,5 +1,6 @@
 // Wires the agent together and runs it: job runner, callbacks, HTTP server, SIGTERM handling.
 // main.ts supplies the configuration (from the environment) and the model.
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CallbackSender } from './callbacks';
@@ -92,6 +93,14 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
       await callbacks?.flush(Math.max(0, deadline - Date.now()));
       server.closeAllConnections();
       await withDeadline(closed, Math.max(0, deadline - Date.now()));
+      if (config.resultDirIsTemporary) {
+        // Nobody can fetch it once the agent is gone; local runs would otherwise fill /tmp.
+        try {
+          rmSync(config.resultDir, { recursive: true, force: true });
+        } catch (err) {
+          log.warn('could not remove the temporary result folder', { err });
+        }
+      }
       log.info('stopped', { state: runner.snapshot().state });
     })();
     return shutdownDone;

@@ -4,7 +4,7 @@
 // `AGENT_PROGRESS {"progress":0.5,"message":"..."}` also reports progress. Its exit code decides the
 // outcome; RESULT_DIR/result.json, if it writes one, becomes the job's result.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CancelRequest, type Work, type WorkContext, type WorkOutcome } from './job-runner';
@@ -48,12 +48,13 @@ function childEnvironment(spec: CommandSpec, inputFile: string | undefined): Nod
   return env;
 }
 
-function writeInputFile(input: unknown): string | undefined {
+/** Writes the input to a folder of its own (outside RESULT_DIR: not an artifact); undefined when none. */
+function writeInputFile(input: unknown): { dir: string; file: string } | undefined {
   if (input === undefined) return undefined;
-  // Outside RESULT_DIR so that the input is not listed as an artifact.
-  const file = join(mkdtempSync(join(tmpdir(), 'aci-batch-input-')), 'input.json');
+  const dir = mkdtempSync(join(tmpdir(), 'aci-batch-input-'));
+  const file = join(dir, 'input.json');
   writeFileSync(file, JSON.stringify(input), { mode: 0o600 });
-  return file;
+  return { dir, file };
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -123,9 +124,11 @@ function runCommand(spec: CommandSpec, ctx: WorkContext): Promise<WorkOutcome> {
   const log = spec.log;
   return new Promise<WorkOutcome>((resolve) => {
     let settled = false;
+    let input: { dir: string; file: string } | undefined;
     const done = (outcome: WorkOutcome): void => {
       if (settled) return;
       settled = true;
+      if (input) rmSync(input.dir, { recursive: true, force: true });
       resolve(outcome);
     };
     const spawnFailed = (err: Error): void =>
@@ -139,11 +142,11 @@ function runCommand(spec: CommandSpec, ctx: WorkContext): Promise<WorkOutcome> {
 
     let child: ChildProcess;
     try {
-      const inputFile = writeInputFile(spec.input);
+      input = writeInputFile(spec.input);
       child = spawn(program ?? '', args, {
         detached: true, // its own process group: cancel reaches its whole tree
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: childEnvironment(spec, inputFile),
+        env: childEnvironment(spec, input?.file),
       });
     } catch (err) {
       spawnFailed(err as Error);

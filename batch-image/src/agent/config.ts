@@ -17,6 +17,8 @@ export interface AgentConfig {
   /** Mode when /start carries no `command`. */
   mode: AgentMode;
   resultDir: string;
+  /** True when the agent made RESULT_DIR itself (a temp folder): it removes it when it stops. */
+  resultDirIsTemporary: boolean;
   maxBodyBytes: number;
   /** /cancel: SIGTERM to the command's process group, SIGKILL after this. */
   cancelGraceMs: number;
@@ -101,6 +103,7 @@ export function loadConfig(env: Env = process.env): AgentConfig {
     defaultCommand,
     mode,
     resultDir: '',
+    resultDirIsTemporary: false,
     maxBodyBytes: int('AGENT_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     cancelGraceMs: int('AGENT_CANCEL_GRACE_MS', 10_000, 0, 600_000),
     shutdownTimeoutMs: int('AGENT_SHUTDOWN_TIMEOUT_MS', 8_000, 500, 600_000),
@@ -125,6 +128,7 @@ export function loadConfig(env: Env = process.env): AgentConfig {
     }
   } else {
     config.resultDir = mkdtempSync(join(tmpdir(), 'aci-batch-result-'));
+    config.resultDirIsTemporary = true;
   }
   return config;
 }
