@@ -76,7 +76,7 @@ export interface Operation {
   location: string;
   groupId: string;
   kind: 'create' | 'start' | 'restart' | 'delete';
-  status: 'Pending' | 'Creating' | 'Deleting' | 'Succeeded' | 'Failed';
+  status: 'Pending' | 'Creating' | 'Deleting' | 'Succeeded' | 'Failed' | 'Canceled';
   startTime: string;
   endTime?: string;
   error?: { code: string; message: string };
@@ -336,7 +336,7 @@ export class ContainerGroupManager {
     const same = canonicalJson({ p: g.spec.properties, i: g.spec.identity ?? null, z: g.spec.zones ?? null }) === canonicalJson({ p: spec.properties, i: spec.identity ?? null, z: spec.zones ?? null });
     g.spec = { ...spec, tags: spec.tags };
     const op = this.newOperation(g, 'create');
-    if (same) {
+    if (same && g.provisioningState === 'Succeeded') {
       this.finishOperation(op);
       this.save(g);
       return op;
@@ -603,6 +603,14 @@ export class ContainerGroupManager {
   async delete(g: GroupRecord): Promise<Operation | undefined> {
     const delay = this.o.faults.current.deleteDelayMs;
     g.deployment += 1; // cancels a provisioning timeline in flight
+    const inFlight = g.operationId ? this.operations.get(g.operationId) : undefined;
+    if (inFlight && !inFlight.endTime) {
+      // A create/start still polling must end, as ARM cancels it: core-lro reports Canceled.
+      inFlight.status = 'Canceled';
+      inFlight.endTime = now();
+      inFlight.error = { code: 'Canceled', message: `The container group '${g.name}' was deleted while the operation was running.` };
+    }
+    g.operationId = undefined;
     if (delay > 0) {
       const op = this.newOperation(g, 'delete');
       g.provisioningState = 'Deleting';
@@ -714,6 +722,8 @@ export class ContainerGroupManager {
         appendFileSync(this.logFile(g, c), lines.map((l) => `${t} ${l}\n`).join(''));
       }
       rt.rawOffset += consumed;
+      // Persist the offset (debounced) so a re-adopting run does not stamp these lines twice.
+      if (consumed > 0) this.save(g);
       if (rt.rawOffset >= RAW_ROTATE_BYTES && rt.rawOffset === size) {
         truncateSync(raw, 0);
         rt.rawOffset = 0;

@@ -58,7 +58,7 @@ export class IdentityRegistry {
   }
 
   defaultResourceId(name: string): string {
-    return `/subscriptions/${this.subscriptionId}/resourceGroups/rg-aci-batch/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+    return `/subscriptions/${this.subscriptionId}/resourceGroups/aci-batch-jobs/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
   }
 
   static clientIdFor(resourceId: string): string {

@@ -30,7 +30,7 @@ export class IpPool {
     mkdirSync(LEASE_DIR, { recursive: true });
   }
 
-  private tryLease(ip: string): boolean {
+  private tryLease(ip: string, takeOverDead = true): boolean {
     const file = join(LEASE_DIR, ip);
     const content = `${process.pid} ${this.owner}\n`;
     try {
@@ -46,7 +46,7 @@ export class IpPool {
         return false;
       }
       const [pid, owner] = holder.trim().split(' ');
-      if (owner === this.owner || !pid || !isAlive(Number(pid))) {
+      if (owner === this.owner || (takeOverDead && (!pid || !isAlive(Number(pid))))) {
         // Our own earlier run (same data folder) or a dead emulator: take it over.
         writeFileSync(file, content);
         return true;
@@ -66,9 +66,19 @@ export class IpPool {
   }
 
   async allocate(ports: number[]): Promise<string> {
+    // First only never-leased addresses; leases of dead emulators only when none is left, because a
+    // crashed emulator re-adopts its groups (and their addresses) when it starts again.
+    for (const pass of [false, true]) {
+      const ip = await this.scan(ports, pass);
+      if (ip) return ip;
+    }
+    throw new Error('no free loopback address left');
+  }
+
+  private async scan(ports: number[], takeOverDead: boolean): Promise<string | undefined> {
     for (const ip of candidates()) {
       if (this.mine.has(ip)) continue;
-      if (!this.tryLease(ip)) continue;
+      if (!this.tryLease(ip, takeOverDead)) continue;
       let ok = true;
       for (const p of ports) {
         if (!(await portFree(ip, p))) {
@@ -82,7 +92,7 @@ export class IpPool {
       }
       this.releaseFile(ip);
     }
-    throw new Error('no free loopback address left');
+    return undefined;
   }
 
   release(ip: string): void {
