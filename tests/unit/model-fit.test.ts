@@ -191,3 +191,28 @@ test('CLI: prints the result JSON, writes the chart, exits 2 with field errors o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('invariant to the location and scale of the data (standardization is undone exactly)', async () => {
+  const y = simulated(300, 31);
+  const x = y.map((_, t) => Math.cos(t / 3) * 10 + 50);
+  const a = await fitModel(input({ y, exog: x.map((v) => [v]), k: 2, starts: 3, seed: 4 }), { workers: 1 });
+  const shift = 1e6;
+  const scale = 1000;
+  const b = await fitModel(input({ y: y.map((v) => v * scale + shift), exog: x.map((v) => [v / 100]), k: 2, starts: 3, seed: 4 }), { workers: 1 });
+  const close = (u: number, v: number, tol: number, what: string): void => assert.ok(Math.abs(u - v) <= tol * Math.max(1, Math.abs(v)), `${what}: ${u} vs ${v}`);
+  close(b.logLikelihood, a.logLikelihood - 300 * Math.log(scale), 1e-8, 'log-likelihood');
+  for (let j = 0; j < 2; j++) {
+    const ra = a.regimes[j]!;
+    const rb = b.regimes[j]!;
+    // Estimates agree to a small fraction of their standard errors (both fits stop at a tolerance).
+    const within = (u: number, v: number, se: number, what: string): void => assert.ok(Math.abs(u - v) <= 1e-3 * se, `${what}: ${u} vs ${v} (s.e. ${se})`);
+    within(rb.coefficients[0]!, ra.coefficients[0]! * scale + shift, rb.standardErrors[0]!, `constant ${j}`);
+    within(rb.coefficients[1]!, ra.coefficients[1]! * scale * 100, rb.standardErrors[1]!, `slope ${j}`);
+    within(rb.sigma2, ra.sigma2 * scale * scale, rb.sigma2StandardError!, `sigma2 ${j}`);
+    close(rb.standardErrors[1]!, ra.standardErrors[1]! * scale * 100, 1e-3, `s.e. slope ${j}`);
+    close(rb.sigma2StandardError!, ra.sigma2StandardError! * scale * scale, 1e-3, `s.e. sigma2 ${j}`);
+    close(rb.tStatistics[1]!, ra.tStatistics[1]!, 1e-3, `t slope ${j}`);
+    close(rb.standardErrors[0]!, ra.standardErrors[0]! * scale, 1e-3, `s.e. constant ${j}`);
+    for (let l = 0; l < 2; l++) close(b.transitionMatrix[j]![l]!, a.transitionMatrix[j]![l]!, 1e-6, `p[${j}->${l}]`);
+  }
+});

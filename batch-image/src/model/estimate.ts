@@ -253,7 +253,9 @@ export function summarize(input: FitInput, scaled: ScaledModel, plain: PlainPara
   const work = model.newParams();
   let hessianOk = true;
   for (let i = 0; i < n; i++) {
-    const h = 1e-5 * Math.max(1, Math.abs(theta[i]!));
+    // An absolute step: θ is on the standardized scale, and a step relative to a large constant (a
+    // series far from zero) would swamp its curvature. The score is exact, so rounding stays small.
+    const h = 1e-5;
     x.set(theta); x[i] = theta[i]! + h;
     model.fromTheta(x, work);
     const a = model.logLikelihoodAndGradient(work, gp);

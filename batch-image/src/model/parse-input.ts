@@ -8,7 +8,7 @@ export const DEFAULT_SEED = 1;
 export const DEFAULT_MAX_ITERATIONS = 500;
 export const DEFAULT_TOLERANCE = 1e-8;
 /** At most this many observations, to bound memory (the T × k probability arrays) and time. */
-export const MAX_OBSERVATIONS = 1_000_000;
+export const MAX_OBSERVATIONS = 200_000;
 const MAX_REPORTED_ERRORS = 20;
 
 const KNOWN_FIELDS = new Set([
