@@ -95,7 +95,11 @@ export async function loadApp(appDir: string): Promise<LoadedApp> {
   for (const hook of registry.hooks.appStart) {
     await hook({ hookData: {}, appHookData: {}, functionAppDirectory: dir });
   }
-  await registry.programmingModel.getCapabilities({});
+  const capabilities = await registry.programmingModel.getCapabilities({});
   registry.locked = true;
+  if (capabilities.HttpUri) {
+    // The library would wait for each request to be proxied to its own server (protocol doc §2).
+    throw new HostError('AppInvalid', 'HTTP streaming (app.setup({ enableHttpStream: true })) is not supported by the local host; remove it to run the app here.');
+  }
   return { dir, files, registry, settings: readSettings(dir) };
 }

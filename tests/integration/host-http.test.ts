@@ -111,6 +111,12 @@ test('bad input at startup: each case exits non-zero with a clear message and no
     }), /DuplicateFunction: .*"same"/],
     ['no functions', makeApp('nofns', { name: 'x', main: 'index.js' }, { 'index.js': 'module.exports = {};\n' }), /NoFunctions/],
     ['throws while loading', makeApp('throws', { name: 'x', main: 'index.js' }, { 'index.js': "throw new Error('cannot load');\n" }), /AppInvalid: .*cannot load/],
+    ['HTTP streaming', makeApp('stream', { name: 'x', main: 'index.js' }, {
+      'index.js': "const { app } = require('@azure/functions');\napp.setup({ enableHttpStream: true });\napp.get('s', async () => ({}));\n",
+    }), /AppInvalid: HTTP streaming/],
+    ['invalid timer schedule', makeApp('badtimer', { name: 'x', main: 'index.js' }, {
+      'index.js': "const { app } = require('@azure/functions');\napp.timer('t', { schedule: '*/5 * * * *', handler: async () => {} });\n",
+    }), /AppInvalid: Timer function "t": .*6 fields/],
   ];
   await Promise.all(cases.map(async ([label, dir, pattern]) => {
     const r = await runHostExpectingFailure({ appDir: dir, dataDir: join(tmp, `data-${label.replace(/\W/g, '')}`), env });
