@@ -353,6 +353,8 @@ export interface ArchiveRequest {
   jobId: string;
   groupName: string;
   ip: string | null;
+  /** Set for a failed attempt about to be restarted: its logs are kept beside the final ones. */
+  attempt?: number;
 }
 export interface ArchiveAnswer {
   /** Blob name → URL of what was stored. */
@@ -377,6 +379,7 @@ export interface NotifyRequest {
 export const blobNames = (tenant: string, jobId: string) => ({
   input: `${tenant}/${jobId}/input.json`,
   logs: `${tenant}/${jobId}/logs.txt`,
+  attemptLogs: (attempt: number) => `${tenant}/${jobId}/logs.attempt-${attempt}.txt`,
   result: `${tenant}/${jobId}/result.json`,
   chart: `${tenant}/${jobId}/chart.svg`,
   artifact: (name: string) => `${tenant}/${jobId}/artifacts/${name}`,

@@ -53,6 +53,16 @@ describe('submit', () => {
     assert.equal(h.jobs.instances.size, 1);
   });
 
+  test('Idempotency-Key: two identical submissions racing create one job and both get it', async () => {
+    const h = apiHarness();
+    const body = { input: goodInput() };
+    const rs = await Promise.all([1, 2].map(() => run(() => h.api.submit(submitReq('alpha', 'alpha-key', body, { 'idempotency-key': 'race' }), h.jobs))));
+    assert.deepEqual(rs.map((r) => r.status).sort(), [200, 202]);
+    assert.equal((rs[0]!.jsonBody as Body).id, (rs[1]!.jsonBody as Body).id);
+    assert.equal(h.jobs.instances.size, 1);
+    assert.equal((await h.ledger.read()).tenants.alpha?.queue.length, 1, 'the loser did not release the winner\'s queue entry');
+  });
+
   test('maxQueuedJobs → 429 with Retry-After', async () => {
     const h = apiHarness();
     const statuses: number[] = [];

@@ -130,7 +130,7 @@ function world(observe: (n: number) => Observation, over: Partial<Record<string,
       case ACTIVITIES.startAgent: return { ok: true, value: null };
       case ACTIVITIES.observeJob: return observe(n);
       case ACTIVITIES.archiveResult: return { urls: { result: 'https://r/result.json' }, notes: [] };
-      case ACTIVITIES.archiveLogs: return { urls: { logs: 'https://r/logs.txt' }, notes: [] };
+      case ACTIVITIES.archiveLogs: return input.attempt ? { urls: { [`logs.attempt-${String(input.attempt)}`]: 'https://r/a.txt' }, notes: [] } : { urls: { logs: 'https://r/logs.txt' }, notes: [] };
       case ACTIVITIES.deleteGroup: case ACTIVITIES.stopGroup: return { existed: true };
       case ACTIVITIES.releaseSlot: return true;
       case ACTIVITIES.restartGroup: return { ok: true, value: null };
@@ -260,6 +260,9 @@ describe('job orchestrator', () => {
     assert.equal(r.output?.state, 'succeeded');
     assert.equal(r.output?.attempts, 2);
     assert.equal(names(r).filter((n) => n === ACTIVITIES.startAgent).length, 2);
+    const attemptLogs = r.calls.findIndex((c) => c.name === ACTIVITIES.archiveLogs && c.input.attempt === 1);
+    assert.ok(attemptLogs >= 0 && attemptLogs < names(r).indexOf(ACTIVITIES.restartGroup), 'the failed attempt\'s logs are kept before the restart');
+    assert.ok(r.output?.result?.urls['logs.attempt-1']);
   });
 
   test('the deadline ends the job as timed_out and the group is deleted', () => {

@@ -183,7 +183,9 @@ export function createActivities(deps: ActivityDeps): Record<ActivityName, Handl
       const names = blobNames(req.tenant, req.jobId);
       const logs = await deps.groups.logs(req.groupName);
       if (logs === undefined) return { urls: {}, notes: ['the group no longer exists; no logs to copy'] };
-      return { urls: { logs: await deps.results.put(names.logs, logs, 'text/plain; charset=utf-8') }, notes: [] };
+      const key = req.attempt ? `logs.attempt-${req.attempt}` : 'logs';
+      const blob = req.attempt ? names.attemptLogs(req.attempt) : names.logs;
+      return { urls: { [key]: await deps.results.put(blob, logs, 'text/plain; charset=utf-8') }, notes: [] };
     });
 
   const archiveResult = async (req: ArchiveRequest): Promise<ArchiveAnswer> =>

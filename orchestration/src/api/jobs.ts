@@ -107,6 +107,12 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       try {
         await jobs.start(input);
       } catch (e) {
+        // A concurrent repeat with the same Idempotency-Key may have started it first: then it is ours.
+        const raced = key ? await jobs.get(instanceId).catch(() => undefined) : undefined;
+        if (raced && jobInputOf(raced)?.requestHash === hash) {
+          const l = links(tenant.id, jobId);
+          return json(200, { id: jobId, state: statusOf(raced)?.state ?? 'queued', links: l }, { Location: l.self });
+        }
         await deps.ledger.update((doc) => ({ changed: release(doc, tenant.id, instanceId), result: undefined })).catch(() => undefined);
         deps.log.error({ tenant: tenant.id, jobId, instanceId, err: (e as Error).message }, 'could not start the orchestration');
         throw serviceUnavailable('The job could not be started; retry (with the same Idempotency-Key).');

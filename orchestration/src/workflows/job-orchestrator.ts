@@ -111,6 +111,7 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
 
     let steps = 0;
     let continued = false;
+
     publish();
     try {
       while (!s.outcome && !continued) {
@@ -317,6 +318,13 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
           case 'restarting': {
             s.billedSeconds += secondsBetween(s.groupStartedAt, nowIso());
             s.groupStartedAt = null;
+            // ACI keeps only the current run's logs: keep the failed attempt's before restarting.
+            try {
+              const a = (yield* call<ArchiveAnswer>(ACTIVITIES.archiveLogs, { ...groupRef, ip: s.status.container.ip, attempt: s.status.attempts })) as ArchiveAnswer;
+              s.status.result = { urls: { ...(s.status.result?.urls ?? {}), ...a.urls } };
+            } catch (e) {
+              log('warn', { err: decodeJobError(e).message }, 'logs of the failed attempt not archived');
+            }
             let r: Outcome<null>;
             try {
               r = yield* call<Outcome<null>>(ACTIVITIES.restartGroup, groupRef);
@@ -359,7 +367,7 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
       enter('teardown', s.status.state, `Finishing (${outcome.state})`);
       const hadGroup = s.status.attempts > 0; // a create was at least requested
       const notes: string[] = [];
-      const urls: Record<string, string> = {};
+      const urls: Record<string, string> = { ...(s.status.result?.urls ?? {}) }; // earlier attempts' logs
       if (hadGroup) {
         const ip = s.status.container.ip;
         if (ip && (outcome.state === 'timed_out' || outcome.state === 'canceled')) {
