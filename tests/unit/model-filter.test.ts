@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MsrModel, type MsrParams } from '../../batch-image/src/model/msr-model';
 import { symmetricEigen, symmetricPinv, solveInPlace } from '../../batch-image/src/model/linalg';
+import { isDegenerate } from '../../batch-image/src/model/estimate';
+import { chooseBest } from '../../batch-image/src/model/fit';
 
 const Y = [0.3, 2.1, 1.7, -0.4, 0.2, 2.5];
 const X1 = [1.0, -0.5, 0.2, 0.8, -1.1, 0.4];
@@ -218,4 +220,27 @@ test('linear algebra: solve, symmetric eigen-decomposition and pseudo-inverse', 
   // Singular: pinv of [[1,1],[1,1]] is [[.25,.25],[.25,.25]].
   const sing = symmetricPinv(Float64Array.from([1, 1, 1, 1]), 2);
   sing.forEach((v) => assert.ok(Math.abs(v - 0.25) < 1e-12));
+});
+
+test('a regime sitting on one observation with a collapsed variance is flagged degenerate', () => {
+  const y = Array.from({ length: 100 }, (_, t) => Math.sin(t * 3.1) + (t === 50 ? 7 : 0));
+  const m = new MsrModel({ y, k: 2, trend: 'c', switchingVariance: true, switchingCoefficients: true });
+  const spike = m.newParams();
+  spike.transition.set([0.99, 0.01, 0.99, 0.01]);
+  spike.beta.set([0, y[50]!]);
+  spike.sigma2.set([0.5, 1e-9 * m.varianceY]);
+  assert.ok(m.filter(spike, false) > m.filter({ ...spike, sigma2: Float64Array.from([0.5, 0.5]) }, false), 'the spike has the higher likelihood');
+  assert.equal(isDegenerate(m, spike), true);
+  const proper = m.newParams();
+  proper.transition.set([0.9, 0.1, 0.1, 0.9]);
+  proper.beta.set([-0.5, 0.5]);
+  proper.sigma2.set([0.3, 0.3]);
+  assert.equal(isDegenerate(m, proper), false);
+});
+
+test('the best start is the highest proper log-likelihood, ties to the lower index', () => {
+  assert.equal(chooseBest([{ logLikelihood: -10, degenerate: false }, { logLikelihood: -5, degenerate: false }, { logLikelihood: -5, degenerate: false }]), 1);
+  assert.equal(chooseBest([{ logLikelihood: -10, degenerate: false }, { logLikelihood: 50, degenerate: true }]), 0);
+  assert.equal(chooseBest([{ logLikelihood: Number.NaN, degenerate: false }, { logLikelihood: -3, degenerate: false }]), 1);
+  assert.equal(chooseBest([{ logLikelihood: 5, degenerate: true }, { logLikelihood: 9, degenerate: true }]), 1);
 });

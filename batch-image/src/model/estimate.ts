@@ -133,6 +133,25 @@ export interface StartOutcome {
   iterations: number;
   converged: boolean;
   seconds: number;
+  /** A regime holds fewer observations than it has coefficients + 1, or its variance collapsed. */
+  degenerate: boolean;
+}
+
+/**
+ * The Gaussian mixture likelihood is unbounded: a regime can sit on a handful of observations with
+ * its variance shrinking to nothing. Such a start is reported but does not win against a proper one.
+ */
+export function isDegenerate(model: MsrModel, params: MsrParams): boolean {
+  const { T, k, p } = model;
+  if (!Number.isFinite(model.filter(params, true))) return true;
+  model.smooth(params);
+  for (let j = 0; j < k; j++) {
+    let occupancy = 0;
+    for (let t = 0; t < T; t++) occupancy += model.smoothed[t * k + j]!;
+    if (occupancy < (model.switchingCoefficients ? p : 0) + 1) return true;
+    if (params.sigma2[j]! < 1e-6 * model.varianceY) return true;
+  }
+  return false;
 }
 
 /** EM then BFGS from one start. progress(fraction) is called now and then with this start's progress. */
@@ -192,6 +211,7 @@ export function runStart(
     iterations: iterations + res.iterations,
     converged: res.converged,
     seconds: (performance.now() - began) / 1000,
+    degenerate: isDegenerate(model, best),
   };
 }
 

@@ -69,6 +69,23 @@ function logScaleOfY(y: number[]): number {
   return sd > 0 && Number.isFinite(sd) ? Math.log(sd) : 0;
 }
 
+/**
+ * The winning start: the highest finite log-likelihood among non-degenerate starts (see
+ * isDegenerate), else among all; ties go to the lower index, so the choice never depends on timing.
+ */
+export function chooseBest(outcomes: Pick<StartOutcome, 'logLikelihood' | 'degenerate'>[]): number {
+  let best = -1;
+  const rank = (o: Pick<StartOutcome, 'logLikelihood' | 'degenerate'>): [number, number] =>
+    [o.degenerate ? 0 : 1, Number.isFinite(o.logLikelihood) ? o.logLikelihood : -Infinity];
+  outcomes.forEach((o, i) => {
+    if (best < 0) { best = i; return; }
+    const [da, la] = rank(o);
+    const [db, lb] = rank(outcomes[best]!);
+    if (da > db || (da === db && la > lb)) best = i;
+  });
+  return Math.max(best, 0);
+}
+
 export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitResult> {
   const began = performance.now();
   const { signal, onProgress } = opts;
@@ -124,11 +141,7 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
         send(w, { type: 'start', index, seed: startSeed(input.seed, index) });
       } else if (done === input.starts && !summarizing) {
         summarizing = true;
-        bestIndex = 0;
-        outcomes.forEach((o, i) => {
-          const best = outcomes[bestIndex]!;
-          if (o && (o.logLikelihood > best.logLikelihood || !Number.isFinite(best.logLikelihood))) bestIndex = i;
-        });
+        bestIndex = chooseBest(outcomes.map((o) => o!));
         report(0.92, `best of ${input.starts} starts: #${bestIndex}; computing standard errors and probabilities`);
         send(w, { type: 'summarize', params: outcomes[bestIndex]!.params });
       }
@@ -168,6 +181,7 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
               iterations: o!.iterations,
               converged: o!.converged,
               seconds: o!.seconds,
+              degenerate: o!.degenerate,
             }));
             report(1, 'done');
             finish(null, {

@@ -50,6 +50,8 @@ export interface StartReport {
   iterations: number;
   converged: boolean;
   seconds: number;
+  /** A regime ended with (almost) no observations or a collapsed variance; such a start only wins if all are. */
+  degenerate: boolean;
 }
 
 export interface FitResult {
