@@ -37,6 +37,8 @@ export class ApiClient {
     readonly apiBaseUrl: string,
     readonly tenant: string,
     readonly apiKey: string,
+    /** Per-request deadline. */
+    readonly timeoutMs = 15_000,
   ) {}
 
   private url(path: string): string {
@@ -48,7 +50,7 @@ export class ApiClient {
   }
 
   submit(body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<SubmitAnswer>> {
-    return requestJson<SubmitAnswer>(this.url('/jobs'), { method: 'POST', body, headers: this.headers(headers) });
+    return requestJson<SubmitAnswer>(this.url('/jobs'), { method: 'POST', body, headers: this.headers(headers), timeoutMs: this.timeoutMs });
   }
 
   /** Submits and insists on 202 (the error body is in the exception). */
@@ -59,7 +61,7 @@ export class ApiClient {
   }
 
   get(id: string): Promise<JsonResponse<JobStatusView>> {
-    return requestJson<JobStatusView>(this.url(`/jobs/${encodeURIComponent(id)}`), { headers: this.headers() });
+    return requestJson<JobStatusView>(this.url(`/jobs/${encodeURIComponent(id)}`), { headers: this.headers(), timeoutMs: this.timeoutMs });
   }
 
   async status(id: string): Promise<JobStatusView> {
@@ -69,23 +71,23 @@ export class ApiClient {
   }
 
   list(query = ''): Promise<JsonResponse<{ jobs?: JobStatusView[]; items?: JobStatusView[]; value?: JobStatusView[]; continuationToken?: string }>> {
-    return requestJson(this.url(`/jobs${query ? '?' + query : ''}`), { headers: this.headers() });
+    return requestJson(this.url(`/jobs${query ? '?' + query : ''}`), { headers: this.headers(), timeoutMs: this.timeoutMs });
   }
 
   cancel(id: string): Promise<JsonResponse> {
-    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/cancel`), { method: 'POST', headers: this.headers() });
+    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/cancel`), { method: 'POST', headers: this.headers(), timeoutMs: this.timeoutMs });
   }
 
   logs(id: string): Promise<JsonResponse> {
-    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/logs`), { headers: this.headers({ accept: 'text/plain, application/json' }) });
+    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/logs`), { headers: this.headers({ accept: 'text/plain, application/json' }), timeoutMs: this.timeoutMs });
   }
 
   result(id: string): Promise<JsonResponse> {
-    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/result`), { headers: this.headers() });
+    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/result`), { headers: this.headers(), timeoutMs: this.timeoutMs });
   }
 
   tenantInfo(): Promise<JsonResponse> {
-    return requestJson(this.url(''), { headers: this.headers() });
+    return requestJson(this.url(''), { headers: this.headers(), timeoutMs: this.timeoutMs });
   }
 
   /**
