@@ -12,6 +12,7 @@ import {
 // Local copies: the hot path reads these constants thousands of times per second.
 const ActionType = { ...ActionTypes };
 const EventType = { ...EventTypes };
+import { httpActivityName, performDurableHttp, type DurableHttpRequest } from './durable-http';
 import type { Invoker, InputData } from './invoker';
 import type { Logger } from './logger';
 import type { RegisteredFunction } from './core-shim';
@@ -543,9 +544,19 @@ export class DurableEngine {
           case ActionType.ReleaseEntities:
             failure = `Durable entities are not supported by the local host (the orchestrator used ${sig}).`;
             break;
-          case ActionType.CallHttp:
-            failure = `callHttp is not supported by the local host (${sig.trim()}); call an activity that makes the request instead.`;
+          case ActionType.CallHttp: {
+            const request = (a.httpRequest ?? {}) as DurableHttpRequest;
+            if (request.tokenSource) {
+              failure = `callHttp with a tokenSource (managed identity) is not supported by the local host (${sig.trim()}).`;
+              break;
+            }
+            const seq = nextSeq++;
+            const input = JSON.stringify(request);
+            post.push(historyEvent(EventType.TaskScheduled, now, { Name: httpActivityName, Input: input }, seq));
+            work.push({ instance_id: row.id, generation: row.generation, seq, name: httpActivityName, input, meta: null });
+            newActions.push({ sig, seq });
             break;
+          }
           default:
             failure = `Unknown orchestrator action type ${a.actionType}.`;
         }
@@ -767,6 +778,12 @@ export class DurableEngine {
     let event: HistoryEvent;
     let failedMeta: Meta | null = null;
     try {
+      if (job.name === httpActivityName) {
+        const response = await performDurableHttp(JSON.parse(job.input ?? '{}') as DurableHttpRequest);
+        event = historyEvent(EventType.TaskCompleted, Date.now(), { TaskScheduledId: job.seq, Result: JSON.stringify(response) });
+        this.completeActivity(job, event, null);
+        return;
+      }
       if (!fn) throw new HostError('FunctionNotFound', `The function '${job.name}' doesn't exist, is disabled, or is not an activity function.`);
       const data = job.input === null ? {} : { json: job.input };
       const inv = await this.invoker.invoke(fn, [{ name: fn.triggerName, data }, ...this.options.clientInputs(fn)], { instanceId: job.instanceId });
@@ -777,6 +794,10 @@ export class DurableEngine {
       this.logger.warn({ instanceId: job.instanceId, activity: job.name, err }, 'activity failed');
       if (job.meta?.retry) failedMeta = { retry: { ...job.meta.retry, failures: job.meta.retry.failures + 1 } };
     }
+    this.completeActivity(job, event, failedMeta);
+  }
+
+  private completeActivity(job: ActivityJob, event: HistoryEvent, failedMeta: Meta | null): void {
     // The result is queued for the group commit and handed to the instance at once: the episode it
     // triggers is written in the same transaction (after it), and that episode's own side effects wait
     // for the commit, so a crash loses both or neither.

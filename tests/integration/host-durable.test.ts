@@ -227,3 +227,16 @@ test('FailureDetails: a coded activity error reaches the orchestrator as TaskFai
   const parent = await completion(p.statusQueryGetUri);
   assert.deepEqual(parent.output, { caught: true, name: 'TaskFailedError', errorType: 'QuotaError', properties: { code: 'QuotaExceeded', retryable: true } });
 });
+
+test('callHttp: the host performs the request and completes the task with status, content and headers', async () => {
+  const s = await start('CallsHttp', { url: `${base}/api/echo/7?via=durable` });
+  const done = await completion(s.statusQueryGetUri);
+  assert.equal(done.runtimeStatus, 'Completed', JSON.stringify(done.output));
+  const out = done.output as { statusCode: number; echoed: { method: string; id: string; query: unknown; header: string; body: string } };
+  assert.equal(out.statusCode, 201);
+  assert.equal(out.echoed.method, 'POST');
+  assert.equal(out.echoed.id, '7');
+  assert.deepEqual(out.echoed.query, { via: 'durable' });
+  assert.equal(out.echoed.header, 'from-orchestrator');
+  assert.deepEqual(JSON.parse(out.echoed.body), { hello: 'world' });
+});
