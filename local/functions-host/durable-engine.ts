@@ -589,7 +589,8 @@ export class DurableEngine {
     }
 
     if (state!.isDone && continueAsNew) {
-      this.continueAsNew(inst, fresh, completed, consumed, encodedInputText(continueAsNew.input), customStatus);
+      // The finished generation's history is discarded with it; the new one starts from ExecutionStarted.
+      this.continueAsNew(inst, consumed, encodedInputText(continueAsNew.input), customStatus);
       return;
     }
     if (state!.isDone) {
@@ -638,7 +639,7 @@ export class DurableEngine {
     inst.inbox.push(...selfInbox);
   }
 
-  private continueAsNew(inst: Instance, fresh: HistoryEvent[], completed: HistoryEvent, consumed: InboxMessage[], inputText: string | null, customStatus: string | null): void {
+  private continueAsNew(inst: Instance, consumed: InboxMessage[], inputText: string | null, customStatus: string | null): void {
     const row = inst.row;
     const now = Date.now();
     const generation = row.generation + 1;
@@ -653,7 +654,6 @@ export class DurableEngine {
       startedMsg.rowId = this.store.insertInbox(row.id, generation, 'event', JSON.stringify(started), null);
       this.store.updateInstance(updated);
     });
-    void fresh; void completed; // the finished generation's history is discarded with it
     for (const [key, handle] of this.timerHandles) {
       if (key.startsWith(`${row.id}\u0000`)) { clearTimeout(handle); this.timerHandles.delete(key); }
     }
