@@ -3,7 +3,7 @@
 import type { FitInput, FitResult } from './types';
 
 const WIDTH = 960;
-const HEIGHT = 560;
+const LEGEND_LINE = 16;
 const LEFT = 64;
 const RIGHT = 24;
 const TOP = 48;
@@ -40,6 +40,8 @@ export function renderChartSvg(input: FitInput, result: FitResult): string {
   const T = y.length;
   const k = result.k;
   const plotW = WIDTH - LEFT - RIGHT;
+  // Room for the time-axis label, then one legend line per regime.
+  const HEIGHT = TOP + SERIES_H + GAP + PROB_H + 44 + k * LEGEND_LINE + 8;
   const buckets = Math.min(T, MAX_BUCKETS);
   const xOf = (t: number): number => LEFT + (T <= 1 ? 0 : (t / (T - 1)) * plotW);
   let yMin = Infinity;
@@ -114,13 +116,14 @@ export function renderChartSvg(input: FitInput, result: FitResult): string {
   }
   parts.push(`<text x="${LEFT + plotW / 2}" y="${axisY + 32}" text-anchor="middle">observation</text>`);
 
-  // Legend.
-  const legendY = HEIGHT - 14;
+  // Legend: one line per regime.
   result.regimes.forEach((r, j) => {
-    const x = LEFT + j * 220;
-    const label = `regime ${j}: ${r.coefficients.length ? `b0 = ${fmt(r.coefficients[0]!)}, ` : ''}σ² = ${fmt(r.sigma2)}, duration ${fmt(r.expectedDuration)}`;
-    parts.push(`<rect x="${x}" y="${legendY - 9}" width="12" height="12" fill="${COLORS[j % COLORS.length]}" fill-opacity="0.75"/>`);
-    parts.push(`<text x="${x + 16}" y="${legendY + 1}">${esc(label)}</text>`);
+    const x = LEFT;
+    const ly = axisY + 44 + j * LEGEND_LINE;
+    const coef = r.coefficients.length ? `coefficients ${r.coefficients.map(fmt).join(', ')}; ` : '';
+    const label = `regime ${j}: ${coef}σ² = ${fmt(r.sigma2)}; expected duration ${fmt(r.expectedDuration)} observations`;
+    parts.push(`<rect x="${x}" y="${ly - 9}" width="12" height="12" fill="${COLORS[j % COLORS.length]}" fill-opacity="0.75"/>`);
+    parts.push(`<text x="${x + 18}" y="${ly + 1}">${esc(label)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';
