@@ -240,3 +240,10 @@ test('callHttp: the host performs the request and completes the task with status
   assert.equal(out.echoed.header, 'from-orchestrator');
   assert.deepEqual(JSON.parse(out.echoed.body), { hello: 'world' });
 });
+
+test('sub-orchestration retry: two failed child attempts, then success', async () => {
+  const s = await start('SubOrchestratorRetry', { key: 'sub-retry' });
+  const done = await completion(s.statusQueryGetUri);
+  assert.equal(done.runtimeStatus, 'Completed', JSON.stringify(done.output));
+  assert.deepEqual(done.output, { childSucceededOnAttempt: 3 });
+});
