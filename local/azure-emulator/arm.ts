@@ -51,6 +51,22 @@ function eq(a: string | undefined, b: string): boolean {
 
 export function createArmHandler(deps: ArmDeps) {
   const { groups, faults } = deps;
+  // Writes to one group are serialised (two concurrent PUTs of a new name must not create it twice).
+  const locks = new Map<string, Promise<void>>();
+  async function locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(key) ?? Promise.resolve();
+    let release = () => {};
+    const mine = new Promise<void>((r) => (release = r));
+    const chained = prev.then(() => mine);
+    locks.set(key, chained);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (locks.get(key) === chained) locks.delete(key);
+    }
+  }
 
   function authenticate(req: IncomingMessage): void {
     const auth = req.headers.authorization;
@@ -193,6 +209,12 @@ export function createArmHandler(deps: ArmDeps) {
       return listPage(req, res, url, groups.list(sub, rg), hdrs);
     }
     const name = seg[7] as string;
+    if (method === 'GET') return groupRoute(req, res, url, hdrs, seg, sub, rg, name);
+    return locked(groups.idOf(sub, rg, name).toLowerCase(), () => groupRoute(req, res, url, hdrs, seg, sub, rg, name));
+  }
+
+  async function groupRoute(req: IncomingMessage, res: ServerResponse, url: URL, hdrs: Record<string, string>, seg: string[], sub: string, rg: string, name: string): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
     const g = groups.find(sub, rg, name);
     const action = seg[8]?.toLowerCase();
 
@@ -208,6 +230,12 @@ export function createArmHandler(deps: ArmDeps) {
           identityExists: (rid) => !!deps.identities.byResource(rid),
         });
         if (g) {
+          const running = groups.inFlight(g);
+          if (running && g.provisioningState !== 'Deleting' && groups.sameDefinition(g, spec)) {
+            // A retried PUT while the group is still being created: the same operation, not a conflict.
+            sendJson(res, 200, groups.render(g, true), { ...hdrs, ...asyncOpHeaders(running) });
+            return;
+          }
           if (groups.isTransitioning(g)) throw transitioning(g);
           checkQuota(sub, name, spec.totalCpu, spec.totalMemoryInGB, g);
           const op = await groups.update(g, spec);

@@ -324,16 +324,32 @@ export class ContainerGroupManager {
       deployment: 0,
       createdTime: now(),
     };
-    g.ip = await this.o.ipPool.allocate(spec.containers.flatMap((c) => c.ports.map((p) => p.port)));
+    // Registered before the (async) address allocation, so concurrent PUTs see it in the quota.
     this.groups.set(g.key, g);
+    try {
+      g.ip = await this.o.ipPool.allocate(spec.containers.flatMap((c) => c.ports.map((p) => p.port)));
+    } catch (err) {
+      this.groups.delete(g.key);
+      throw new HttpError(409, 'ServiceUnavailable', `The requested resource is not available in the location '${this.o.location}' at this moment: ${(err as Error).message}.`);
+    }
     const op = this.newOperation(g, 'create');
     void this.deploy(g, op);
     return { group: g, op };
   }
 
+  sameDefinition(g: GroupRecord, spec: GroupSpec): boolean {
+    return canonicalJson({ p: g.spec.properties, i: g.spec.identity ?? null, z: g.spec.zones ?? null }) === canonicalJson({ p: spec.properties, i: spec.identity ?? null, z: spec.zones ?? null });
+  }
+
+  /** The create/start operation still running for a group, if any. */
+  inFlight(g: GroupRecord): Operation | undefined {
+    const op = g.operationId ? this.operations.get(g.operationId) : undefined;
+    return op && !op.endTime ? op : undefined;
+  }
+
   /** PUT on an existing group: same definition → nothing to do; changed → redeploy. */
   async update(g: GroupRecord, spec: GroupSpec): Promise<Operation> {
-    const same = canonicalJson({ p: g.spec.properties, i: g.spec.identity ?? null, z: g.spec.zones ?? null }) === canonicalJson({ p: spec.properties, i: spec.identity ?? null, z: spec.zones ?? null });
+    const same = this.sameDefinition(g, spec);
     g.spec = { ...spec, tags: spec.tags };
     const op = this.newOperation(g, 'create');
     if (same && g.provisioningState === 'Succeeded') {
@@ -711,7 +727,7 @@ export class ContainerGroupManager {
       let text = buf.toString('utf8');
       let consumed = buf.length;
       const lastNl = text.lastIndexOf('\n');
-      if (!final && lastNl < text.length - 1) {
+      if (!final && lastNl < text.length - 1 && buf.length < 64 * 1024) {
         // Keep a partial last line for the next round.
         consumed = Buffer.byteLength(text.slice(0, lastNl + 1));
         text = text.slice(0, lastNl + 1);

@@ -49,6 +49,8 @@ describe('azure emulator: faults, quotas and slow operations', () => {
     assert.equal((o.afterSlowDelete as Err).statusCode, 404);
     assert.deepEqual([(o.whileCreating as Err).statusCode, (o.whileCreating as Err).code], [409, 'ContainerGroupTransitioning']);
     assert.equal(o.slowCreate, 'Succeeded');
+    assert.equal(o.samePutWhileCreating, 'Succeeded', 'a retried identical PUT joins the running operation');
+    assert.deepEqual([(o.otherPutWhileCreating as Err).statusCode, (o.otherPutWhileCreating as Err).code], [409, 'ContainerGroupTransitioning']);
     assert.deepEqual(o.afterReset, { groups: [] });
   });
 

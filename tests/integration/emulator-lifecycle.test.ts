@@ -99,6 +99,8 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
     assert.equal((o.afterDelete as { code: string }).code, 'ResourceNotFound');
     assert.equal(o.deleteMissing, 'ok', 'deleting a missing group is a 204');
     assert.equal((o.stopMissing as { statusCode: number }).statusCode, 404);
+    assert.deepEqual(o.concurrentPuts, ['Succeeded', 'Succeeded', 'Succeeded', 'Succeeded']);
+    assert.deepEqual(o.dupGroups, [1], 'one group, one container');
   });
 
   it('refuses requests without a valid token, as Azure does', async () => {
