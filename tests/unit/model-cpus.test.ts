@@ -3,7 +3,8 @@
 // limits, and rounding (0.5 CPU still gets one worker). Table-driven over fake file trees.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { availableCpus, detectCpuLimit, parseProcCgroup, workerCountFor } from '../../batch-image/src/model';
@@ -99,4 +100,28 @@ for (const c of cases) {
 test('availableCpus on this machine is a positive integer', () => {
   const n = availableCpus();
   assert.ok(Number.isInteger(n) && n >= 1);
+});
+
+test('real cgroup v1 cpu controller: a process inside sees its quota (skipped where not writable)', (t) => {
+  const dir = `/sys/fs/cgroup/cpu/aci-batch-model-test-${process.pid}`;
+  try {
+    mkdirSync(dir);
+  } catch {
+    t.skip('the cgroup v1 cpu hierarchy is not writable here');
+    return;
+  }
+  try {
+    writeFileSync(join(dir, 'cpu.cfs_period_us'), '100000');
+    const cpus = join(__dirname, '..', '..', 'batch-image', 'src', 'model', 'cpus.ts');
+    for (const [quota, expected, workers] of [[50_000, 0.5, 1], [200_000, 2, 2]] as const) {
+      writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quota));
+      const script = `const m = require(${JSON.stringify(cpus)}); console.log(JSON.stringify({ q: m.detectCpuLimit().quotaCpus, w: m.workerCountFor(m.detectCpuLimit(), 64) }))`;
+      // The shell moves itself into the cgroup, then becomes node: the measured process is inside.
+      const r = spawnSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "${process.execPath}" --import tsx -e '${script}'`], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { q: expected, w: workers });
+    }
+  } finally {
+    rmdirSync(dir);
+  }
 });
