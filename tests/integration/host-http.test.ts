@@ -66,6 +66,18 @@ test('a throwing handler gives 500 with a JSON error and no stack; the host keep
   assert.equal((await fetch(`${base}/api/plain`)).status, 200);
 });
 
+test('appStart, preInvocation (which may replace the handler) and postInvocation hooks run', async () => {
+  assert.equal(await (await fetch(`${base}/api/hooked`)).text(), 'replaced by preInvocation');
+  await fetch(`${base}/api/boom`);
+  const seen = await (await fetch(`${base}/api/hookCounts`)).json() as {
+    appStarted: boolean; pre: Record<string, number>; post: Record<string, number>; postErrors: number;
+  };
+  assert.equal(seen.appStarted, true);
+  assert.equal(seen.pre.hooked, 1);
+  assert.equal(seen.post.hooked, 1);
+  assert.ok((seen.postErrors) >= 1, 'postInvocation sees the error of a throwing handler');
+});
+
 test('an oversized request gets 413 and the host keeps serving', async () => {
   const res = await fetch(`${base}/api/echo`, { method: 'POST', body: Buffer.alloc(65 * 1024, 'a') });
   assert.equal(res.status, 413);
