@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 import type { Logger } from './log';
 
-const ROOT = process.env.ACI_EMULATOR_CGROUP_ROOT ?? '/sys/fs/cgroup';
+const DEFAULT_ROOT = process.env.ACI_EMULATOR_CGROUP_ROOT ?? '/sys/fs/cgroup';
 const CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'pids'] as const;
 export const CFS_PERIOD_US = 100_000;
 
@@ -31,6 +31,8 @@ export class Cgroups {
     instance: string,
     private readonly log: Logger,
     disabled = false,
+    /** the cgroup v1 mount point (tests point it elsewhere to exercise the fallback) */
+    private readonly root: string = DEFAULT_ROOT,
   ) {
     this.base = join('aci-emulator', instance);
     if (disabled) log.warn('cgroups disabled (--no-cgroups): container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated');
@@ -40,20 +42,20 @@ export class Cgroups {
   private probe(): boolean {
     try {
       for (const c of CONTROLLERS.slice(0, 3)) {
-        const dir = join(ROOT, c, this.base);
+        const dir = join(this.root, c, this.base);
         mkdirSync(dir, { recursive: true });
         if (!existsSync(join(dir, 'cgroup.procs'))) throw new Error(`${dir} is not a cgroup v1 directory`);
       }
-      writeFileSync(join(ROOT, 'memory', this.base, 'memory.use_hierarchy'), '1');
+      writeFileSync(join(this.root, 'memory', this.base, 'memory.use_hierarchy'), '1');
       return true;
     } catch (err) {
       try {
         // use_hierarchy may already be fixed by the parent; that is fine if the dirs exist.
-        if (CONTROLLERS.slice(0, 3).every((c) => existsSync(join(ROOT, c, this.base, 'cgroup.procs')))) return true;
+        if (CONTROLLERS.slice(0, 3).every((c) => existsSync(join(this.root, c, this.base, 'cgroup.procs')))) return true;
       } catch {
         // fall through to the warning
       }
-      this.log.warn({ err: String(err), root: ROOT }, 'cgroups v1 are not writable here: container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated');
+      this.log.warn({ err: String(err), root: this.root }, 'cgroups v1 are not writable here: container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated');
       return false;
     }
   }
@@ -63,8 +65,8 @@ export class Cgroups {
     if (!this.available) return undefined;
     const dirs: Record<string, string> = {};
     for (const c of CONTROLLERS) {
-      const dir = join(ROOT, c, this.base, groupKey, container);
-      if (!existsSync(join(ROOT, c))) continue;
+      const dir = join(this.root, c, this.base, groupKey, container);
+      if (!existsSync(join(this.root, c))) continue;
       mkdirSync(dir, { recursive: true });
       dirs[c] = dir;
     }
@@ -140,7 +142,7 @@ export class Cgroups {
   removeGroup(groupKey: string): void {
     if (!this.available) return;
     for (const c of CONTROLLERS) {
-      const gdir = join(ROOT, c, this.base, groupKey);
+      const gdir = join(this.root, c, this.base, groupKey);
       if (!existsSync(gdir)) continue;
       for (const e of readdirSync(gdir, { withFileTypes: true })) {
         if (e.isDirectory()) this.rmdir(join(gdir, e.name));
@@ -160,7 +162,7 @@ export class Cgroups {
   /** Group keys that have a cgroup directory (to reap leftovers of earlier runs). */
   groupKeys(): string[] {
     if (!this.available) return [];
-    const dir = join(ROOT, 'cpu', this.base);
+    const dir = join(this.root, 'cpu', this.base);
     return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
   }
 
@@ -169,7 +171,7 @@ export class Cgroups {
     if (!this.available) return [];
     const out = new Set<number>();
     for (const c of CONTROLLERS) {
-      const gdir = join(ROOT, c, this.base, groupKey);
+      const gdir = join(this.root, c, this.base, groupKey);
       if (!existsSync(gdir)) continue;
       const walk = (d: string) => {
         for (const l of (read(join(d, 'cgroup.procs')) ?? '').split('\n')) if (l) out.add(Number(l));
@@ -184,7 +186,7 @@ export class Cgroups {
   removeBase(): void {
     if (!this.available) return;
     for (const c of CONTROLLERS) {
-      const dir = join(ROOT, c, this.base);
+      const dir = join(this.root, c, this.base);
       if (existsSync(dir) && readdirSync(dir, { withFileTypes: true }).every((e) => !e.isDirectory())) {
         try {
           rmdirSync(dir);

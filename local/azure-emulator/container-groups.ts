@@ -127,6 +127,8 @@ export class ContainerGroupManager {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly saveQueue = new Set<string>();
   private saveTimer?: NodeJS.Timeout;
+  private opsTimer?: NodeJS.Timeout;
+  private opsDirty = false;
   private logTimer?: NodeJS.Timeout;
   private closing = false;
   private readonly groupsDir: string;
@@ -163,8 +165,24 @@ export class ContainerGroupManager {
       renameSync(join(d, 'group.json.tmp'), join(d, 'group.json'));
     }
     this.saveQueue.clear();
-    const ops = [...this.operations.values()].slice(-2000);
-    writeFileSync(join(this.o.dataDir, 'operations.json.tmp'), JSON.stringify(ops));
+    if (this.opsDirty) this.flushOps();
+  }
+
+  /** Operations are written at most every 250 ms: under a burst of creates they change constantly. */
+  private markOpsDirty(): void {
+    this.opsDirty = true;
+    if (!this.opsTimer) this.opsTimer = setTimeout(() => this.flushOps(), 250);
+  }
+
+  private flushOps(): void {
+    if (this.opsTimer) clearTimeout(this.opsTimer);
+    this.opsTimer = undefined;
+    this.opsDirty = false;
+    // Unfinished operations, and the last 500 finished ones (a poller may still ask for them).
+    const all = [...this.operations.values()];
+    const finished = all.filter((o) => o.endTime);
+    const keep = [...all.filter((o) => !o.endTime), ...finished.slice(-500)];
+    writeFileSync(join(this.o.dataDir, 'operations.json.tmp'), JSON.stringify(keep));
     renameSync(join(this.o.dataDir, 'operations.json.tmp'), join(this.o.dataDir, 'operations.json'));
   }
 
@@ -282,6 +300,7 @@ export class ContainerGroupManager {
       events: [],
     };
     this.operations.set(op.id, op);
+    this.markOpsDirty();
     if (this.operations.size > 5000) {
       const first = this.operations.keys().next().value;
       if (first) this.operations.delete(first);
@@ -294,8 +313,7 @@ export class ContainerGroupManager {
     op.status = error ? 'Failed' : 'Succeeded';
     op.endTime = now();
     if (error) op.error = error;
-    this.saveQueue.add('__ops__');
-    if (!this.saveTimer) this.saveTimer = setTimeout(() => this.flush(), 20);
+    this.markOpsDirty();
   }
 
   private later(ms: number, fn: () => void): void {
@@ -688,6 +706,7 @@ export class ContainerGroupManager {
       this.saveQueue.add(g.key);
     }
     this.flush();
+    this.flushOps();
   }
 
   // ---------------------------------------------------------------- logs

@@ -12,6 +12,9 @@ import { FaultState, DEFAULT_FAULTS } from '../../local/azure-emulator/faults';
 import { IdentityRegistry } from '../../local/azure-emulator/identities';
 import { ensureTls } from '../../local/azure-emulator/tls';
 import { HttpError } from '../../local/azure-emulator/http-util';
+import { Cgroups } from '../../local/azure-emulator/cgroups';
+import pino from 'pino';
+import { Writable } from 'node:stream';
 import { removeDir, tempDir } from '../fixtures/emulator/harness';
 
 const secret = Buffer.alloc(32, 7);
@@ -197,6 +200,26 @@ describe('emulator local CA', () => {
       const bundle = readFileSync(a.caBundle, 'utf8');
       assert.ok(bundle.endsWith(a.ca) || bundle.includes(a.ca.trim()));
       assert.ok((bundle.match(/BEGIN CERTIFICATE/g) ?? []).length > 1, 'system CAs kept');
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('emulator cgroups fallback', () => {
+  it('runs without limits, and says so once, where the hierarchy is not a writable cgroup v1 mount', () => {
+    const dir = tempDir('emu-cg-');
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, cb) => { lines.push(chunk.toString()); cb(); } });
+    try {
+      const cg = new Cgroups('inst', pino({ level: 'info' }, sink), false, dir);
+      assert.equal(cg.available, false);
+      assert.equal(cg.create('g', 'c', 0.5, 1 << 30), undefined);
+      assert.deepEqual(cg.groupKeys(), []);
+      cg.removeGroup('g');
+      const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40);
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]?.msg ?? '', /WITHOUT cpu\/memory limits/);
     } finally {
       removeDir(dir);
     }
