@@ -452,7 +452,8 @@ export class ContainerGroupManager {
     const spec = g.spec.containers.find((c) => c.name === name);
     const rt = g.containers[name];
     if (!spec || !rt) return;
-    const img = this.o.catalog.resolve(spec.repository, spec.reference);
+    // Restarts (policy or API) run the image pulled at deployment: its digest, even if the tag moved since.
+    const img = (rt.digest ? this.o.catalog.resolve(spec.repository, rt.digest) : undefined) ?? this.o.catalog.resolve(spec.repository, spec.reference);
     const env: Record<string, string> = {};
     for (const k of this.o.inheritEnv) {
       const v = process.env[k];

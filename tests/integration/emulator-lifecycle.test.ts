@@ -51,6 +51,9 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
     assert.equal(o.latestDigest, o.digest, 'two tags with one definition share the digest');
     assert.equal(o.manifestDigest, o.digest);
     assert.deepEqual(o.tags, ['1.0', 'latest']);
+    assert.deepEqual(o.listedTags, ['1.0', 'latest']);
+    assert.deepEqual(o.listedManifests, [o.digest], 'one manifest for both tags');
+    assert.equal(o.repositoryTagCount, 2);
     assert.deepEqual((o.manifest as { command: string[] }).command, ['node', 'programs/http-server.mjs']);
     assert.equal((o.missingTag as { statusCode: number }).statusCode, 404);
     assert.equal((o.missingRepo as { statusCode: number }).statusCode, 404);
