@@ -149,6 +149,13 @@ async function main(): Promise<void> {
     machine: { ...machineInfo(), loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))) },
     settings: { reps: REPS, maxActivities: 16, driver: 'in-process startHost, HTTP client on the same event loop' },
     medians: m,
+    // The machine is shared with other builds and tests: the fastest run is the one least disturbed.
+    best: {
+      sequentialActivitiesPerSec: Math.max(...runs.sequential),
+      fanOutActivitiesPerSec: Math.max(...runs.fanOut),
+      concurrentActivitiesPerSec: Math.max(...runs.concurrentAct),
+      externalEventsPerSec: Math.max(...runs.events),
+    },
     ratios: {
       sequentialVsNetheriteHigh: m.sequentialActivitiesPerSec / 350,
       fanOutVsNetheriteHigh: m.fanOutActivitiesPerSec / 2000,
@@ -168,16 +175,16 @@ Machine: ${mc.cpus} × ${mc.cpuModel}, ${mc.memoryGiB} GiB, Node ${mc.node}, ${m
 ${mc.loadAverageAtEnd.join(' / ')} (the machine is shared: other work ran at the same time).
 Fixture app \`tests/fixtures/durable-app\` in-process through \`startHost\` (SQLite WAL, synchronous=NORMAL,
 16 concurrent activities), driven over HTTP on the same event loop. Median of ${REPS} runs, fresh data folder each.
-Reproduce: \`npm run bench -- host\` (\`BENCH_REPS=5\` for more runs).
+Reproduce: \`BENCH_REPS=${REPS} npm run bench -- host\` (default 3 runs).
 
-| scenario | median | runs | public anchor |
-|---|---|---|---|
-| sequential activities/s (1 instance, 500 no-op) | **${f(m.sequentialActivitiesPerSec)}** | ${runs.sequential.map(f).join(', ')} | Azure Storage ≈5, Netherite 250–350 |
-| fan-out/fan-in activities/s (1,000 no-op) | **${f(m.fanOutActivitiesPerSec)}** | ${runs.fanOut.map(f).join(', ')} | Azure Storage ≈100, Netherite 500–2,000 |
-| 100 concurrent orchestrations × 5 activities: orchestrations/s | **${f(m.concurrentOrchestrationsPerSec)}** | ${runs.concurrentOrch.map(f).join(', ')} | – |
-| … same, activities/s | **${f(m.concurrentActivitiesPerSec)}** | ${runs.concurrentAct.map(f).join(', ')} | – |
-| external events/s (1 instance, 500 events, 8 senders) | **${f(m.externalEventsPerSec)}** | ${runs.events.map(f).join(', ')} | – |
-| peak RSS of the bench process | ${f(peakRssMiB)} MiB | | |
+| scenario | median | best | runs | public anchor |
+|---|---|---|---|---|
+| sequential activities/s (1 instance, 500 no-op) | **${f(m.sequentialActivitiesPerSec)}** | ${f(result.best.sequentialActivitiesPerSec)} | ${runs.sequential.map(f).join(', ')} | Azure Storage ≈5, Netherite 250–350 |
+| fan-out/fan-in activities/s (1,000 no-op) | **${f(m.fanOutActivitiesPerSec)}** | ${f(result.best.fanOutActivitiesPerSec)} | ${runs.fanOut.map(f).join(', ')} | Azure Storage ≈100, Netherite 500–2,000 |
+| 100 concurrent orchestrations × 5 activities: orchestrations/s | **${f(m.concurrentOrchestrationsPerSec)}** | ${f(result.best.concurrentActivitiesPerSec / 5)} | ${runs.concurrentOrch.map(f).join(', ')} | – |
+| … same, activities/s | **${f(m.concurrentActivitiesPerSec)}** | ${f(result.best.concurrentActivitiesPerSec)} | ${runs.concurrentAct.map(f).join(', ')} | – |
+| external events/s (1 instance, 500 events, 8 senders) | **${f(m.externalEventsPerSec)}** | ${f(result.best.externalEventsPerSec)} | ${runs.events.map(f).join(', ')} | – |
+| peak RSS of the bench process | ${f(peakRssMiB)} MiB | | | |
 
 CPU time of the whole process (host + HTTP client) per unit of work, less sensitive than wall time to
 other load on the machine: sequential ${m.cpuMsPerActivitySequential.toFixed(2)} ms/activity (one instance: every
