@@ -835,7 +835,7 @@ type ReplayEvent = Record<string, unknown> & { EventType: number };
 
 /**
  * The form of an event the replay engine gets: without the fields it never reads (it reads Timestamp
- * only on OrchestratorStarted, EventId only on EventSent, and treats a missing IsPlayed as false).
+ * only on OrchestratorStarted and EventId only on EventSent).
  * Events other than OrchestratorStarted then carry no Timestamp, so the library never mutates them
  * and they can be shared between episodes.
  */
@@ -844,8 +844,9 @@ function replayObject(e: HistoryEvent): ReplayEvent | undefined {
   const ts = e.Timestamp as unknown;
   if (e.EventType === EventType.OrchestratorStarted) return { EventType: e.EventType, Timestamp: ts instanceof Date ? ts.toISOString() : ts };
   if (e.EventType === EventType.EventSent) return { ...e };
-  const { EventId: _id, IsPlayed: _played, Timestamp: _at, ...rest } = e;
-  return rest as ReplayEvent;
+  // IsPlayed stays (as false): the library copies it into context.df.isReplaying, which must be a boolean.
+  const { EventId: _id, Timestamp: _at, ...rest } = e;
+  return { ...rest, IsPlayed: false } as ReplayEvent;
 }
 
 function appendEvents(inst: Instance, texts: string[]): void {

@@ -247,3 +247,10 @@ test('sub-orchestration retry: two failed child attempts, then success', async (
   assert.equal(done.runtimeStatus, 'Completed', JSON.stringify(done.output));
   assert.deepEqual(done.output, { childSucceededOnAttempt: 3 });
 });
+
+test('context.df.isReplaying is a boolean: false when the code first runs a step', async () => {
+  // The final episode replays the first two steps (true) and runs the last one for real (false).
+  const s = await start('ReplayFlags');
+  const done = await completion(s.statusQueryGetUri);
+  assert.deepEqual(done.output, [true, true, false]);
+});
