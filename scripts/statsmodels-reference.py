@@ -44,7 +44,26 @@ def simulate(seed, T, P, betas, sigma2, exog=None):
     return y, states
 
 
-def fit_reference(y, k, trend, exog, switching_variance, switching_coefficients, reps=6):
+def truth_start(mod, truth, trend):
+    """statsmodels' params vector at the simulation's true values (one more start for simulated data)."""
+    P, betas, sigma2 = np.asarray(truth['transitionMatrix']), truth['coefficients'], truth['sigma2']
+    out = []
+    for name in mod.param_names:
+        if name.startswith('p['):
+            i, j = (int(v) for v in name[2:-1].split('->'))
+            out.append(P[i, j])
+            continue
+        base, _, idx = name.partition('[')
+        r = int(idx[:-1]) if idx else 0
+        if base == 'sigma2':
+            out.append(sigma2[r])
+        else:
+            col = 0 if base == 'const' else (1 if trend == 'c' else 0) + int(base[1:]) - 1
+            out.append(betas[r][col])
+    return np.asarray(out, dtype=float)
+
+
+def fit_reference(y, k, trend, exog, switching_variance, switching_coefficients, reps=6, truth=None):
     kwargs = dict(k_regimes=k, trend=trend, switching_variance=switching_variance)
     if exog is not None:
         kwargs['exog'] = np.asarray(exog)
@@ -54,6 +73,8 @@ def fit_reference(y, k, trend, exog, switching_variance, switching_coefficients,
     mod = MarkovRegression(np.asarray(y), **kwargs)
     best = None
     attempts = [dict()] + [dict(search_reps=20, seed=s) for s in range(reps)]
+    if truth is not None:
+        attempts.append(dict(start_params=truth_start(mod, truth, trend)))
     for a in attempts:
         seed = a.pop('seed', None)
         if seed is not None:
@@ -66,7 +87,12 @@ def fit_reference(y, k, trend, exog, switching_variance, switching_coefficients,
         if np.isfinite(res.llf) and (best is None or res.llf > best.llf):
             best = res
     # Polish the best optimum tightly (statsmodels' default stops at gtol 1e-5 or 100 iterations).
-    res = mod.fit(start_params=best.params, em_iter=0, maxiter=5000, gtol=1e-9)
+    # statsmodels cannot restart from a transition probability of exactly 0 (untransform fails).
+    try:
+        res = mod.fit(start_params=best.params, em_iter=0, maxiter=5000, gtol=1e-9)
+    except ValueError as err:
+        print('  polish skipped:', err, file=sys.stderr)
+        res = best
     if res.llf < best.llf:
         res = best
     return mod, res
@@ -80,9 +106,15 @@ def to_json_input(y, k, trend, exog, switching_variance, switching_coefficients)
     return d
 
 
+# Optional command-line arguments: the names of the datasets to (re)write; default all.
+ONLY = set(sys.argv[1:])
+
+
 def write(name, description, source, y, k, trend='c', exog=None, switching_variance=True,
           switching_coefficients=True, truth=None):
-    mod, res = fit_reference(y, k, trend, exog, switching_variance, switching_coefficients)
+    if ONLY and name not in ONLY:
+        return
+    mod, res = fit_reference(y, k, trend, exog, switching_variance, switching_coefficients, truth=truth)
     P = mod.regime_transition_matrix(res.params)[..., 0]  # left-stochastic: P[to, from]
     fixture = {
         'name': name,
@@ -124,6 +156,13 @@ def main():
     y, s = simulate(202, 500, P, [[-1.0], [1.0], [3.0]], [0.3, 0.5, 1.0])
     write('sim3-mean-variance', 'simulated: 3 regimes, switching constant and variance', 'simulate(seed=202)',
           y, 3, truth={'transitionMatrix': P, 'coefficients': [[-1.0], [1.0], [3.0]], 'sigma2': [0.3, 0.5, 1.0], 'states': s})
+
+    # 2b. Four regimes (the most the model allows), common variance.
+    P = [[0.94, 0.02, 0.02, 0.02], [0.02, 0.94, 0.02, 0.02], [0.02, 0.02, 0.94, 0.02], [0.02, 0.02, 0.02, 0.94]]
+    y, s = simulate(212, 500, P, [[-3.0], [-1.0], [1.0], [3.0]], [0.4, 0.4, 0.4, 0.4])
+    write('sim4-mean', 'simulated: 4 regimes, switching constant, common variance', 'simulate(seed=212)',
+          y, 4, switching_variance=False,
+          truth={'transitionMatrix': P, 'coefficients': [[-3.0], [-1.0], [1.0], [3.0]], 'sigma2': [0.4] * 4, 'states': s})
 
     # 3. Two regimes with an exogenous regressor whose slope switches.
     rng = np.random.default_rng(303)
