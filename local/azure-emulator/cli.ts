@@ -21,7 +21,8 @@ const USAGE = `usage: npm run emulator -- --data <folder> [--port 0] [--images c
   --resource-groups a,b    only these resource groups exist
   --anonymous-pull         allow pulling without credentials
   --no-cgroups             run containers without cpu/memory limits
-  --log-level LEVEL        pino level (default info)`;
+  --log-level LEVEL        pino level (default info)
+  --no-exit-with-parent    keep running when the parent process exits (default: stop, like on SIGTERM)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       'anonymous-pull': { type: 'boolean' },
       'no-cgroups': { type: 'boolean' },
       'log-level': { type: 'string' },
+      'no-exit-with-parent': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -118,6 +120,15 @@ async function main(): Promise<void> {
       },
     );
   };
+  if (!values['no-exit-with-parent']) {
+    // `npm run emulator` puts npm and a shell between the caller and us; when npm is killed the
+    // shell dies without passing the signal on. An orphaned emulator stops itself (and its
+    // containers) instead of living on unseen.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop('parent process exited');
+    }, 500).unref();
+  }
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => stop('SIGHUP'));

@@ -3,7 +3,31 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { admin, pidAlive, removeDir, scenario, startCli, tempDir, waitUntil, type RunningEmulator } from '../fixtures/emulator/harness';
+import { spawn } from 'node:child_process';
+import { get as httpGet } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { admin, IMAGES, pidAlive, REPO, removeDir, scenario, startCli, tempDir, waitUntil, type Ready, type RunningEmulator } from '../fixtures/emulator/harness';
+
+function miToken(ready: Ready, resource: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet(`${ready.identityEndpoint}?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`, { headers: { 'x-identity-header': ready.identityHeader } }, (r) => {
+      let d = '';
+      r.on('data', (c: Buffer) => (d += c.toString()));
+      r.on('end', () => resolve((JSON.parse(d) as { access_token: string }).access_token));
+    }).on('error', reject);
+  });
+}
+
+function armPut(ready: Ready, ca: string, path: string, body: unknown, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${ready.armEndpoint}${path}?api-version=2023-05-01`, { method: 'PUT', ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (r) => {
+      r.resume();
+      r.on('end', () => resolve(r.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
 
 interface AdminGroups {
   groups: Array<{ name: string; state: string; ip: string; containers: Array<{ pid: number | null; alive: boolean; cgroup: Record<string, string> | null }> }>;
@@ -141,6 +165,48 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
     assert.deepEqual(code('wrongLocation'), [400, 'LocationNotAvailableForResourceType']);
     assert.deepEqual(code('notFound'), [404, 'ResourceNotFound']);
     assert.deepEqual(code('logsNotFound'), [404, 'ResourceNotFound']);
+  });
+
+  it('started through `npm run -s emulator`, stops with npm and leaves no process behind', async () => {
+    const dir = tempDir('emu-npm-');
+    const npm = spawn('npm', ['run', '-s', 'emulator', '--', '--port', '0', '--data', dir, '--images', IMAGES, '--provisioning-delay-ms', '0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const ready = await new Promise<Ready>((resolve, reject) => {
+        let out = '';
+        const t = setTimeout(() => reject(new Error('no ready line within 30 s')), 30000);
+        npm.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (out.includes('\n')) {
+            clearTimeout(t);
+            resolve(JSON.parse(out.slice(0, out.indexOf('\n'))) as Ready);
+          }
+        });
+      });
+      const caPem = readFileSync(ready.caCertFile, 'utf8');
+      const jobs = ready.identities.find((i) => i.name === 'aci-batch-jobs')?.resourceId as string;
+      const status = await armPut(ready, caPem, `/subscriptions/${ready.subscriptionId}/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/npm-run`, {
+        location: 'westeurope',
+        identity: { type: 'UserAssigned', userAssignedIdentities: { [jobs]: {} } },
+        properties: {
+          osType: 'Linux',
+          imageRegistryCredentials: [{ server: ready.registryLoginServer, identity: jobs }],
+          containers: [{ name: 'busy', properties: { image: `${ready.registryLoginServer}/test/busy:1.0`, resources: { requests: { cpu: 0.1, memoryInGB: 0.5 } } } }],
+        },
+      }, await miToken(ready, 'https://management.azure.com'));
+      assert.equal(status, 201);
+      let pid = 0;
+      await waitUntil('container running', async () => {
+        const g = await admin<AdminGroups>(ready, caPem, 'groups');
+        pid = g.groups[0]?.containers[0]?.pid ?? 0;
+        return pid > 0 && pidAlive(pid);
+      });
+      npm.kill('SIGTERM'); // npm's shell does not forward it: the emulator notices its parent is gone
+      await waitUntil('emulator gone', () => !pidAlive(ready.pid), 15000);
+      await waitUntil('container gone', () => !pidAlive(pid), 5000);
+    } finally {
+      npm.kill('SIGKILL');
+      removeDir(dir);
+    }
   });
 
   it('survives its own restarts: re-adopts live processes after a crash, leaves none after SIGTERM', async () => {
