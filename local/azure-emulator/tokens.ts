@@ -5,7 +5,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.azure.com/', 'https://management.core.windows.net', 'https://management.core.windows.net/'];
+export const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.azure.com/'];
 export const ACR_AUDIENCE = 'https://containerregistry.azure.net';
 export const STORAGE_AUDIENCE = 'https://storage.azure.com';
 export const TOKEN_LIFETIME_SECONDS = 24 * 3600;
