@@ -147,6 +147,11 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
     assert.equal(claims.iss, `https://sts.windows.net/${emu.ready.tenantId}/`);
     assert.equal(claims.appid, emu.ready.identities.find((i) => i.name === 'aci-batch-controller')?.clientId);
     assert.ok((claims.exp as number) - (claims.iat as number) >= 3600);
+    const dac = o.dacClaims as Record<string, unknown>;
+    assert.equal(dac.appid, claims.appid, 'DefaultAzureCredential uses AZURE_CLIENT_ID through the MI endpoint');
+    const sys = o.systemAssigned as Record<string, unknown>;
+    assert.equal(sys.aud, 'https://storage.azure.com');
+    assert.equal(sys.appid, emu.ready.systemAssignedIdentity.clientId, 'no client id → the system-assigned identity');
   });
 
   it('answers malformed or invalid requests with ARM-shaped errors', async () => {
