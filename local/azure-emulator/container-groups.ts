@@ -561,7 +561,8 @@ export class ContainerGroupManager {
         h.stopping = why;
         hs.push(h.handle.exited);
       }
-      if (rt.pid) pids.push(rt.pid);
+      // Only a pid that is still the process we started (a reused pid may lead another process group).
+      if (rt.pid && rt.startTicks && isAlive(rt.pid, rt.startTicks)) pids.push(rt.pid);
       if (rt.currentState?.state === 'Waiting' && why === 'stop') rt.currentState = { ...(rt.previousState ?? { state: 'Terminated', detailStatus: '' }), detailStatus: 'Killed' };
     }
     const cgPids = () => Object.values(g.containers).flatMap((rt) => (rt.cgroup ? this.o.cgroups.pids(rt.cgroup) : []));
