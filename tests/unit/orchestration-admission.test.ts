@@ -12,18 +12,41 @@ const limits = { maxConcurrentJobs: 2, maxQueuedJobs: 3 };
 const global = { maxCores: 100, maxGroups: 100, maxCreatesPer5Min: 100 };
 
 describe('admission ledger', () => {
-  test('FIFO: only the head of the queue is granted, within maxConcurrentJobs', () => {
+  test('FIFO: any poll admits the queue\'s admissible prefix, within maxConcurrentJobs', () => {
     const doc = emptyLedger();
     for (let i = 1; i <= 3; i++) assert.equal(enqueue(doc, 't', limits, entry(i)).result, 'enqueued');
-    assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-2', T0), { result: 'waiting', position: 1, blockedBy: 'queue' });
-    assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-1', T0), { result: 'granted' });
-    assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-1', T0), { result: 'granted' }, 'idempotent');
-    assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-2', T0), { result: 'granted' });
+    // j-3's poll admits j-1 and j-2 (the first two in line), not itself.
     assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-3', T0), { result: 'waiting', position: 0, blockedBy: 'tenant' });
+    assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-1', T0), { result: 'granted' });
+    assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-2', T0), { result: 'granted' });
+    assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-1', T0), { result: 'granted' }, 'idempotent');
     assert.equal(release(doc, 't', 't--j-1'), true);
     assert.equal(release(doc, 't', 't--j-1'), false, 'release is idempotent');
     assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-3', T0), { result: 'granted' });
     assert.deepEqual(tenantUsage(doc, 't'), { running: 2, queued: 0, runningCores: 2 });
+  });
+
+  test('a job behind others reports its position; canceled entries do not block the line', () => {
+    const doc = emptyLedger();
+    const one = { maxConcurrentJobs: 1, maxQueuedJobs: 10 };
+    for (let i = 1; i <= 4; i++) enqueue(doc, 't', one, entry(i));
+    assert.deepEqual(tryGrant(doc, 't', one, global, 't--j-4', T0), { result: 'waiting', position: 2, blockedBy: 'queue' });
+    markCanceled(doc, 't', 't--j-2');
+    release(doc, 't', 't--j-1');
+    // j-4's poll admits j-3, past the canceled j-2; j-4 is next.
+    assert.deepEqual(tryGrant(doc, 't', one, global, 't--j-4', T0), { result: 'waiting', position: 0, blockedBy: 'tenant' });
+    assert.deepEqual(tryGrant(doc, 't', one, global, 't--j-3', T0), { result: 'granted' }, 'j-3 passed the canceled j-2');
+    assert.deepEqual(tryGrant(doc, 't', one, global, 't--j-2', T0), { result: 'canceled' });
+  });
+
+  test('global capacity is shared round-robin between tenants', () => {
+    const doc = emptyLedger();
+    const big = { maxConcurrentJobs: 10, maxQueuedJobs: 10 };
+    for (let i = 0; i < 4; i++) enqueue(doc, 'a', big, { ...entry(i), instanceId: `a--${i}` });
+    for (let i = 0; i < 4; i++) enqueue(doc, 'b', big, { ...entry(i), instanceId: `b--${i}` });
+    tryGrant(doc, 'a', big, { maxCores: 4, maxGroups: 100, maxCreatesPer5Min: 100 }, 'a--0', T0, () => big);
+    assert.deepEqual(doc.tenants.a!.running.map((e) => e.instanceId), ['a--0', 'a--1']);
+    assert.deepEqual(doc.tenants.b!.running.map((e) => e.instanceId), ['b--0', 'b--1']);
   });
 
   test('maxQueuedJobs, re-enqueue, unknown and canceled entries', () => {
@@ -62,7 +85,7 @@ describe('admission ledger', () => {
     for (let i = 1; i <= 3; i++) enqueue(doc, 't', limits, entry(i));
     tryGrant(doc, 't', limits, global, 't--j-1', T0);
     assert.deepEqual(reconcile(doc, (id) => id !== 't--j-1' && id !== 't--j-3'), ['t--j-3', 't--j-1']);
-    assert.deepEqual(tenantUsage(doc, 't'), { running: 0, queued: 1, runningCores: 0 });
+    assert.deepEqual(tenantUsage(doc, 't'), { running: 1, queued: 0, runningCores: 1 });
   });
 
   test('burst: 20 concurrent submitters and pollers on a CAS store never exceed maxConcurrentJobs, and all finish in FIFO order', async () => {

@@ -71,8 +71,9 @@ export function createActivities(deps: ActivityDeps): Record<ActivityName, Handl
       const tenant = deps.tenants.get(req.tenant);
       if (!tenant) return { granted: false, reason: 'notQueued' } as const;
       const r = await deps.ledger.update((doc) => {
-        const g = tryGrant(doc, req.tenant, tenant.limits, deps.globalLimits, req.instanceId, deps.now());
-        return { changed: g.result === 'granted' || g.result === 'canceled', result: g };
+        const before = JSON.stringify(doc.tenants);
+        const g = tryGrant(doc, req.tenant, tenant.limits, deps.globalLimits, req.instanceId, deps.now(), (id) => deps.tenants.get(id)?.limits);
+        return { changed: JSON.stringify(doc.tenants) !== before, result: g };
       });
       if (r.result === 'granted') return { granted: true } as const;
       if (r.result === 'waiting') return { granted: false, reason: 'waiting', position: r.position, blockedBy: r.blockedBy } as const;

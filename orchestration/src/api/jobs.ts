@@ -99,10 +99,15 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
         rates: tenant.costRates,
         settings: deps.settings,
       };
-      const queued = await deps.ledger.update((doc) => {
-        const r = enqueue(doc, tenant.id, tenant.limits, { instanceId, jobId, cores: spec.cpu, memoryGb: spec.memoryGb, enqueuedAt: input.createdAt });
-        return { changed: r.result === 'enqueued', result: r };
-      });
+      const queued = await deps.ledger
+        .update((doc) => {
+          const r = enqueue(doc, tenant.id, tenant.limits, { instanceId, jobId, cores: spec.cpu, memoryGb: spec.memoryGb, enqueuedAt: input.createdAt });
+          return { changed: r.result === 'enqueued', result: r };
+        })
+        .catch((e: unknown) => {
+          deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, 'could not enqueue the job');
+          throw serviceUnavailable('The admission queue is busy; retry (with the same Idempotency-Key).');
+        });
       if (queued.result === 'queueFull') throw queueFull(tenant.limits.maxQueuedJobs, Math.max(5, Math.round(deps.settings.admissionPollSeconds * 4)));
       try {
         await jobs.start(input);

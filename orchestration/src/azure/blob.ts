@@ -57,8 +57,13 @@ export function createBlobResults(container: ContainerClient): ResultsStore {
 
 export const LEDGER_BLOB = '_control/admission-ledger.json';
 
-/** Ledger in one blob; every update is a conditional write (If-Match / If-None-Match) retried on conflict. */
-export function createBlobLedger(container: ContainerClient, maxAttempts = 60): LedgerStore {
+/**
+ * Ledger in one blob. Every update is a conditional write (If-Match / If-None-Match) retried on
+ * conflict, so any number of Function App instances stay consistent. Within one instance, updates
+ * that arrive together are applied in one read-modify-write (group commit): a burst of submissions
+ * or slot polls costs a few blob round trips instead of one contended compare-and-swap each.
+ */
+export function createBlobLedger(container: ContainerClient, deadlineMs = 30_000): LedgerStore {
   const ensure = ensureOnce(container);
   const blob = container.getBlockBlobClient(LEDGER_BLOB);
   async function load(): Promise<{ doc: LedgerDoc; etag: string | undefined }> {
@@ -71,34 +76,86 @@ export function createBlobLedger(container: ContainerClient, maxAttempts = 60): 
       throw e;
     }
   }
+
+  interface Pending {
+    mutate: (doc: LedgerDoc) => { changed: boolean; result: unknown };
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+  }
+  let pending: Pending[] = [];
+  let flushing = false;
+
+  async function flush(): Promise<void> {
+    flushing = true;
+    try {
+      while (pending.length) {
+        const batch = pending;
+        pending = [];
+        await commit(batch);
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  async function commit(batch: Pending[]): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    try {
+      await ensure();
+      for (let attempt = 1; ; attempt++) {
+        const { doc: fresh, etag } = await load();
+        let doc = fresh;
+        let changed = false;
+        const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+        for (const p of batch) {
+          // Each change runs on a copy so that one that throws leaves the others' intact.
+          const copy = structuredClone(doc);
+          try {
+            const r = p.mutate(copy);
+            if (r.changed) {
+              doc = copy;
+              changed = true;
+            }
+            outcomes.push({ ok: true, value: r.result });
+          } catch (e) {
+            outcomes.push({ ok: false, error: e });
+          }
+        }
+        if (changed) {
+          try {
+            const data = Buffer.from(JSON.stringify(doc), 'utf8');
+            await blob.upload(data, data.length, {
+              blobHTTPHeaders: { blobContentType: 'application/json' },
+              conditions: etag ? { ifMatch: etag } : { ifNoneMatch: '*' },
+            });
+          } catch (e) {
+            const status = e instanceof RestError ? e.statusCode : undefined;
+            if ((status === 412 || status === 409) && Date.now() < deadline) {
+              // Another instance wrote first: back off briefly (full jitter) and re-apply the batch.
+              await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6))));
+              continue;
+            }
+            throw e;
+          }
+        }
+        outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.value) : batch[i]!.reject(o.error)));
+        return;
+      }
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+    }
+  }
+
   return {
     async read() {
       await ensure();
       return (await load()).doc;
     },
-    async update(mutate) {
-      await ensure();
-      for (let attempt = 1; ; attempt++) {
-        const { doc, etag } = await load();
-        const { changed, result } = mutate(doc);
-        if (!changed) return result;
-        try {
-          const data = Buffer.from(JSON.stringify(doc), 'utf8');
-          await blob.upload(data, data.length, {
-            blobHTTPHeaders: { blobContentType: 'application/json' },
-            conditions: etag ? { ifMatch: etag } : { ifNoneMatch: '*' },
-          });
-          return result;
-        } catch (e) {
-          const status = e instanceof RestError ? e.statusCode : undefined;
-          if ((status === 412 || status === 409) && attempt < maxAttempts) {
-            // Lost the race: back off a little (jittered) and re-apply on the fresh document.
-            await new Promise((r) => setTimeout(r, Math.min(500, 10 * attempt) * (0.5 + Math.random())));
-            continue;
-          }
-          throw e;
-        }
-      }
+    update<R>(mutate: (doc: LedgerDoc) => { changed: boolean; result: R }): Promise<R> {
+      return new Promise<R>((resolve, reject) => {
+        pending.push({ mutate, resolve: resolve as (v: unknown) => void, reject });
+        if (!flushing) void flush();
+      });
     },
   };
 }

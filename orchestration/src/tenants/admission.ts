@@ -60,30 +60,58 @@ export type GrantResult =
   | { result: 'canceled' }
   | { result: 'notQueued' };
 
-/** Grants a slot only to the head of the tenant's queue, and only if tenant and global caps allow. */
-export function tryGrant(doc: LedgerDoc, tenant: string, limits: TenantAdmissionLimits, global: GlobalLimits, instanceId: string, now: Date): GrantResult {
+/**
+ * Admits queued jobs in FIFO order per tenant while the tenant's maxConcurrentJobs and the global
+ * caps allow, taking one head per tenant in turn (so one busy tenant cannot starve the others),
+ * then answers for `instanceId`. Any waiting job's poll admits every job that fits, so a freed slot
+ * is handed on within one poll interval instead of one poll per queued job. Canceled entries never
+ * block the queue; their own orchestrator removes them.
+ */
+export function tryGrant(doc: LedgerDoc, tenant: string, limits: TenantAdmissionLimits, global: GlobalLimits, instanceId: string, now: Date, limitsOf: (tenant: string) => TenantAdmissionLimits | undefined = () => undefined): GrantResult {
   const t = tenantOf(doc, tenant);
   if (t.running.some((e) => e.instanceId === instanceId)) return { result: 'granted' };
   const position = t.queue.findIndex((e) => e.instanceId === instanceId);
   if (position < 0) return { result: 'notQueued' };
-  const entry = t.queue[position]!;
-  if (entry.cancelRequested) {
+  if (t.queue[position]!.cancelRequested) {
     t.queue.splice(position, 1);
     return { result: 'canceled' };
   }
-  if (position > 0) return { result: 'waiting', position, blockedBy: 'queue' };
-  if (t.running.length >= limits.maxConcurrentJobs) return { result: 'waiting', position, blockedBy: 'tenant' };
-  const all = Object.values(doc.tenants).flatMap((x) => x.running);
-  const cores = all.reduce((s, e) => s + e.cores, 0);
+  admit(doc, global, now, (id) => (id === tenant ? limits : limitsOf(id)));
+  if (t.running.some((e) => e.instanceId === instanceId)) return { result: 'granted' };
+  const ahead = t.queue.slice(0, t.queue.findIndex((e) => e.instanceId === instanceId)).filter((e) => !e.cancelRequested).length;
+  if (ahead > 0) return { result: 'waiting', position: ahead, blockedBy: 'queue' };
+  return { result: 'waiting', position: 0, blockedBy: t.running.length >= limits.maxConcurrentJobs ? 'tenant' : 'global' };
+}
+
+/** Moves admissible queue heads to running (round-robin over tenants). Returns how many. */
+export function admit(doc: LedgerDoc, global: GlobalLimits, now: Date, limitsOf: (tenant: string) => TenantAdmissionLimits | undefined): number {
   const horizon = now.getTime() - 5 * 60_000;
   doc.recentGrants = doc.recentGrants.filter((at) => Date.parse(at) > horizon);
-  if (all.length + 1 > global.maxGroups || cores + entry.cores > global.maxCores + 1e-9 || doc.recentGrants.length >= global.maxCreatesPer5Min) {
-    return { result: 'waiting', position, blockedBy: 'global' };
+  const all = Object.values(doc.tenants).flatMap((x) => x.running);
+  let groups = all.length;
+  let cores = all.reduce((s, e) => s + e.cores, 0);
+  let admitted = 0;
+  const tenants = Object.keys(doc.tenants).sort();
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const id of tenants) {
+      const t = doc.tenants[id]!;
+      const lim = limitsOf(id);
+      if (!lim) continue;
+      const headIndex = t.queue.findIndex((e) => !e.cancelRequested);
+      if (headIndex < 0 || t.running.length >= lim.maxConcurrentJobs) continue;
+      const head = t.queue[headIndex]!;
+      if (groups + 1 > global.maxGroups || cores + head.cores > global.maxCores + 1e-9 || doc.recentGrants.length >= global.maxCreatesPer5Min) continue;
+      t.queue.splice(headIndex, 1);
+      t.running.push({ ...head, grantedAt: now.toISOString() });
+      doc.recentGrants.push(now.toISOString());
+      groups += 1;
+      cores += head.cores;
+      admitted += 1;
+      progress = true;
+    }
   }
-  t.queue.splice(position, 1);
-  t.running.push({ ...entry, grantedAt: now.toISOString() });
-  doc.recentGrants.push(now.toISOString());
-  return { result: 'granted' };
+  return admitted;
 }
 
 /** Removes the job from queue and running set (idempotent). Returns whether anything changed. */
