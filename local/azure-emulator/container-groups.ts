@@ -131,6 +131,8 @@ export class ContainerGroupManager {
   private opsDirty = false;
   private logTimer?: NodeJS.Timeout;
   private closing = false;
+  private readonly offsetsDirty = new Set<string>();
+  private lastOffsetSave = Date.now();
   private readonly groupsDir: string;
 
   constructor(private readonly o: ManagerOptions) {
@@ -726,6 +728,14 @@ export class ContainerGroupManager {
     for (const g of this.groups.values()) {
       for (const rt of Object.values(g.containers)) if (rt.pid) this.catchUpLogs(g, rt.name, false);
     }
+    if (this.offsetsDirty.size && Date.now() - this.lastOffsetSave >= 5000) {
+      this.lastOffsetSave = Date.now();
+      for (const key of this.offsetsDirty) {
+        const g = this.groups.get(key);
+        if (g) this.save(g);
+      }
+      this.offsetsDirty.clear();
+    }
   }
 
   /** Move new output from the raw file into the timestamped log (a line's time = when first seen). */
@@ -759,8 +769,9 @@ export class ContainerGroupManager {
         appendFileSync(this.logFile(g, c), lines.map((l) => `${t} ${l}\n`).join(''));
       }
       rt.rawOffset += consumed;
-      // Persist the offset (debounced) so a re-adopting run does not stamp these lines twice.
-      if (consumed > 0) this.save(g);
+      // Persist the offset now and then (not per line: hundreds of chatty groups would mean hundreds
+      // of record writes a second), so a re-adopting run stamps at most a few seconds twice.
+      if (consumed > 0) this.offsetsDirty.add(g.key);
       if (rt.rawOffset >= RAW_ROTATE_BYTES && rt.rawOffset === size) {
         truncateSync(raw, 0);
         rt.rawOffset = 0;

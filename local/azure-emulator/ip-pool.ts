@@ -9,10 +9,9 @@ import { isAlive } from './process-runner';
 
 const LEASE_DIR = join(tmpdir(), 'aci-emulator-ip-leases');
 
-function* candidates(): Generator<string> {
-  for (let b = 0; b < 8; b++) {
-    for (let c = b === 0 ? 2 : 1; c < 255; c++) yield `127.0.${b}.${c}`;
-  }
+const ADDRESSES: string[] = [];
+for (let b = 0; b < 8; b++) {
+  for (let c = b === 0 ? 2 : 1; c < 255; c++) ADDRESSES.push(`127.0.${b}.${c}`);
 }
 
 function portFree(ip: string, port: number): Promise<boolean> {
@@ -25,6 +24,8 @@ function portFree(ip: string, port: number): Promise<boolean> {
 
 export class IpPool {
   private readonly mine = new Set<string>();
+  /** where the last search ended: the next starts after it (no rescan of a thousand leases each time) */
+  private cursor = 0;
 
   constructor(private readonly owner: string) {
     mkdirSync(LEASE_DIR, { recursive: true });
@@ -76,7 +77,9 @@ export class IpPool {
   }
 
   private async scan(ports: number[], takeOverDead: boolean): Promise<string | undefined> {
-    for (const ip of candidates()) {
+    for (let i = 0; i < ADDRESSES.length; i++) {
+      const idx = (this.cursor + i) % ADDRESSES.length;
+      const ip = ADDRESSES[idx] as string;
       if (this.mine.has(ip)) continue;
       if (!this.tryLease(ip, takeOverDead)) continue;
       let ok = true;
@@ -88,6 +91,7 @@ export class IpPool {
       }
       if (ok) {
         this.mine.add(ip);
+        this.cursor = (idx + 1) % ADDRESSES.length;
         return ip;
       }
       this.releaseFile(ip);
