@@ -86,3 +86,15 @@ test('error list is bounded for huge bad inputs', () => {
   const errs = errorsOf({ y: new Array(5000).fill('a'), k: 2 });
   assert.ok(errs.length <= 20);
 });
+
+test('collinear regressors are rejected naming the column', () => {
+  const ones = y.map(() => [1]);
+  const e1 = errorsOf({ y, k: 2, exog: ones });
+  assert.deepEqual(e1.map((e) => e.field), ['exog[0][0]']);
+  assert.match(e1[0]!.message, /constant/);
+  assert.deepEqual(fields({ y, k: 2, exog: y.map((_, t) => [t, Math.cos(t), 2 * t + 3]) }), ['exog[0][2]']);
+  assert.deepEqual(fields({ y, k: 2, exog: y.map(() => [0]) }), ['exog[0][0]']);
+  // Without a constant a column of ones is fine.
+  assert.ok(parseFitInput({ y, k: 2, trend: 'n', exog: ones }).ok);
+  assert.ok(parseFitInput({ y, k: 2, exog: y.map((_, t) => [t, t * t]) }).ok);
+});

@@ -24,6 +24,37 @@ export function parameterCount(k: number, regressors: number, switchingCoefficie
   return k * (k - 1) + (switchingCoefficients ? k : 1) * regressors + (switchingVariance ? k : 1);
 }
 
+/**
+ * Index of the first exog column that is linearly dependent on the constant (if any) and the columns
+ * before it, or null. Gram–Schmidt on the columns with a relative tolerance.
+ */
+function firstDependentColumn(exog: number[][], constant: boolean): number | null {
+  const T = exog.length;
+  const width = exog[0]?.length ?? 0;
+  const basis: Float64Array[] = [];
+  if (constant) basis.push(new Float64Array(T).fill(1 / Math.sqrt(T)));
+  for (let c = 0; c < width; c++) {
+    const v = new Float64Array(T);
+    let norm0 = 0;
+    for (let t = 0; t < T; t++) { v[t] = exog[t]![c]!; norm0 += v[t]! * v[t]!; }
+    // Twice for numerical orthogonality.
+    for (let pass = 0; pass < 2; pass++) {
+      for (const b of basis) {
+        let dot = 0;
+        for (let t = 0; t < T; t++) dot += v[t]! * b[t]!;
+        for (let t = 0; t < T; t++) v[t] = v[t]! - dot * b[t]!;
+      }
+    }
+    let norm = 0;
+    for (let t = 0; t < T; t++) norm += v[t]! * v[t]!;
+    if (norm0 === 0 || norm <= 1e-20 * norm0) return c;
+    const inv = 1 / Math.sqrt(norm);
+    for (let t = 0; t < T; t++) v[t] = v[t]! * inv;
+    basis.push(v);
+  }
+  return null;
+}
+
 export function parseFitInput(raw: unknown): ParseResult {
   const errors: FieldError[] = [];
   const add = (field: string, message: string): void => {
@@ -151,6 +182,13 @@ export function parseFitInput(raw: unknown): ParseResult {
       let max = -Infinity;
       for (const v of y) { if (v < min) min = v; if (v > max) max = v; }
       if (min === max) add('y', 'is constant; a regression needs a series that varies');
+    }
+  }
+
+  if (exog && errors.length === 0) {
+    const dependent = firstDependentColumn(exog, trend === 'c');
+    if (dependent !== null) {
+      add(`exog[0][${dependent}]`, `column ${dependent} of exog is (nearly) a linear combination of ${trend === 'c' ? 'the constant and ' : ''}the columns before it, so its coefficient cannot be estimated; drop that column${trend === 'c' ? ' (and never include a column of ones: trend "c" adds the constant)' : ''}`);
     }
   }
 
