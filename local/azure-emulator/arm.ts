@@ -49,8 +49,25 @@ function eq(a: string | undefined, b: string): boolean {
   return (a ?? '').toLowerCase() === b;
 }
 
+const RATE_WINDOW_MS = 5 * 60 * 1000;
+
 export function createArmHandler(deps: ArmDeps) {
   const { groups, faults } = deps;
+  // Sliding 5-minute windows of creates and deletes per subscription (ACI's own rate limits).
+  const rateWindows = new Map<string, number[]>();
+  function rateCheck(kind: 'creates' | 'deletes', sub: string, hdrs: Record<string, string>): () => void {
+    const limit = (kind === 'creates' ? faults.current.createsPer5Min : faults.current.deletesPer5Min) ?? 0;
+    const key = `${kind}/${sub.toLowerCase()}`;
+    const now = Date.now();
+    const times = (rateWindows.get(key) ?? []).filter((t) => t > now - RATE_WINDOW_MS);
+    rateWindows.set(key, times);
+    if (limit > 0 && times.length >= limit) {
+      const retryAfter = Math.max(1, Math.ceil(((times[0] as number) + RATE_WINDOW_MS - now) / 1000));
+      throw new HttpError(429, 'TooManyRequests', `The number of container group ${kind} in the last 5 minutes for subscription '${sub}' exceeded the limit of '${limit}'. Please try again after '${retryAfter}' seconds.`, { 'Retry-After': String(retryAfter) });
+    }
+    if (limit > 0) hdrs['x-ms-ratelimit-remaining-resource'] = `Microsoft.ContainerInstance/ContainerGroup${kind === 'creates' ? 'Creates' : 'Deletes'}PT5M;${limit - times.length - 1}`;
+    return () => times.push(Date.now());
+  }
   // Writes to one group are serialised (two concurrent PUTs of a new name must not create it twice).
   const locks = new Map<string, Promise<void>>();
   async function locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -243,7 +260,9 @@ export function createArmHandler(deps: ArmDeps) {
           return;
         }
         checkQuota(sub, name, spec.totalCpu, spec.totalMemoryInGB);
+        const count = rateCheck('creates', sub, hdrs);
         const created = await groups.create(sub, rg, name, spec);
+        count();
         sendJson(res, 201, groups.render(created.group, true), { ...hdrs, ...asyncOpHeaders(created.op) });
         return;
       }
@@ -271,6 +290,8 @@ export function createArmHandler(deps: ArmDeps) {
           return;
         }
         if (g.provisioningState === 'Deleting') throw transitioning(g);
+        const count = rateCheck('deletes', sub, hdrs);
+        count();
         const body = groups.render(g, true);
         const op = await groups.delete(g);
         if (op) {

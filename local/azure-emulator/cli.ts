@@ -16,6 +16,7 @@ const USAGE = `usage: npm run emulator -- --data <folder> [--port 0] [--images c
   --subscription-id ID, --tenant-id ID
   --provisioning-delay-ms N (default 3000)   --delete-delay-ms N (default 0)   --latency-ms N
   --max-groups N (100)     --max-cores N (100)   --page-size N (100)
+  --creates-per-5min N, --deletes-per-5min N   ACI's rate limits (default 0 = unlimited; Azure's ~100)
   --restart-backoff-ms N (1000)  --stop-grace-ms N (2000)
   --faults JSON            initial faults, e.g. '{"throttle":{"count":2,"retryAfterSeconds":1}}'
   --resource-groups a,b    only these resource groups exist
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
       'latency-ms': { type: 'string' },
       'max-groups': { type: 'string' },
       'max-cores': { type: 'string' },
+      'creates-per-5min': { type: 'string' },
+      'deletes-per-5min': { type: 'string' },
       'page-size': { type: 'string' },
       'restart-backoff-ms': { type: 'string' },
       'stop-grace-ms': { type: 'string' },
@@ -90,6 +93,8 @@ async function main(): Promise<void> {
   set('latencyMs', int('latency-ms', values['latency-ms']));
   set('maxGroups', int('max-groups', values['max-groups']));
   set('maxCores', int('max-cores', values['max-cores']));
+  set('createsPer5Min', int('creates-per-5min', values['creates-per-5min']));
+  set('deletesPer5Min', int('deletes-per-5min', values['deletes-per-5min']));
   set('pageSize', int('page-size', values['page-size']));
   set('restartBackoffMs', int('restart-backoff-ms', values['restart-backoff-ms']));
   set('stopGraceMs', int('stop-grace-ms', values['stop-grace-ms']));

@@ -13,6 +13,9 @@ export interface Faults {
   deleteDelayMs: number;
   /** extra latency added to every ARM response */
   latencyMs: number;
+  /** ACI's per-subscription rate limits on creates and deletes in any 5 minutes (0 = unlimited) */
+  createsPer5Min?: number;
+  deletesPer5Min?: number;
   throttle?: CountFault & { retryAfterSeconds?: number; omitRetryAfter?: boolean };
   transient5xx?: CountFault & { status?: number };
   capacity?: CountFault;
@@ -37,7 +40,7 @@ export class FaultState {
     const errors: string[] = [];
     const next = structuredClone(this.current) as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(update)) {
-      if (k === 'provisioningDelayMs' || k === 'deleteDelayMs' || k === 'latencyMs') {
+      if (k === 'provisioningDelayMs' || k === 'deleteDelayMs' || k === 'latencyMs' || k === 'createsPer5Min' || k === 'deletesPer5Min') {
         if (typeof v !== 'number' || v < 0 || !Number.isFinite(v)) errors.push(`${k} must be a non-negative number`);
         else next[k] = v;
       } else if (k === 'throttle' || k === 'transient5xx' || k === 'capacity' || k === 'failProvisioning') {

@@ -36,6 +36,9 @@ export interface EmulatorOptions {
   provisioningDelayMs?: number;
   deleteDelayMs?: number;
   latencyMs?: number;
+  /** ACI's creates / deletes per 5 minutes per subscription (default 0 = unlimited; ACI's is about 100) */
+  createsPer5Min?: number;
+  deletesPer5Min?: number;
   /** initial count faults (throttle, transient5xx, capacity, failProvisioning) */
   faults?: Partial<Faults>;
   maxGroups?: number;
@@ -124,6 +127,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     ...(options.provisioningDelayMs !== undefined ? { provisioningDelayMs: options.provisioningDelayMs } : {}),
     ...(options.deleteDelayMs !== undefined ? { deleteDelayMs: options.deleteDelayMs } : {}),
     ...(options.latencyMs !== undefined ? { latencyMs: options.latencyMs } : {}),
+    ...(options.createsPer5Min !== undefined ? { createsPer5Min: options.createsPer5Min } : {}),
+    ...(options.deletesPer5Min !== undefined ? { deletesPer5Min: options.deletesPer5Min } : {}),
   });
   const cgroups = new Cgroups(instanceId, log, options.disableCgroups);
   const ipPool = new IpPool(instanceId);

@@ -51,6 +51,9 @@ describe('azure emulator: faults, quotas and slow operations', () => {
     assert.equal(o.slowCreate, 'Succeeded');
     assert.equal(o.samePutWhileCreating, 'Succeeded', 'a retried identical PUT joins the running operation');
     assert.deepEqual([(o.otherPutWhileCreating as Err).statusCode, (o.otherPutWhileCreating as Err).code], [409, 'ContainerGroupTransitioning']);
+    const rate = o.createRate as Err & { retryAfter: number };
+    assert.deepEqual([rate.statusCode, rate.code], [429, 'TooManyRequests']);
+    assert.ok(rate.retryAfter > 200 && rate.retryAfter <= 300, `Retry-After ${rate.retryAfter}`);
     assert.deepEqual(o.afterReset, { groups: [] });
   });
 
