@@ -211,8 +211,8 @@ export function createActivities(deps: ActivityDeps): Record<ActivityName, Handl
           notes.push(`artifact ${a.name} could not be read`);
           continue;
         }
-        const blob = a.name === 'chart.svg' ? names.chart : names.artifact(a.name);
-        urls[a.name] = await deps.results.put(blob, body, a.contentType || 'application/octet-stream');
+        const chart = a.name === 'chart.svg';
+        urls[chart ? 'chart.svg' : `artifacts/${a.name}`] = await deps.results.put(chart ? names.chart : names.artifact(a.name), body, a.contentType || 'application/octet-stream');
       }
       return { urls, notes };
     });
