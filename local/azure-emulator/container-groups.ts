@@ -189,7 +189,7 @@ export class ContainerGroupManager {
   }
 
   /** Load the groups of an earlier run: re-adopt live processes, reap what no group owns. */
-  recover(): void {
+  async recover(): Promise<void> {
     try {
       const ops = JSON.parse(readFileSync(join(this.o.dataDir, 'operations.json'), 'utf8')) as Operation[];
       for (const op of ops) this.operations.set(op.id, op);
@@ -203,7 +203,15 @@ export class ContainerGroupManager {
         rmSync(join(this.groupsDir, key), { recursive: true, force: true });
         continue;
       }
-      const g = JSON.parse(readFileSync(file, 'utf8')) as GroupRecord;
+      let g: GroupRecord;
+      try {
+        g = JSON.parse(readFileSync(file, 'utf8')) as GroupRecord;
+      } catch (err) {
+        // A record cut short (disk full, killed mid-write): keep it for inspection, start without it.
+        this.o.log.error({ file, err: String(err) }, 'unreadable container group record; moved aside');
+        renameSync(file, `${file}.corrupt-${Date.now()}`);
+        continue;
+      }
       this.groups.set(g.key, g);
       keys.add(g.key);
     }
@@ -215,8 +223,9 @@ export class ContainerGroupManager {
     }
     for (const g of this.groups.values()) {
       if (g.ip && !this.o.ipPool.reclaim(g.ip)) {
-        this.o.log.warn({ group: g.name, ip: g.ip }, 'recorded address is taken by another emulator; it will get a new one on its next start');
-        g.ip = undefined;
+        const old = g.ip;
+        g.ip = await this.o.ipPool.allocate(g.spec.containers.flatMap((c) => c.ports.map((p) => p.port)));
+        this.o.log.warn({ group: g.name, old, ip: g.ip }, 'recorded address is taken by another emulator: the group moves to a new one');
       }
       if (g.provisioningState === 'Deleting') {
         this.finishDelete(g, g.operationId);

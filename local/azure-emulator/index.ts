@@ -232,7 +232,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   registryHostPort = `127.0.0.1:${registryPort}`;
 
   // Only now (ports known) may recorded groups run again: their image references name the registry.
-  groups.recover();
+  await groups.recover();
   log.info({ armEndpoint, registry: registryHostPort, identityPort, dataDir, cgroups: cgroups.available }, 'azure emulator ready');
 
   let closed: Promise<void> | undefined;
