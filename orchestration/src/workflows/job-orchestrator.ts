@@ -96,9 +96,8 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
     const attemptFailed = (error: JobError): void => {
       if (afterAttemptFailure(s, nowIso()) === 'restart') {
         log('warn', { code: error.code, attempt: s.status.attempts }, 'attempt failed; restarting');
-        s.status.message = `Attempt ${s.status.attempts} failed (${error.code}); restarting`;
         s.status.error = error;
-        s.phase = 'restarting';
+        enter('restarting', s.status.state, `Attempt ${s.status.attempts} failed (${error.code}); restarting`);
       } else fail(error);
     };
     const enter = (phase: JobRunState['phase'], state: JobRunState['status']['state'], message: string): void => {
