@@ -215,14 +215,38 @@ export function runStart(
   };
 }
 
+/** What canonical labelling and the parameter count need to know about a model. */
+export interface ModelShape {
+  k: number;
+  /** Regressors per regime (constant included). */
+  p: number;
+  switchingCoefficients: boolean;
+  switchingVariance: boolean;
+}
+
+export function shapeOf(input: FitInput): ModelShape {
+  return {
+    k: input.k,
+    p: (input.trend === 'c' ? 1 : 0) + (input.exog?.[0]?.length ?? 0),
+    switchingCoefficients: input.switchingCoefficients,
+    switchingVariance: input.switchingVariance,
+  };
+}
+
+/** Length of θ (the unconstrained parameters), which is also the parameter count of AIC/BIC. */
+export function thetaLength(shape: ModelShape): number {
+  const { k, p } = shape;
+  return k * (k - 1) + (shape.switchingCoefficients ? k : 1) * p + (shape.switchingVariance ? k : 1);
+}
+
 /** Permutation putting regimes in canonical order: ascending constant (or first coefficient), else ascending variance. */
-export function canonicalOrder(model: MsrModel, params: MsrParams): number[] {
-  const { k, p } = model;
+export function canonicalOrder(shape: ModelShape, params: MsrParams): number[] {
+  const { k, p } = shape;
   const order = Array.from({ length: k }, (_, j) => j);
   const key = (j: number): number[] => {
     const keys: number[] = [];
-    if (model.switchingCoefficients && p > 0) keys.push(params.beta[j * p]!);
-    if (model.switchingVariance) keys.push(params.sigma2[j]!);
+    if (shape.switchingCoefficients && p > 0) keys.push(params.beta[j * p]!);
+    if (shape.switchingVariance) keys.push(params.sigma2[j]!);
     return keys;
   };
   order.sort((a, b) => {
@@ -234,9 +258,9 @@ export function canonicalOrder(model: MsrModel, params: MsrParams): number[] {
   return order;
 }
 
-export function permuteParams(model: MsrModel, params: MsrParams, order: number[]): MsrParams {
-  const { k, p } = model;
-  const out = model.newParams();
+export function permuteParams(shape: ModelShape, params: MsrParams, order: number[]): MsrParams {
+  const { k, p } = shape;
+  const out: MsrParams = { beta: new Float64Array(k * p), sigma2: new Float64Array(k), transition: new Float64Array(k * k) };
   for (let a = 0; a < k; a++) {
     const src = order[a]!;
     for (let c = 0; c < p; c++) out.beta[a * p + c] = params.beta[src * p + c]!;
@@ -246,6 +270,40 @@ export function permuteParams(model: MsrModel, params: MsrParams, order: number[
   return out;
 }
 
+/** The winning parameters relabelled in canonical order (done once, before the summary is split up). */
+export function canonicalParams(shape: ModelShape, plain: PlainParams): PlainParams {
+  const params = fromPlain(plain);
+  return toPlain(permuteParams(shape, params, canonicalOrder(shape, params)));
+}
+
+/**
+ * Columns of the Hessian of the log-likelihood in θ, by central differences of the exact score:
+ * column i = (score(θ + h e_i) − score(θ − h e_i)) / 2h; null when the likelihood is not finite there.
+ * Columns are independent, so fitModel spreads them over its workers.
+ */
+export function hessianColumns(model: MsrModel, plain: PlainParams, columns: number[]): (number[] | null)[] {
+  const n = model.nTheta;
+  const theta = new Float64Array(n);
+  model.toTheta(fromPlain(plain), theta);
+  const gp = new Float64Array(n);
+  const gm = new Float64Array(n);
+  const x = new Float64Array(n);
+  const work = model.newParams();
+  // An absolute step: θ is on the standardized scale, and a step relative to a large constant (a
+  // series far from zero) would swamp its curvature. The score is exact, so rounding stays small.
+  const h = 1e-5;
+  return columns.map((i) => {
+    x.set(theta); x[i] = theta[i]! + h;
+    model.fromTheta(x, work);
+    const a = model.logLikelihoodAndGradient(work, gp);
+    x[i] = theta[i]! - h;
+    model.fromTheta(x, work);
+    const b = model.logLikelihoodAndGradient(work, gm);
+    if (!Number.isFinite(a) || !Number.isFinite(b)) return null;
+    return Array.from({ length: n }, (_, j) => (gp[j]! - gm[j]!) / (2 * h));
+  });
+}
+
 export type FitSummary = Omit<FitResult, 'starts' | 'bestStart' | 'converged' | 'elapsedSeconds' | 'workers'>;
 
 function finiteOrNull(v: number): number | null {
@@ -253,38 +311,26 @@ function finiteOrNull(v: number): number | null {
 }
 
 /**
- * Summary at the winning parameters (standardized scale): canonical labels, log-likelihood and
+ * Summary at the winning parameters (standardized scale, already in canonical order), given the
+ * Hessian columns if they were computed elsewhere: log-likelihood and
  * information criteria on the original scale, standard errors by the delta method from the inverse
  * of a numerical Hessian (central differences of the exact score) — at the optimum this equals the
  * inverse Hessian in statsmodels' parameterization (p[i->j], coefficients, sigma2).
  */
-export function summarize(input: FitInput, scaled: ScaledModel, plain: PlainParams): FitSummary {
+export function summarize(
+  input: FitInput,
+  scaled: ScaledModel,
+  canonical: PlainParams,
+  hessian?: (number[] | null)[],
+): FitSummary {
   const { model, scaling } = scaled;
   const { T, k, p } = model;
-  const params = permuteParams(model, fromPlain(plain), canonicalOrder(model, fromPlain(plain)));
+  const params = fromPlain(canonical);
   const n = model.nTheta;
-  const theta = new Float64Array(n);
-  model.toTheta(params, theta);
-  // Hessian of the log-likelihood in θ by central differences of the exact gradient.
+  const columns = hessian ?? hessianColumns(model, canonical, Array.from({ length: n }, (_, i) => i));
+  const hessianOk = columns.length === n && columns.every((c) => c !== null && c.length === n);
   const H = new Float64Array(n * n);
-  const gp = new Float64Array(n);
-  const gm = new Float64Array(n);
-  const x = new Float64Array(n);
-  const work = model.newParams();
-  let hessianOk = true;
-  for (let i = 0; i < n; i++) {
-    // An absolute step: θ is on the standardized scale, and a step relative to a large constant (a
-    // series far from zero) would swamp its curvature. The score is exact, so rounding stays small.
-    const h = 1e-5;
-    x.set(theta); x[i] = theta[i]! + h;
-    model.fromTheta(x, work);
-    const a = model.logLikelihoodAndGradient(work, gp);
-    x[i] = theta[i]! - h;
-    model.fromTheta(x, work);
-    const b = model.logLikelihoodAndGradient(work, gm);
-    if (!Number.isFinite(a) || !Number.isFinite(b)) hessianOk = false;
-    for (let j = 0; j < n; j++) H[j * n + i] = (gp[j]! - gm[j]!) / (2 * h);
-  }
+  if (hessianOk) columns.forEach((col, i) => col!.forEach((v, j) => { H[j * n + i] = v; }));
   const negH = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) negH[i * n + j] = -0.5 * (H[i * n + j]! + H[j * n + i]!);
   const cov = hessianOk ? symmetricPinv(negH, n) : new Float64Array(n * n).fill(NaN);

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { extname, join } from 'node:path';
 import { availableCpus } from './cpus';
-import type { StartOutcome } from './estimate';
+import { canonicalParams, shapeOf, thetaLength, type PlainParams, type StartOutcome } from './estimate';
 import { startSeed } from './rng';
 import type { FitInput, FitOptions, FitResult, StartReport } from './types';
 import type { WorkerReply, WorkerRequest } from './worker-protocol';
@@ -135,15 +135,33 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const send = (w: Worker, req: WorkerRequest): void => w.postMessage(req);
+    // After the starts: relabel the winner, spread the Hessian's columns over every worker, then one
+    // worker assembles the summary.
+    let canonical: PlainParams | null = null;
+    const shape = shapeOf(input);
+    const nTheta = thetaLength(shape);
+    const hessian: (number[] | null)[] = new Array<number[] | null>(nTheta).fill(null);
+    let hessianPending = 0;
+    let hessianDone = 0;
+    const beginSummary = (): void => {
+      summarizing = true;
+      bestIndex = chooseBest(outcomes.map((o) => o!));
+      canonical = canonicalParams(shape, outcomes[bestIndex]!.params);
+      report(0.9, `best of ${input.starts} starts: #${bestIndex}; computing standard errors and probabilities`);
+      workers.forEach((w, wi) => {
+        const columns: number[] = [];
+        for (let i = wi; i < nTheta; i += workers.length) columns.push(i);
+        if (columns.length === 0) return;
+        hessianPending++;
+        send(w, { type: 'hessian', params: canonical!, columns });
+      });
+    };
     const dispatch = (w: Worker): void => {
       if (nextStart < input.starts) {
         const index = nextStart++;
         send(w, { type: 'start', index, seed: startSeed(input.seed, index) });
       } else if (done === input.starts && !summarizing) {
-        summarizing = true;
-        bestIndex = chooseBest(outcomes.map((o) => o!));
-        report(0.92, `best of ${input.starts} starts: #${bestIndex}; computing standard errors and probabilities`);
-        send(w, { type: 'summarize', params: outcomes[bestIndex]!.params });
+        beginSummary();
       }
     };
 
@@ -172,6 +190,13 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
             const ll = msg.outcome.logLikelihood - llShift;
             report(startsFraction(), `start ${msg.index + 1}/${input.starts} done: log-likelihood ${ll.toFixed(4)}${msg.outcome.converged ? '' : ' (not converged)'}`);
             dispatch(w);
+            break;
+          }
+          case 'hessian-done': {
+            msg.columns.forEach((c, i) => { hessian[c] = msg.values[i] ?? null; });
+            hessianDone += msg.columns.length;
+            report(0.9 + (0.07 * hessianDone) / nTheta, 'standard errors: numerical Hessian');
+            if (--hessianPending === 0) send(workers[0]!, { type: 'summarize', params: canonical!, hessian });
             break;
           }
           case 'summary': {

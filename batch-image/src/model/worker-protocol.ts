@@ -5,10 +5,12 @@ import type { FitInput } from './types';
 export type WorkerRequest =
   | { type: 'load'; input: FitInput }
   | { type: 'start'; index: number; seed: number }
-  | { type: 'summarize'; params: PlainParams };
+  | { type: 'hessian'; params: PlainParams; columns: number[] }
+  | { type: 'summarize'; params: PlainParams; hessian: (number[] | null)[] };
 
 export type WorkerReply =
   | { type: 'progress'; index: number; fraction: number }
   | { type: 'start-done'; index: number; outcome: StartOutcome }
+  | { type: 'hessian-done'; columns: number[]; values: (number[] | null)[] }
   | { type: 'summary'; summary: FitSummary }
   | { type: 'error'; message: string };

@@ -1,7 +1,7 @@
-// Worker-thread entry: a `load` message builds the (standardized) model of one fit; `start` and
-// `summarize` messages then run on it. Workers are pooled by fit.ts and reused for later fits.
+// Worker-thread entry: a `load` message builds the (standardized) model of one fit; `start`,
+// `hessian` and `summarize` messages then run on it. Workers are pooled by fit.ts and reused for later fits.
 import { parentPort } from 'node:worker_threads';
-import { buildScaledModel, runStart, summarize, type ScaledModel } from './estimate';
+import { buildScaledModel, hessianColumns, runStart, summarize, type ScaledModel } from './estimate';
 import type { FitInput } from './types';
 import type { WorkerReply, WorkerRequest } from './worker-protocol';
 
@@ -23,8 +23,10 @@ port.on('message', (req: WorkerRequest) => {
         reply({ type: 'progress', index: req.index, fraction }),
       );
       reply({ type: 'start-done', index: req.index, outcome });
+    } else if (req.type === 'hessian') {
+      reply({ type: 'hessian-done', columns: req.columns, values: hessianColumns(scaled.model, req.params, req.columns) });
     } else {
-      reply({ type: 'summary', summary: summarize(input, scaled, req.params) });
+      reply({ type: 'summary', summary: summarize(input, scaled, req.params, req.hessian) });
       current = null; // the fit is over: free its arrays while the worker idles in the pool
     }
   } catch (err) {
