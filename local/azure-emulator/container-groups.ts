@@ -786,7 +786,8 @@ export class ContainerGroupManager {
         rt.rawOffset = 0;
       }
       const lf = this.logFile(g, c);
-      if (existsSync(lf) && statSync(lf).size > 2 * LOG_LIMIT_BYTES) this.trimFile(lf, LOG_LIMIT_BYTES);
+      // The stamped file holds ~25 bytes of timestamp per line: keep enough for 4 MiB of content.
+      if (existsSync(lf) && statSync(lf).size > 4 * LOG_LIMIT_BYTES) this.trimFile(lf, 3 * LOG_LIMIT_BYTES);
     } finally {
       closeSync(fd);
     }
@@ -801,11 +802,24 @@ export class ContainerGroupManager {
     writeFileSync(file, cut);
   }
 
+  /** Keep the lines whose content (timestamps aside) makes up the last `keep` bytes. */
   private trimLogs(g: GroupRecord, keep: number): void {
     for (const c of Object.keys(g.containers)) {
       this.catchUpLogs(g, c, true);
       const lf = this.logFile(g, c);
-      if (existsSync(lf)) this.trimFile(lf, keep);
+      if (!existsSync(lf)) continue;
+      const lines = readFileSync(lf, 'utf8').split('\n');
+      if (lines[lines.length - 1] === '') lines.pop();
+      let size = 0;
+      let first = lines.length;
+      while (first > 0) {
+        const line = lines[first - 1] as string;
+        const content = Buffer.byteLength(line.slice(line.indexOf(' ') + 1)) + 1;
+        if (size + content > keep) break;
+        size += content;
+        first -= 1;
+      }
+      if (first > 0) writeFileSync(lf, lines.slice(first).map((l) => l + '\n').join(''));
     }
   }
 
@@ -814,13 +828,18 @@ export class ContainerGroupManager {
     this.catchUpLogs(g, container, false);
     const lf = this.logFile(g, container);
     if (!existsSync(lf)) return '';
-    let data = readFileSync(lf);
-    if (data.length > LOG_LIMIT_BYTES) data = data.subarray(data.length - LOG_LIMIT_BYTES);
-    let lines = data.toString('utf8').split('\n');
+    let lines = readFileSync(lf, 'utf8').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     if (tail !== undefined) lines = tail > 0 ? lines.slice(-tail) : [];
     if (!timestamps) lines = lines.map((l) => l.slice(l.indexOf(' ') + 1));
-    return lines.length ? lines.join('\n') + '\n' : '';
+    let text = lines.length ? lines.join('\n') + '\n' : '';
+    if (Buffer.byteLength(text) > LOG_LIMIT_BYTES) {
+      // At most the last 4 MiB, starting at a line.
+      const buf = Buffer.from(text);
+      const cut = buf.subarray(buf.length - LOG_LIMIT_BYTES);
+      text = cut.subarray(cut.indexOf(10) + 1).toString('utf8');
+    }
+    return text;
   }
 
   // ---------------------------------------------------------------- rendering

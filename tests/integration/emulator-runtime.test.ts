@@ -51,6 +51,15 @@ describe('azure emulator: runtime (cgroups, restart policies)', () => {
     assert.deepEqual(o.roomy, { state: 'Succeeded', exitCode: 0 }, 'the same program fits in 1 GB');
   });
 
+  it('keeps logs with ACI limits: tail, and only the last 16 KiB of a stopped group', async () => {
+    const o = await scenario(emu.ready, 'logLimits');
+    assert.equal(o.fullLines, 5001, '5000 lines + stderr line');
+    assert.equal(o.tail3, 'line 4999 of 5000\nline 5000 of 5000\nabout to exit\n');
+    assert.ok((o.stoppedBytes as number) <= 16 * 1024 && (o.stoppedBytes as number) > 15 * 1024, `kept ${o.stoppedBytes} bytes`);
+    assert.equal(o.stoppedLast, 'about to exit');
+    assert.match(String(o.stoppedFirst), /^line \d+ of 5000$/, 'cut at a line boundary');
+  });
+
   it('honours restartPolicy Never / OnFailure / Always with restartCount and exit codes', async () => {
     const o = await scenario(emu.ready, 'policies');
     const v = (k: string) => o[k] as { state: string; provisioningState: string; restartCount: number; current: string; exitCode: number; detail: string; previous?: string; finishTimeIsDate: boolean };
