@@ -63,7 +63,7 @@ def truth_start(mod, truth, trend):
     return np.asarray(out, dtype=float)
 
 
-def fit_reference(y, k, trend, exog, switching_variance, switching_coefficients, reps=6, truth=None):
+def fit_reference(y, k, trend, exog, switching_variance, switching_coefficients, reps=6, truth=None, search_reps=20):
     kwargs = dict(k_regimes=k, trend=trend, switching_variance=switching_variance)
     if exog is not None:
         kwargs['exog'] = np.asarray(exog)
@@ -72,7 +72,7 @@ def fit_reference(y, k, trend, exog, switching_variance, switching_coefficients,
         kwargs['switching_exog'] = False
     mod = MarkovRegression(np.asarray(y), **kwargs)
     best = None
-    attempts = [dict()] + [dict(search_reps=20, seed=s) for s in range(reps)]
+    attempts = [dict()] + [dict(search_reps=search_reps, seed=s) for s in range(reps)]
     if truth is not None:
         attempts.append(dict(start_params=truth_start(mod, truth, trend)))
     for a in attempts:
@@ -98,9 +98,11 @@ def fit_reference(y, k, trend, exog, switching_variance, switching_coefficients,
     return mod, res
 
 
-def to_json_input(y, k, trend, exog, switching_variance, switching_coefficients):
+def to_json_input(y, k, trend, exog, switching_variance, switching_coefficients, starts=None):
     d = {'y': [float(v) for v in y], 'k': k, 'trend': trend, 'switchingVariance': switching_variance,
          'switchingCoefficients': switching_coefficients}
+    if starts is not None:  # a harder likelihood surface: our test fits it with more starts too
+        d['starts'] = starts
     if exog is not None:
         d['exog'] = [[float(v) for v in np.atleast_1d(row)] for row in np.asarray(exog).reshape(len(y), -1)]
     return d
@@ -111,16 +113,17 @@ ONLY = set(sys.argv[1:])
 
 
 def write(name, description, source, y, k, trend='c', exog=None, switching_variance=True,
-          switching_coefficients=True, truth=None):
+          switching_coefficients=True, truth=None, reps=6, search_reps=20, starts=None):
     if ONLY and name not in ONLY:
         return
-    mod, res = fit_reference(y, k, trend, exog, switching_variance, switching_coefficients, truth=truth)
+    mod, res = fit_reference(y, k, trend, exog, switching_variance, switching_coefficients, truth=truth,
+                             reps=reps, search_reps=search_reps)
     P = mod.regime_transition_matrix(res.params)[..., 0]  # left-stochastic: P[to, from]
     fixture = {
         'name': name,
         'description': description,
         'source': source,
-        'input': to_json_input(y, k, trend, exog, switching_variance, switching_coefficients),
+        'input': to_json_input(y, k, trend, exog, switching_variance, switching_coefficients, starts),
         'reference': {
             'statsmodels': statsmodels.__version__,
             'logLikelihood': float(res.llf),
@@ -197,6 +200,15 @@ def main():
     write('mumpspc-noconst-variance', 'real: NYC mumps cases per capita on their first lag, no constant, switching slope and variance',
           'statsmodels.tsa.regime_switching.tests.test_markov_regression.mumpspc', mu[1:], 2, trend='n',
           exog=mu[:-1].reshape(-1, 1))
+
+    # 8. Real, hard: federal funds rate on its lag, the output gap and inflation, 3 regimes, common
+    # variance (statsmodels' TestFedFundsConstL1Exog3; Stata reports -189.89, statsmodels' test -182.27
+    # with 20 search reps). Many local optima: statsmodels needs ~12 x 50 random searches for the best.
+    og = np.asarray(smdata.ogap)
+    inf = np.asarray(smdata.inf)
+    write('fedfunds-lag-ogap-inf-k3', 'real: federal funds rate on its lag, output gap and inflation; 3 regimes, switching coefficients, common variance',
+          'statsmodels.tsa.regime_switching.tests.test_markov_regression (fedfunds, ogap, inf)', ff[4:], 3,
+          exog=np.c_[ff[3:-1], og[4:], inf[4:]], switching_variance=False, reps=12, search_reps=50, starts=16)
 
 
 if __name__ == '__main__':

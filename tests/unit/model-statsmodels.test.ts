@@ -53,7 +53,7 @@ assert.ok(fixtures.length >= 3, 'expected at least three statsmodels fixtures in
 
 for (const fx of fixtures) {
   test(`matches statsmodels MarkovRegression on ${fx.name}`, async (t) => {
-    const parsed = parseFitInput({ ...fx.input, starts: 8, seed: 1 });
+    const parsed = parseFitInput({ starts: 8, seed: 1, ...fx.input });
     assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.errors));
     const result = await fitModel(parsed.value, { workers: 2 });
     const ref = fx.reference;
