@@ -27,6 +27,30 @@ describe('azure emulator: in-process startEmulator()', () => {
     removeDir(data);
   });
 
+  it('allows anonymous pulls only when started with anonymousPull', async () => {
+    const dir = tempDir('emu-anon-');
+    const open = await startEmulator({ dataDir: dir, imagesFile: IMAGES, provisioningDelayMs: 0, disableCgroups: true, anonymousPull: true, logger: createLogger('error') });
+    try {
+      const ca = readFileSync(open.caCertFile, 'utf8');
+      const anonymous = new ContainerRegistryClient(open.registryEndpoint, { audience: 'https://containerregistry.azure.net', tlsOptions: { ca } });
+      const props = await anonymous.getArtifact('test/http', 'latest').getManifestProperties();
+      assert.match(props.digest, /^sha256:/);
+      const names: string[] = [];
+      const listed = await (async () => {
+        try {
+          for await (const n of anonymous.listRepositoryNames()) names.push(n);
+          return 'listed';
+        } catch (e) {
+          return (e as { statusCode?: number }).statusCode;
+        }
+      })();
+      assert.equal(listed, 401, 'anonymous access is pull-only: no catalog');
+    } finally {
+      await open.close();
+      removeDir(dir);
+    }
+  });
+
   it('serves the SDKs with tlsOptions.ca and runs groups without cgroups when told to', async () => {
     assert.equal(emu.cgroups, false);
     const ca = readFileSync(emu.caCertFile, 'utf8');
