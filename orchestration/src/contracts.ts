@@ -236,6 +236,8 @@ export interface JobRunState {
   imageRef: string | null;
   /** Consecutive polls in which the agent did not answer while the group ran. */
   unreachablePolls: number;
+  /** Consecutive polls whose observation failed even after its retries (ARM outage). */
+  observeFailures?: number;
   startDeadline: string | null;
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ACTIVITIES, encodeJobError, EVENTS, type GroupView, type JobInput, type JobRunState, type JobStatus, type Observation } from '../../orchestration/src/contracts';
 import { createJobOrchestrator, type OrchestrationContextLike, type TaskLike } from '../../orchestration/src/workflows/job-orchestrator';
-import { afterAttemptFailure, decideOnObservation, decideReadiness, MAX_UNREACHABLE_POLLS, teardownAction, usageOf, initialRunState } from '../../orchestration/src/workflows/job-decisions';
+import { afterAttemptFailure, decideOnObservation, decideReadiness, MAX_OBSERVE_FAILURES, MAX_UNREACHABLE_POLLS, teardownAction, usageOf, initialRunState } from '../../orchestration/src/workflows/job-decisions';
 import { SETTINGS } from '../fixtures/tenants/harness';
 
 class FakeTask implements TaskLike {
@@ -316,7 +316,20 @@ describe('job orchestrator', () => {
       }),
     });
     assert.equal(r.output?.error?.code, 'ArmThrottled');
+    assert.equal(names(r).filter((n) => n === ACTIVITIES.observeJob).length, 1 + MAX_OBSERVE_FAILURES, 'an outage is polled through, not fatal at once');
     assert.deepEqual(names(r).slice(-2), [ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
+  });
+
+  test('a short ARM outage while polling is ridden out', () => {
+    const r = drive(jobInput(), {
+      activity: world(() => observation('running'), {
+        [ACTIVITIES.observeJob]: (_n, _i, n) => {
+          if (n === 2 || n === 3) throw new Error(encodeJobError({ code: 'TransientError', message: '503', retryable: true }));
+          return n < 5 ? observation('running', 0.5) : observation('succeeded', 1);
+        },
+      }),
+    });
+    assert.equal(r.output?.state, 'succeeded');
   });
 });
 

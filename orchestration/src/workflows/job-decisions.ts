@@ -97,6 +97,9 @@ export function exitError(view: GroupView): JobError {
 /** Polls without an agent answer (while the group runs) before the attempt counts as failed. */
 export const MAX_UNREACHABLE_POLLS = 6;
 
+/** Consecutive failed observations (each after its own activity retries) before the attempt fails. */
+export const MAX_OBSERVE_FAILURES = 5;
+
 export type MonitorDecision =
   | { kind: 'continue'; progress: number; message: string; unreachablePolls: number }
   | { kind: 'finished'; outcome: JobOutcome; exitCode: number | null }

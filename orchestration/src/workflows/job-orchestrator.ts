@@ -10,7 +10,7 @@ import {
   type Outcome, type RetryPolicy, type SlotAnswer,
 } from '../contracts';
 import {
-  afterAttemptFailure, decideOnObservation, decideReadiness, expiresAt, initialRunState, isPast, isRunState,
+  afterAttemptFailure, decideOnObservation, MAX_OBSERVE_FAILURES, decideReadiness, expiresAt, initialRunState, isPast, isRunState,
   readinessBackoff, recordProgress, secondsBetween, teardownAction, usageOf,
 } from './job-decisions';
 
@@ -264,7 +264,23 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
               finish({ state: 'timed_out', error: { code: JOB_ERROR_CODES.timedOut, message: `The job exceeded timeoutMinutes (${spec.timeoutMinutes}).` } });
               break;
             }
-            const obs = yield* call<Observation>(ACTIVITIES.observeJob, { ...ids, groupName: s.input.groupName, ip: s.status.container.ip });
+            let obs: Observation;
+            try {
+              obs = yield* call<Observation>(ACTIVITIES.observeJob, { ...ids, groupName: s.input.groupName, ip: s.status.container.ip });
+              s.observeFailures = 0;
+            } catch (e) {
+              // A transient outage while polling is neither fatal at once nor ignored forever:
+              // keep polling (the run deadline still applies) up to MAX_OBSERVE_FAILURES rounds.
+              const err = decodeJobError(e, JOB_ERROR_CODES.transient);
+              s.observeFailures = (s.observeFailures ?? 0) + 1;
+              log('warn', { code: err.code, failures: s.observeFailures }, 'poll failed');
+              if (s.observeFailures >= MAX_OBSERVE_FAILURES) {
+                attemptFailed({ code: err.code, message: `Polling failed ${s.observeFailures} times in a row: ${err.message}` });
+                break;
+              }
+              if ((yield* wait(untilDeadline(s.runDeadline, settings.pollIntervalSeconds), false)) === 'cancel') canceled();
+              break;
+            }
             const d = decideOnObservation(obs, s.unreachablePolls);
             if (obs.group.ip) s.status.container.ip = obs.group.ip;
             if (d.kind === 'cancel') {
