@@ -320,6 +320,14 @@ describe('job orchestrator', () => {
     assert.deepEqual(names(r).slice(-2), [ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
   });
 
+  test('an unreadable instance view during provisioning waits until the provisioning deadline', () => {
+    const r = drive(jobInput({}, { ...SETTINGS, provisionTimeoutSeconds: 30 }), {
+      activity: world(() => observation('running'), { [ACTIVITIES.getGroup]: () => { throw new Error(encodeJobError({ code: 'TransientError', message: '503', retryable: true })); } }),
+    });
+    assert.equal(r.output?.error?.code, 'ProvisioningTimeout');
+    assert.ok(names(r).includes(ACTIVITIES.deleteGroup));
+  });
+
   test('a short ARM outage while polling is ridden out', () => {
     const r = drive(jobInput(), {
       activity: world(() => observation('running'), {

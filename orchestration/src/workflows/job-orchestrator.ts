@@ -202,7 +202,14 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
           }
 
           case 'provisioning': {
-            const view = yield* call<GroupView>(ACTIVITIES.getGroup, groupRef);
+            let view: GroupView;
+            try {
+              view = yield* call<GroupView>(ACTIVITIES.getGroup, groupRef);
+            } catch (e) {
+              // Transient even after retries: keep waiting, the provisioning deadline still applies.
+              log('warn', { err: decodeJobError(e).message }, 'instance view not readable');
+              view = { exists: false, provisioningState: null, state: null, ip: null, container: null, lastEvent: null };
+            }
             const ready = decideReadiness(view, s.status.attempts > 1 ? s.groupStartedAt : null);
             if (ready.kind === 'failed') {
               s.status.container.exitCode = view.container?.exitCode ?? null;
