@@ -16,6 +16,7 @@
 // BENCH_SIZES=1,100 limits the sizes (e.g. for a quick look).
 import { randomBytes, createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { ApiClient, TERMINAL, type JobStatusView } from '../local/stack/api-client';
 import { descendantsOf, listProcesses } from '../local/stack/processes';
@@ -25,6 +26,11 @@ import { machineInfo, percentile } from './machine';
 const SIZES = (process.env.BENCH_SIZES ?? '1,100,1000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
 const POLL_INTERVAL_SECONDS = Number(process.env.BENCH_POLL_INTERVAL_SECONDS ?? '2');
 const CLIENT_CONCURRENCY = 50;
+// ACI allows about 100 creates per 5 minutes per region and the controller paces itself to
+// GLOBAL_MAX_CREATES_PER_5MIN (default 100): at that pace 1,000 jobs take at least 45 minutes
+// whatever the controller does. The bench lifts the create-rate cap (not the 100-group quota) so
+// that it measures the controller; BENCH_CREATES_PER_5MIN=100 measures Azure's pacing instead.
+const CREATES_PER_5MIN = Number(process.env.BENCH_CREATES_PER_5MIN ?? '100000');
 const QUOTA_GROUPS = 100;
 const TMP = join(__dirname, '.tmp');
 const RESULTS = join(__dirname, 'results');
@@ -112,6 +118,8 @@ function agentTimes(logText: string): { start?: number; finish?: number } {
   return out;
 }
 
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -161,14 +169,21 @@ async function runSize(n: number, fixtures: { tenantsFile: string; key: string }
         },
       },
     },
-    settings: { GLOBAL_MAX_GROUPS: String(QUOTA_GROUPS), GLOBAL_MAX_CORES: String(QUOTA_GROUPS), LOG_LEVEL: 'warn' },
+    settings: { GLOBAL_MAX_GROUPS: String(QUOTA_GROUPS), GLOBAL_MAX_CORES: String(QUOTA_GROUPS), GLOBAL_MAX_CREATES_PER_5MIN: String(CREATES_PER_5MIN), LOG_LEVEL: 'warn' },
     emulatorArgs: ['--max-groups', String(QUOTA_GROUPS), '--max-cores', String(QUOTA_GROUPS)],
     componentLog: (component, line) => {
       if (component === 'azure-emulator') onEmulatorLine(line);
     },
     log: (m) => console.error(`  [stack] ${m}`),
   });
+  const onSignal = (): void => {
+    console.error('  interrupted: stopping the stack…');
+    void stack.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let stackPeakKiB = 0;
+  let keepData = true;
   const sampler = setInterval(() => {
     const pids = stack.pids();
     const roots = [pids.host, pids.emulator, pids.azurite].filter((p): p is number => p !== undefined);
@@ -179,12 +194,21 @@ async function runSize(n: number, fixtures: { tenantsFile: string; key: string }
   try {
     const client = new ApiClient(stack.apiBaseUrl, 'bench', fixtures.key, 300_000);
     const jobs: JobTimes[] = [];
+    const submitErrors: Array<{ status: number; body: string }> = [];
     const t0 = Date.now();
     await pool(Array.from({ length: n }, (_, i) => i), CLIENT_CONCURRENCY, async () => {
+      // As a platform client would: retry 429/5xx (counted and reported), measure from the first try.
       const submit = Date.now();
-      const r = await client.submit({ image: 'bench/sleep:1.0', cpu: 1, memoryGb: 0.5 });
-      if (r.status !== 202) throw new Error(`submit answered ${r.status}: ${r.text.slice(0, 300)}`);
-      jobs.push({ id: r.body.id, group: '', state: r.body.state, submit, accepted: Date.now() });
+      for (let attempt = 1; ; attempt++) {
+        const r = await client.submit({ image: 'bench/sleep:1.0', cpu: 1, memoryGb: 0.5 });
+        if (r.status === 202) {
+          jobs.push({ id: r.body.id, group: '', state: r.body.state, submit, accepted: Date.now() });
+          return;
+        }
+        submitErrors.push({ status: r.status, body: r.text.slice(0, 300) });
+        if (!(r.status === 429 || r.status >= 500) || attempt >= 5) throw new Error(`submit answered ${r.status} (attempt ${attempt}): ${r.text.slice(0, 300)}`);
+        await new Promise((res) => setTimeout(res, 500 * attempt));
+      }
     });
     const submitted = Date.now();
     console.error(`  ${n} job(s) submitted in ${((submitted - t0) / 1000).toFixed(1)} s`);
@@ -230,6 +254,7 @@ async function runSize(n: number, fixtures: { tenantsFile: string; key: string }
       jobsPerMinute: Math.round((complete.length / s(lastDeleted - t0)) * 60 * 10) / 10,
       maxConcurrentGroups: maxGroups,
       submitResponseSeconds: dist(jobs.map((j) => s(j.accepted - j.submit))),
+      submitErrors: { count: submitErrors.length, byStatus: submitErrors.reduce<Record<string, number>>((a, e) => ({ ...a, [e.status]: (a[e.status] ?? 0) + 1 }), {}), first: submitErrors[0] ?? null },
       overheadSeconds: {
         submitToAgentStart: dist(complete.map((j) => s(j.agentStart! - j.submit))),
         submitToGroupCreated: dist(complete.filter((j) => j.created).map((j) => s(j.created! - j.submit))),
@@ -243,14 +268,18 @@ async function runSize(n: number, fixtures: { tenantsFile: string; key: string }
       },
       memoryMiB: { hostPeakRss: Math.round(hostPeakKiB / 1024), stackPeakRssSampled: Math.round(stackPeakKiB / 1024) },
     };
+    keepData = submitErrors.length > 0 || ok.length < n;
     return result;
   } finally {
     clearInterval(sampler);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     const report = await stack.stop();
     if (report.leftoverGroups.length || report.strayProcesses.length) {
       console.error(`  stop: leftover groups ${report.leftoverGroups.length}, stray processes ${report.strayProcesses.length}`);
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (keepData) console.error(`  kept ${dataDir} (logs in ${join(dataDir, 'logs')}) because something failed`);
+    else rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -259,11 +288,15 @@ function table(runs: Array<Record<string, unknown>>): string {
     const o = r.overheadSeconds as Record<string, Dist>;
     const b = r.billableGroupSecondsAfterFinish as { total: number; perJob: Dist };
     const m = r.memoryMiB as { hostPeakRss: number; stackPeakRssSampled: number };
-    return `| ${r.jobs} | ${r.succeeded} | ${o.submitToAgentStart!.p50} / ${o.submitToAgentStart!.p99} | ${o.groupCreatedToAgentStart!.p50} / ${o.groupCreatedToAgentStart!.p99} | ${o.batchFinishedToGroupDeleted!.p50} / ${o.batchFinishedToGroupDeleted!.p99} | ${r.jobsPerMinute} | ${r.maxConcurrentGroups} | ${m.hostPeakRss} | ${m.stackPeakRssSampled} | ${b.total} (${b.perJob.mean}/job) |`;
+    const sub = r.submitResponseSeconds as Dist;
+    const errs = r.submitErrors as { count: number };
+    const load = r.loadAverage1m as { before: number; after: number } | undefined;
+    const when = `${typeof r.date === 'string' ? r.date.slice(0, 16).replace('T', ' ') : '?'} (${load ? `${load.before} → ${load.after}` : 'n/a'})`;
+    return `| ${r.jobs} | ${when} | ${r.succeeded} | ${sub.p50} / ${sub.p99} (${errs.count} retried) | ${o.submitToAgentStart!.p50} / ${o.submitToAgentStart!.p99} | ${o.groupCreatedToAgentStart!.p50} / ${o.groupCreatedToAgentStart!.p99} | ${o.batchFinishedToGroupDeleted!.p50} / ${o.batchFinishedToGroupDeleted!.p99} | ${r.jobsPerMinute} | ${r.maxConcurrentGroups} | ${m.hostPeakRss} | ${m.stackPeakRssSampled} | ${b.total} (${b.perJob.mean}/job) |`;
   };
   return [
-    '| jobs | succeeded | submit → agent /start p50 / p99 (s) | group created → /start p50 / p99 (s) | batch finished → group deleted p50 / p99 (s) | jobs/min | max groups at once | host peak RSS (MiB) | stack peak RSS (MiB) | billable group-s after finish |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| jobs | when (load avg 1 min before → after) | succeeded | POST answered p50 / p99 (s) | submit → agent /start p50 / p99 (s) | group created → /start p50 / p99 (s) | batch finished → group deleted p50 / p99 (s) | jobs/min | max groups at once | host peak RSS (MiB) | stack peak RSS (MiB) | billable group-s after finish |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...runs.map(row),
   ].join('\n');
 }
@@ -272,20 +305,33 @@ async function main(): Promise<void> {
   mkdirSync(TMP, { recursive: true });
   mkdirSync(RESULTS, { recursive: true });
   const fixtures = writeFixtures(join(TMP, 'controller-fixtures'));
-  const runs: Array<Record<string, unknown>> = [];
+  // With BENCH_SIZES, the sizes run now replace theirs in the recorded results and the others are
+  // kept: each run carries its own date and machine load.
+  let runs: Array<Record<string, unknown>> = [];
+  if (process.env.BENCH_SIZES) {
+    try {
+      const recorded = JSON.parse(readFileSync(join(RESULTS, 'controller.json'), 'utf8')) as { machine?: { date?: string }; runs: Array<Record<string, unknown>> };
+      runs = recorded.runs.filter((r) => !SIZES.includes(r.jobs as number)).map((r) => ({ date: recorded.machine?.date, ...r }));
+    } catch {
+      runs = [];
+    }
+  }
   for (const n of SIZES) {
     console.error(`controller bench: ${n} job(s)…`);
+    const loadBefore = os.loadavg()[0];
     const r = await runSize(n, fixtures);
+    Object.assign(r, { date: new Date().toISOString(), loadAverage1m: { before: round2(loadBefore ?? 0), after: round2(os.loadavg()[0] ?? 0) } });
     console.error(`  ${JSON.stringify(r)}`);
     runs.push(r);
   }
+  runs.sort((a, b) => (a.jobs as number) - (b.jobs as number));
   const command = `npm run bench -- controller${process.env.BENCH_SIZES ? ` (BENCH_SIZES=${process.env.BENCH_SIZES})` : ''}`;
   const settings = {
     provisioningDelayMs: 0,
     batch: 'agent command mode: sleep 1',
     pollIntervalSeconds: POLL_INTERVAL_SECONDS,
     jobSize: { cpu: 1, memoryGb: 0.5 },
-    regionalQuota: { groups: QUOTA_GROUPS, cores: QUOTA_GROUPS },
+    regionalQuota: { groups: QUOTA_GROUPS, cores: QUOTA_GROUPS, createsPer5Minutes: CREATES_PER_5MIN },
     tenantMaxConcurrentJobs: 1000,
     clientSubmitConcurrency: CLIENT_CONCURRENCY,
   };
@@ -296,13 +342,14 @@ async function main(): Promise<void> {
     '',
     `Command: \`${command}\` — ${machine.date as string}, Node ${machine.node as string}, ${machine.cpus as number} × ${machine.cpuModel as string}, ${machine.memoryGiB as number} GiB, ${machine.platform as string}.`,
     '',
-    `Setup: emulator provisioning delay 0, a 1-second batch (the agent in command mode running \`sleep 1\`), 1 vCPU / 0.5 GB per job, POLL_INTERVAL_SECONDS ${POLL_INTERVAL_SECONDS}, regional quota ${QUOTA_GROUPS} groups / ${QUOTA_GROUPS} cores (the controller's GLOBAL_MAX_* and the emulator's), tenant maxConcurrentJobs 1000; all jobs submitted at once (${CLIENT_CONCURRENCY} requests in flight). A fresh stack per row.`,
+    `Setup: emulator provisioning delay 0, a 1-second batch (the agent in command mode running \`sleep 1\`), 1 vCPU / 0.5 GB per job, POLL_INTERVAL_SECONDS ${POLL_INTERVAL_SECONDS}, regional quota ${QUOTA_GROUPS} groups / ${QUOTA_GROUPS} cores (the controller's GLOBAL_MAX_* and the emulator's), creates per 5 minutes capped at ${CREATES_PER_5MIN} (GLOBAL_MAX_CREATES_PER_5MIN; Azure's ~100 would pace 1,000 jobs to ≥ 45 min by itself, so it is lifted to measure the controller), tenant maxConcurrentJobs 1000; all jobs submitted at once (${CLIENT_CONCURRENCY} requests in flight). A fresh stack per row.`,
     '',
     table(runs),
     '',
     'How to read it:',
     '- *submit → agent /start*: from this process sending the POST to the agent logging "job started". With more jobs than the quota allows (1,000 > 100 groups) it includes the time a job waited in the queue for a slot; *group created → /start* (emulator launched the container → agent started) is the per-job controller cost without that wait.',
     '- *batch finished → group deleted*: agent logged "job finished" → emulator logged the group deleted. It includes the completion callback, copying logs and result to Blob, the delete request and the agent\'s SIGTERM shutdown; it is an upper bound of "completion → delete requested". Summed over the jobs it is the billable group-seconds after the batch finished.',
+    '- *POST answered*: how long the submit request took. Every submit is a conditional write to the admission ledger (one blob in Azurite); under a burst they contend, and a submit whose ledger retries run out answers 500 — the bench retries 429/5xx like a client would and counts them (in brackets).',
     '- Peak RSS: the host\'s VmHWM; the stack\'s is sampled every 0.5 s over the emulator, Azurite, the host and every container process (each container runs a Node agent).',
     '',
   ].join('\n');

@@ -74,11 +74,11 @@ describe('controller under failures', () => {
     assert.match(logs.text, /crashy: run 2 of job/, 'the last attempt\'s output was kept after the group was deleted');
   });
 
-  test('injected capacity and throttling faults: the job still completes', async () => {
+  test('injected capacity, throttling and 5xx faults: the job still completes', async () => {
     const t = stack();
-    // Two creates refused for capacity (409 ServiceUnavailable, not retried by the SDK) and three
-    // ARM requests throttled (429 + Retry-After, retried by the SDK).
-    await setFaults(t, { capacity: { count: 2 }, throttle: { count: 3, retryAfterSeconds: 1 } });
+    // Two creates refused for capacity (409 ServiceUnavailable, not retried by the SDK), three ARM
+    // requests throttled (429 + Retry-After, retried by the SDK) and two answered 503.
+    await setFaults(t, { capacity: { count: 2 }, throttle: { count: 3, retryAfterSeconds: 1 }, transient5xx: { count: 2, status: 503 } });
     try {
       const { id } = await t.contoso.submitOk({ image: 'test/sleep:1.0', env: { SLEEP_MS: '500', RESULT_MARKER: 'despite-faults' }, cpu: 0.5, memoryGb: 0.5 });
       const final = await waitForEnd(t, t.contoso, id, 120_000);
@@ -89,9 +89,10 @@ describe('controller under failures', () => {
       const left = await getFaults(t);
       assert.equal((left.capacity as { count: number } | undefined)?.count ?? 0, 0, `both capacity faults were hit: ${JSON.stringify(left)}`);
       assert.equal((left.throttle as { count: number } | undefined)?.count ?? 0, 0, `all throttling faults were hit: ${JSON.stringify(left)}`);
+      assert.equal((left.transient5xx as { count: number } | undefined)?.count ?? 0, 0, `both 503s were hit: ${JSON.stringify(left)}`);
       await waitForGroupGone(t, final.container.name);
     } finally {
-      await setFaults(t, { capacity: null, throttle: null });
+      await setFaults(t, { capacity: null, throttle: null, transient5xx: null });
     }
   });
 
