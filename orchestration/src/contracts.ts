@@ -433,3 +433,27 @@ export function decodeJobError(err: unknown, fallbackCode: string = JOB_ERROR_CO
   }
   return { code: fallbackCode, message: (text.split('\n')[0] ?? text).slice(0, 500) };
 }
+
+/** The initial status of a job (before its orchestrator first runs). */
+export function initialStatus(input: JobInput): JobStatus {
+  return {
+    id: input.jobId,
+    tenant: input.tenant,
+    state: 'queued',
+    phase: 'admission',
+    progress: 0,
+    message: 'Waiting for a slot',
+    image: { ref: input.spec.image.ref, digest: input.spec.image.digest ?? null },
+    resources: { cpu: input.spec.cpu, memoryGb: input.spec.memoryGb, gpu: input.spec.gpu ?? null },
+    attempts: 0,
+    maxAttempts: input.spec.maxAttempts,
+    container: { name: input.groupName, state: 'none', exitCode: null, ip: null },
+    createdAt: input.createdAt,
+    startedAt: null,
+    finishedAt: null,
+    usage: { vcpuSeconds: 0, gbSeconds: 0, estimatedCost: 0, currency: input.rates.currency },
+    result: null,
+    error: null,
+    progressHistory: [],
+  };
+}

@@ -8,7 +8,7 @@ import { handle, type ApiResponse } from '../../orchestration/src/api/http';
 import { createCallbackApi } from '../../orchestration/src/api/callbacks';
 import { callbackToken } from '../../orchestration/src/security/callback-token';
 import { blobNames, EVENTS, instanceIdOf, type JobInput, type JobStatus } from '../../orchestration/src/contracts';
-import { initialStatus } from '../../orchestration/src/api/job-backend';
+import { initialStatus } from '../../orchestration/src/contracts';
 import { apiHarness, auth, goodInput, request, SIGNING_KEY, silentLog, tenantsFixture } from '../fixtures/tenants/harness';
 
 type Body = Record<string, unknown>;

@@ -8,7 +8,7 @@ import { buildOpenApi } from '../../orchestration/src/api/openapi';
 import { JOB_REQUEST_SCHEMA, MODEL_INPUT_SCHEMA, JOB_STATUS_SCHEMA } from '../../orchestration/src/api/schemas';
 import { ROUTES, JOB_STATES } from '../../orchestration/src/contracts';
 import { validateSubmission } from '../../orchestration/src/api/job-request';
-import { initialStatus } from '../../orchestration/src/api/job-backend';
+import { initialStatus } from '../../orchestration/src/contracts';
 import { CodedError } from '../../orchestration/src/errors';
 import { goodInput, LOGIN_SERVER, SIGNING_KEY, tenantsFixture, SETTINGS } from '../fixtures/tenants/harness';
 

@@ -1,6 +1,6 @@
 // Port over the Durable client (what the handlers need of it), and how an orchestration instance
 // becomes the job status the API returns.
-import { isTerminalState, type JobInput, type JobRunState, type JobStatus } from '../contracts';
+import { initialStatus, isTerminalState, type JobInput, type JobRunState, type JobStatus } from '../contracts';
 
 export interface InstanceInfo {
   instanceId: string;
@@ -38,29 +38,6 @@ export function jobInputOf(info: InstanceInfo): JobInput | undefined {
   return undefined;
 }
 
-/** The initial status of a job (before its orchestrator first runs). */
-export function initialStatus(input: JobInput): JobStatus {
-  return {
-    id: input.jobId,
-    tenant: input.tenant,
-    state: 'queued',
-    phase: 'admission',
-    progress: 0,
-    message: 'Waiting for a slot',
-    image: { ref: input.spec.image.ref, digest: input.spec.image.digest ?? null },
-    resources: { cpu: input.spec.cpu, memoryGb: input.spec.memoryGb, gpu: input.spec.gpu ?? null },
-    attempts: 0,
-    maxAttempts: input.spec.maxAttempts,
-    container: { name: input.groupName, state: 'none', exitCode: null, ip: null },
-    createdAt: input.createdAt,
-    startedAt: null,
-    finishedAt: null,
-    usage: { vcpuSeconds: 0, gbSeconds: 0, estimatedCost: 0, currency: input.rates.currency },
-    result: null,
-    error: null,
-    progressHistory: [],
-  };
-}
 
 /** Job status of an instance: output when finished, else custom status, else derived from input. */
 export function statusOf(info: InstanceInfo): JobStatus | undefined {

@@ -1,7 +1,7 @@
 // Pure decisions of the job orchestrator: given the run state and what was observed, what next.
 // No I/O and no clock (the time is passed in), so unit tests drive them directly.
 import {
-  JOB_ERROR_CODES, PROGRESS_HISTORY_LIMIT,
+  initialStatus, JOB_ERROR_CODES, PROGRESS_HISTORY_LIMIT,
   type GroupView, type JobError, type JobInput, type JobOutcome, type JobRunState, type Observation, type OnComplete,
 } from '../contracts';
 
@@ -12,26 +12,7 @@ export const isPast = (nowIso: string, deadline: string | null): boolean => dead
 export function initialRunState(input: JobInput, nowIso: string): JobRunState {
   return {
     input,
-    status: {
-      id: input.jobId,
-      tenant: input.tenant,
-      state: 'queued',
-      phase: 'admission',
-      progress: 0,
-      message: 'Waiting for a slot',
-      image: { ref: input.spec.image.ref, digest: input.spec.image.digest ?? null },
-      resources: { cpu: input.spec.cpu, memoryGb: input.spec.memoryGb, gpu: input.spec.gpu ?? null },
-      attempts: 0,
-      maxAttempts: input.spec.maxAttempts,
-      container: { name: input.groupName, state: 'none', exitCode: null, ip: null },
-      createdAt: input.createdAt,
-      startedAt: null,
-      finishedAt: null,
-      usage: { vcpuSeconds: 0, gbSeconds: 0, estimatedCost: 0, currency: input.rates.currency },
-      result: null,
-      error: null,
-      progressHistory: [],
-    },
+    status: initialStatus(input),
     generation: 0,
     phase: 'admission',
     queueDeadline: addSeconds(nowIso, input.settings.queueTimeoutMinutes * 60),
