@@ -145,10 +145,11 @@ describe('admission and API edges', () => {
       );
       ids = answers.map((a) => a.id);
       assert.equal(new Set(ids).size, 20, 'twenty distinct jobs');
-      // Right after the burst most of them must be waiting for a slot.
+      // Right after the burst some jobs wait for a slot. (The limit itself is checked below on the
+      // emulator's groups and on the jobs' own run intervals: statuses read one by one are not a
+      // consistent snapshot.)
       const early = await Promise.all(ids.map((id) => t.fabrikam.status(id)));
-      const queued = early.filter((s) => s.state === 'queued').length;
-      assert.ok(queued >= 20 - LIMIT - 3, `most jobs are queued right after the burst (${queued} of 20: ${early.map((s) => s.state).join(',')})`);
+      assert.ok(early.some((s) => s.state === 'queued'), `jobs wait for a slot: ${early.map((s) => s.state).join(',')}`);
       const finals: JobStatusView[] = [];
       for (const id of ids) finals.push(await waitForEnd(t, t.fabrikam, id, 150_000));
       sampling = false;
