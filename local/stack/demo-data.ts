@@ -1,6 +1,7 @@
 // Generated data for the demo (and tests): a two-regime Markov-switching series with known
 // parameters, y_t = mu[s_t] + e_t, e_t ~ N(0, sigma2[s_t]), s_t a Markov chain. Seeded, so a run
 // can be repeated and the fitted parameters compared with the true ones.
+import { createRng } from '../../batch-image/src/model/rng';
 
 export interface RegimeSeriesSpec {
   n: number;
@@ -19,17 +20,8 @@ export interface RegimeSeries {
   spec: RegimeSeriesSpec;
 }
 
-/** mulberry32: small, fast, good enough for test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The model's seeded mulberry32 generator (same streams as before: the demo's series are unchanged). */
+export const prng = createRng;
 
 export function generateRegimeSeries(spec: RegimeSeriesSpec): RegimeSeries {
   const rand = prng(spec.seed);

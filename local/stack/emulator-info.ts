@@ -1,21 +1,7 @@
 // The emulator's "ready" line (one JSON object on stdout) as the stack uses it. Checked field by
 // field so that a change on the emulator's side fails here with the missing field's name rather
 // than later as an obscure connection error in the Function App.
-
-export interface EmulatorInfo {
-  armEndpoint: string;
-  registryEndpoint: string;
-  registryLoginServer: string;
-  identityEndpoint: string;
-  identityHeader: string;
-  caBundle: string;
-  tlsCertFile: string;
-  tlsKeyFile: string;
-  tenantId: string;
-  subscriptionId: string;
-  /** Everything else the emulator reported (kept for the CLI's output and for tests). */
-  raw: Record<string, unknown>;
-}
+import type { EmulatorInfo as FullEmulatorInfo } from '../azure-emulator';
 
 const REQUIRED = [
   'armEndpoint',
@@ -28,7 +14,13 @@ const REQUIRED = [
   'tlsKeyFile',
   'tenantId',
   'subscriptionId',
-] as const;
+] as const satisfies readonly (keyof FullEmulatorInfo)[];
+
+/** The fields of the emulator's ready line the stack needs, plus everything it reported. */
+export type EmulatorInfo = Pick<FullEmulatorInfo, (typeof REQUIRED)[number]> & {
+  /** Everything else the emulator reported (kept for the CLI's output and for tests). */
+  raw: Record<string, unknown>;
+};
 
 /** undefined when the line is not JSON (a stray log line); throws when it is JSON but incomplete. */
 export function parseEmulatorReadyLine(line: string): EmulatorInfo | undefined {
