@@ -523,6 +523,9 @@ export class ContainerGroupManager {
     };
     rt.pid = undefined;
     rt.startTicks = undefined;
+    // A container ends with its main process: whatever it left behind, even in another process group
+    // (a tenant command the agent started), is killed, as the kernel does when a PID namespace's init exits.
+    if (rt.cgroup) for (const p of this.o.cgroups.pids(rt.cgroup)) signalTree(p, 'SIGKILL', [p]);
     if (oom) addEvent(rt.events, 'OOMKilled', `Container ${name} was killed: out of memory (limit ${g.spec.containers.find((c) => c.name === name)?.memoryInGB} GB)`, 'Warning');
     this.o.log.info({ group: g.name, container: name, exitCode: term.exitCode, detail: term.detailStatus }, 'container exited');
     const policy = g.spec.restartPolicy;

@@ -51,6 +51,12 @@ describe('azure emulator: runtime (cgroups, restart policies)', () => {
     assert.deepEqual(o.roomy, { state: 'Succeeded', exitCode: 0 }, 'the same program fits in 1 GB');
   });
 
+  it('ends every process a container left behind when its main process exits, as a container does', { skip: !process.getuid || process.getuid() !== 0 ? 'needs root for cgroups' : false }, async () => {
+    const o = await scenario(emu.ready, 'orphans');
+    assert.equal(o.state, 'Succeeded');
+    assert.equal(o.orphanAlive, false, 'the detached grandchild (own process group) was killed with the container');
+  });
+
   it('keeps logs with ACI limits: tail, and only the last 16 KiB of a stopped group', async () => {
     const o = await scenario(emu.ready, 'logLimits');
     assert.equal(o.fullLines, 5001, '5000 lines + stderr line');
