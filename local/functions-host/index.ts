@@ -51,6 +51,14 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     else sendError(res, 503, 'NotReady', 'The host is starting.');
   });
   server.keepAliveTimeout = 5_000;
+  // A client that asks before sending (Expect: 100-continue) gets the 413 instead of "100 Continue"
+  // when its declared body is over the cap, so it never sends the body; otherwise the body it streams
+  // into a connection being closed can make the peer's TCP reset discard the 413 unread.
+  server.on('checkContinue', (req, res) => {
+    if (declaresTooLarge(req, maxBodyBytes)) return rejectTooLarge(res, maxBodyBytes);
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(options.port, host, () => { server.off('error', fail); ok(); });
@@ -140,19 +148,13 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     const url = new URL(req.url ?? '/', 'http://local');
     const segments = splitPath(url.pathname);
     const method = (req.method ?? 'GET').toUpperCase();
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      res.setHeader('connection', 'close');
-      sendError(res, 413, 'BodyTooLarge', `The request body is larger than ${maxBodyBytes} bytes.`);
+    if (declaresTooLarge(req, maxBodyBytes)) {
+      rejectTooLarge(res, maxBodyBytes);
       req.resume();
       return;
     }
     const body = await readBody(req, maxBodyBytes);
-    if (body === undefined) {
-      res.setHeader('connection', 'close');
-      sendError(res, 413, 'BodyTooLarge', `The request body is larger than ${maxBodyBytes} bytes.`);
-      return;
-    }
+    if (body === undefined) return rejectTooLarge(res, maxBodyBytes);
 
     // Durable HTTP API: public webhook routes and the rpcBaseUrl the durable client uses.
     let apiSegments: string[] | undefined;
@@ -245,6 +247,16 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(body));
+}
+
+function declaresTooLarge(req: IncomingMessage, maxBodyBytes: number): boolean {
+  const declared = Number(req.headers['content-length']);
+  return Number.isFinite(declared) && declared > maxBodyBytes;
+}
+
+function rejectTooLarge(res: ServerResponse, maxBodyBytes: number): void {
+  res.setHeader('connection', 'close');
+  sendError(res, 413, 'BodyTooLarge', `The request body is larger than ${maxBodyBytes} bytes.`);
 }
 
 function sendError(res: ServerResponse, status: number, code: string, message: string): void {

@@ -3,6 +3,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { runHostExpectingFailure, spawnHost, type SpawnedHost } from '../../local/functions-host/spawn-host';
 
@@ -83,6 +85,31 @@ test('an oversized request gets 413 and the host keeps serving', async () => {
   assert.equal(res.status, 413);
   assert.equal((await res.json() as { error: { code: string } }).error.code, 'BodyTooLarge');
   assert.equal((await fetch(`${base}/api/plain`)).status, 200);
+});
+
+test('a client that sends Expect: 100-continue with an oversized length gets the 413 at once, never "100 Continue"', async () => {
+  const u = new URL(base);
+  const answer = await new Promise<string>((resolve, reject) => {
+    let received = '';
+    const socket = connect(Number(u.port), u.hostname);
+    const timer = setTimeout(() => socket.destroy(new Error('no answer within 10 s')), 10_000);
+    socket.on('connect', () => socket.write(`POST /api/echo HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: text/plain\r\nContent-Length: ${65 * 1024}\r\nExpect: 100-continue\r\n\r\n`));
+    socket.on('data', (c: Buffer) => { received += c.toString('utf8'); });
+    socket.on('error', reject);
+    socket.on('close', () => { clearTimeout(timer); resolve(received); });
+  });
+  assert.match(answer, /^HTTP\/1\.1 413 /, `the first answer is the 413 (the body is never asked for): ${answer.slice(0, 200)}`);
+  assert.match(answer, /"BodyTooLarge"/);
+  // Within the cap, the client is told to continue and the request is served normally.
+  const small = await new Promise<{ continued: boolean; status: number }>((resolve, reject) => {
+    let continued = false;
+    const req = httpRequest(`${base}/api/echo`, { method: 'POST', headers: { expect: '100-continue', 'content-type': 'text/plain', 'content-length': 5 }, timeout: 10_000 });
+    req.on('continue', () => { continued = true; req.end('small'); });
+    req.on('response', (res) => { res.resume(); res.on('end', () => resolve({ continued, status: res.statusCode ?? 0 })); });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', reject);
+  });
+  assert.deepEqual(small, { continued: true, status: 201 }, 'a small body with Expect is asked for and served (echo answers POST with 201)');
 });
 
 test('timer triggers: runOnStartup runs once, a 6-field every-second schedule keeps firing', async () => {
