@@ -29,7 +29,7 @@ export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];
 
 /** External events raised on a job's orchestration instance. */
 export const EVENTS = {
-  /** Raised by POST /api/callbacks/jobs/{id}; payload = AgentCallback. Wakes the monitor up. */
+  /** Raised by POST /api/callbacks/tenants/{tenant}/jobs/{id}; payload = AgentCallback. Wakes the monitor up. */
   callback: 'AgentCallback',
   /** Raised by POST /api/tenants/{t}/jobs/{id}/cancel; payload = {requestedAt}. */
   cancel: 'CancelRequested',
@@ -60,7 +60,7 @@ export const ROUTES = {
   tenant: 'tenants/{tenant}',
   health: 'health',
   openapi: 'openapi.json',
-  callback: 'callbacks/jobs/{id}',
+  callback: 'callbacks/tenants/{tenant}/jobs/{id}',
 } as const;
 
 /** Job states (design.md). */

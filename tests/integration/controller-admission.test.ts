@@ -241,13 +241,13 @@ describe('admission and API edges', () => {
     assertError(await requestJson(`${api}/tenants/contoso/jobs/${victim.id}/cancel`, { method: 'POST', headers: auth }), 404, 'NotFound');
 
     // Forged callbacks: no token, a made-up token, an HMAC under a guessed key, a token for another id.
-    const cb = `${api}/callbacks/jobs/${victim.id}`;
+    const cb = `${api}/callbacks/tenants/fabrikam/jobs/${victim.id}`;
     const forged = { jobId: victim.id, type: 'completed', state: 'succeeded', progress: 1, message: 'forged', at: new Date().toISOString(), exitCode: 0 };
     for (const token of [undefined, 'forged-token', createHmac('sha256', 'guessed-key').update(victim.id).digest('base64url'), randomBytes(32).toString('hex')]) {
       const r = await requestJson(cb, { method: 'POST', body: forged, headers: token ? { authorization: `Bearer ${token}` } : {} });
       assert.ok(r.status === 401 || r.status === 403, `forged callback (${token ? 'bad token' : 'no token'}): ${r.status} ${r.text}`);
     }
-    const unknown = await requestJson(`${api}/callbacks/jobs/j-doesnotexist0000000`, { method: 'POST', body: { ...forged, jobId: 'j-doesnotexist0000000' }, headers: { authorization: 'Bearer x' } });
+    const unknown = await requestJson(`${api}/callbacks/tenants/fabrikam/jobs/j-doesnotexist0000000`, { method: 'POST', body: { ...forged, jobId: 'j-doesnotexist0000000' }, headers: { authorization: 'Bearer x' } });
     assert.ok(unknown.status === 401 || unknown.status === 403 || unknown.status === 404, `callback for an unknown job: ${unknown.status}`);
 
     // Nothing changed: the victim still runs and ends with its own result; no job or group appeared.

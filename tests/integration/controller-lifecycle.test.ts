@@ -75,6 +75,8 @@ describe('controller lifecycle', { concurrency: true }, () => {
       const logs = await tenant.logs(final.id);
       assert.equal(logs.status, 200, logs.text);
       assert.ok(logs.text.length > 0, 'logs are not empty');
+      // The agent's completion callback reached the controller (polling alone would also end the job).
+      assert.match(logs.text, /"final callback delivered"/, 'the completion callback was accepted');
       assert.ok(final.result && Object.keys(final.result.urls).length > 0, `result urls: ${JSON.stringify(final.result)}`);
       for (const url of Object.values(final.result!.urls)) assert.ok(url.startsWith(t.stack.blobEndpoint), `${url} is in the stack's blob storage`);
     }

@@ -201,7 +201,7 @@ describe('callbacks', () => {
 
   test('a valid token raises the callback event on the right tenant\'s instance', async () => {
     const { h, id } = await withJob();
-    const r = await run(() => cb(request({ method: 'POST', params: { id }, headers: { authorization: `Bearer ${callbackToken(SIGNING_KEY, id)}` }, body: body(id) }), h.jobs));
+    const r = await run(() => cb(request({ method: 'POST', params: { tenant: 'beta', id }, headers: { authorization: `Bearer ${callbackToken(SIGNING_KEY, id)}` }, body: body(id) }), h.jobs));
     assert.equal(r.status, 202);
     assert.deepEqual(h.jobs.events.at(-1)?.instanceId, instanceIdOf('beta', id));
     assert.equal(h.jobs.events.at(-1)?.event, EVENTS.callback);
@@ -209,15 +209,25 @@ describe('callbacks', () => {
 
   test('wrong or missing token → 401 (before any lookup); unknown job → 404; mismatched body → 400', async () => {
     const { h, id } = await withJob();
-    const bad = await run(() => cb(request({ method: 'POST', params: { id }, headers: { authorization: `Bearer ${callbackToken('x'.repeat(48), id)}` }, body: body(id) }), h.jobs));
+    const bad = await run(() => cb(request({ method: 'POST', params: { tenant: 'beta', id }, headers: { authorization: `Bearer ${callbackToken('x'.repeat(48), id)}` }, body: body(id) }), h.jobs));
     assert.equal(bad.status, 401);
-    const none = await run(() => cb(request({ method: 'POST', params: { id }, body: body(id) }), h.jobs));
+    const none = await run(() => cb(request({ method: 'POST', params: { tenant: 'beta', id }, body: body(id) }), h.jobs));
     assert.equal(none.status, 401);
     const ghost = 'j-aaaaaaaaaaaaaaaaaaaa';
-    const unknown = await run(() => cb(request({ method: 'POST', params: { id: ghost }, headers: { authorization: `Bearer ${callbackToken(SIGNING_KEY, ghost)}` }, body: body(ghost) }), h.jobs));
+    const unknown = await run(() => cb(request({ method: 'POST', params: { tenant: 'beta', id: ghost }, headers: { authorization: `Bearer ${callbackToken(SIGNING_KEY, ghost)}` }, body: body(ghost) }), h.jobs));
     assert.equal(unknown.status, 404);
-    const mismatch = await run(() => cb(request({ method: 'POST', params: { id }, headers: { authorization: `Bearer ${callbackToken(SIGNING_KEY, id)}` }, body: body(ghost) }), h.jobs));
+    const mismatch = await run(() => cb(request({ method: 'POST', params: { tenant: 'beta', id }, headers: { authorization: `Bearer ${callbackToken(SIGNING_KEY, id)}` }, body: body(ghost) }), h.jobs));
     assert.equal(mismatch.status, 400);
+    assert.equal(h.jobs.events.length, 0);
+  });
+
+  test('the tenant in the URL only locates the job: a valid token under another or an unknown tenant → 404, nothing raised', async () => {
+    const { h, id } = await withJob();
+    const auth = { authorization: `Bearer ${callbackToken(SIGNING_KEY, id)}` };
+    for (const tenant of ['alpha', 'nosuchtenant']) {
+      const r = await run(() => cb(request({ method: 'POST', params: { tenant, id }, headers: auth, body: body(id) }), h.jobs));
+      assert.equal(r.status, 404, `tenant ${tenant}`);
+    }
     assert.equal(h.jobs.events.length, 0);
   });
 });

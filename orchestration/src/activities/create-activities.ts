@@ -117,7 +117,7 @@ export function createActivities(deps: ActivityDeps): Record<ActivityName, Handl
         memoryGb: req.memoryGb,
         ...(req.gpu ? { gpu: req.gpu } : {}),
         env: { ...req.env, JOB_ID: req.jobId, PORT: String(deps.agentPort) },
-        secureEnv: { ...secure, JOB_TOKEN: token(req.jobId), CALLBACK_URL: `${deps.callbackBaseUrl}/api/callbacks/jobs/${req.jobId}` },
+        secureEnv: { ...secure, JOB_TOKEN: token(req.jobId), CALLBACK_URL: `${deps.callbackBaseUrl}/api/callbacks/tenants/${req.tenant}/jobs/${req.jobId}` },
         port: deps.agentPort,
         registryServer: deps.acrLoginServer,
         jobIdentityResourceId: deps.jobIdentityResourceId,

@@ -1,6 +1,7 @@
-// POST /api/callbacks/jobs/{id}: the job container reports progress/completion. Authenticated by
-// the per-job HMAC token (constant-time compare) before anything is looked up; the event only wakes
-// the monitor, which re-reads the agent's /status (the poll stays authoritative).
+// POST /api/callbacks/tenants/{tenant}/jobs/{id}: the job container reports progress/completion.
+// Authenticated by the per-job HMAC token (constant-time compare) before anything is looked up; the
+// tenant in the URL (set by the controller in CALLBACK_URL) only locates the instance: a wrong one
+// finds no such job (404). The event only wakes the monitor, which re-reads the agent's /status.
 import { Ajv2020 } from 'ajv/dist/2020';
 import { EVENTS, instanceIdOf, isTerminalState } from '../contracts';
 import { CodedError, notFound, validationFailed } from '../errors';
@@ -32,25 +33,23 @@ export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: J
     if (!validate(body)) throw validationFailed(ajvProblems(validate.errors));
     const cb = body as { jobId: string; type: string; state?: string; progress?: number; message?: string; at?: string; exitCode?: number | null };
     if (cb.jobId !== jobId) throw validationFailed([{ field: 'jobId', message: 'does not match the URL' }]);
-    // The token proves the job id; find which tenant's instance it is (tenants are few).
-    for (const tenant of deps.tenants.tenants) {
-      const instanceId = instanceIdOf(tenant.id, jobId);
-      const info = await jobs.get(instanceId);
-      if (!info || jobInputOf(info)?.jobId !== jobId) continue;
-      const status = statusOf(info);
-      if (status && isTerminalState(status.state)) return json(200, { accepted: false, reason: 'job already finished' });
-      const event = {
-        type: cb.type,
-        state: cb.state ?? null,
-        progress: typeof cb.progress === 'number' ? cb.progress : null,
-        message: typeof cb.message === 'string' ? cb.message.slice(0, 500) : '',
-        at: cb.at ?? null,
-        exitCode: cb.exitCode ?? null,
-      };
-      await jobs.raise(instanceId, EVENTS.callback, event);
-      deps.log.debug({ tenant: tenant.id, jobId, instanceId, type: cb.type }, 'callback');
-      return json(202, { accepted: true });
-    }
-    throw notFound('job');
+    const tenant = deps.tenants.get(segment(req, 'tenant'));
+    if (!tenant) throw notFound('job');
+    const instanceId = instanceIdOf(tenant.id, jobId);
+    const info = await jobs.get(instanceId);
+    if (!info || jobInputOf(info)?.jobId !== jobId) throw notFound('job');
+    const status = statusOf(info);
+    if (status && isTerminalState(status.state)) return json(200, { accepted: false, reason: 'job already finished' });
+    const event = {
+      type: cb.type,
+      state: cb.state ?? null,
+      progress: typeof cb.progress === 'number' ? cb.progress : null,
+      message: typeof cb.message === 'string' ? cb.message.slice(0, 500) : '',
+      at: cb.at ?? null,
+      exitCode: cb.exitCode ?? null,
+    };
+    await jobs.raise(instanceId, EVENTS.callback, event);
+    deps.log.debug({ tenant: tenant.id, jobId, instanceId, type: cb.type }, 'callback');
+    return json(202, { accepted: true });
   };
 }

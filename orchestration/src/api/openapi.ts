@@ -77,7 +77,7 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       [p(ROUTES.health)]: { get: { operationId: 'health', security: [], responses: { '200': jsonResponse('Alive.', { type: 'object' }) } } },
       [p(ROUTES.openapi)]: { get: { operationId: 'openapi', security: [], responses: { '200': jsonResponse('This document.', { type: 'object' }) } } },
       [p(ROUTES.callback)]: {
-        parameters: [idParam],
+        parameters: [tenantParam, idParam],
         post: {
           operationId: 'jobCallback',
           security: [{ callbackToken: [] }],
