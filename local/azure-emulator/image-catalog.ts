@@ -27,6 +27,19 @@ export interface ResolvedImage {
   createdTime: string;
 }
 
+/**
+ * A command's catalog-relative paths made absolute: an argument is a path when it names an existing
+ * file relative to the catalog's folder; the program name stays as it is ("node") unless it has a slash.
+ */
+export function resolveCommandPaths(command: readonly string[], base: string): string[] {
+  return command.map((a, i) => {
+    if (isAbsolute(a) || a.startsWith('-')) return a;
+    if (i === 0 && !a.includes('/')) return a;
+    const p = resolve(base, a);
+    return existsSync(p) ? p : a;
+  });
+}
+
 export const MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
 
 /** JSON with object keys sorted at every level and no whitespace: the digest input. */
@@ -113,13 +126,7 @@ export class ImageCatalog {
       .sort();
     const base = dirname(resolve(this.file ?? '.'));
     const cwd = def.cwd ? resolve(base, def.cwd) : base;
-    const command = def.command.map((a, i) => {
-      if (isAbsolute(a) || a.startsWith('-')) return a;
-      // Only arguments naming an existing catalog-relative file are paths ("node" stays "node").
-      if (i === 0 && !a.includes('/')) return a;
-      const p = resolve(base, a);
-      return existsSync(p) ? p : a;
-    });
+    const command = resolveCommandPaths(def.command, base);
     return { repository, tags, digest, manifest, definition: def, command, cwd, env: { ...(def.env ?? {}) }, createdTime: this.createdTime };
   }
 

@@ -1,18 +1,11 @@
 // The image catalog the emulator serves as its "registry": local/stack/images.json plus any extra
 // images a test or benchmark brings, merged into one file in the data folder. Catalog-relative
 // paths are made absolute while merging, since the merged file lives elsewhere.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { resolveCommandPaths, type CatalogFile, type ImageDefinition } from '../azure-emulator/image-catalog';
 
-export interface ImageDefinition {
-  command: string[];
-  env?: Record<string, string>;
-  cwd?: string;
-}
-
-export interface Catalog {
-  repositories: Record<string, { tags: Record<string, ImageDefinition> }>;
-}
+export type Catalog = CatalogFile;
 
 export const BASE_CATALOG = join(__dirname, 'images.json');
 
@@ -22,22 +15,13 @@ export function readCatalog(file: string): Catalog {
   return absolutize(c, dirname(resolve(file)));
 }
 
-/**
- * Same rule as the emulator's (local/azure-emulator/image-catalog.ts): an argument is a path when
- * it names an existing file relative to the catalog's folder; the program name stays as it is
- * unless it contains a slash.
- */
+/** The emulator's rule for catalog-relative paths, applied here because the merged file lives elsewhere. */
 function absolutize(c: Catalog, base: string): Catalog {
   const out: Catalog = { repositories: {} };
   for (const [repo, r] of Object.entries(c.repositories)) {
     const tags: Record<string, ImageDefinition> = {};
     for (const [tag, d] of Object.entries(r.tags)) {
-      const command = d.command.map((a, i) => {
-        if (isAbsolute(a) || a.startsWith('-')) return a;
-        if (i === 0 && !a.includes('/')) return a;
-        const p = resolve(base, a);
-        return existsSync(p) ? p : a;
-      });
+      const command = resolveCommandPaths(d.command, base);
       tags[tag] = { ...d, command, ...(d.cwd ? { cwd: resolve(base, d.cwd) } : {}) };
     }
     out.repositories[repo] = { tags };
