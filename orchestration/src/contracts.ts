@@ -262,6 +262,13 @@ export type AgentState = 'idle' | 'running' | 'succeeded' | 'failed' | 'canceled
 
 // ---- activity inputs and outputs -------------------------------------------------------------
 
+/** Release of a job's ledger entry; `owner` is the job's request hash (only the owner's release counts). */
+export interface ReleaseSlotRequest {
+  tenant: string;
+  instanceId: string;
+  owner: string;
+}
+
 export interface SlotRequest {
   tenant: string;
   instanceId: string;

@@ -20,8 +20,8 @@ describe('admission ledger', () => {
     assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-1', T0), { result: 'granted' });
     assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-2', T0), { result: 'granted' });
     assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-1', T0), { result: 'granted' }, 'idempotent');
-    assert.equal(release(doc, 't', 't--j-1'), true);
-    assert.equal(release(doc, 't', 't--j-1'), false, 'release is idempotent');
+    assert.equal(release(doc, 't', 't--j-1', 'owner'), true);
+    assert.equal(release(doc, 't', 't--j-1', 'owner'), false, 'release is idempotent');
     assert.deepEqual(tryGrant(doc, 't', limits, global, 't--j-3', T0), { result: 'granted' });
     assert.deepEqual(tenantUsage(doc, 't'), { running: 2, queued: 0, runningCores: 2 });
   });
@@ -32,7 +32,7 @@ describe('admission ledger', () => {
     for (let i = 1; i <= 4; i++) enqueue(doc, 't', one, entry(i));
     assert.deepEqual(tryGrant(doc, 't', one, global, 't--j-4', T0), { result: 'waiting', position: 2, blockedBy: 'queue' });
     markCanceled(doc, 't', 't--j-2');
-    release(doc, 't', 't--j-1');
+    release(doc, 't', 't--j-1', 'owner');
     // j-4's poll admits j-3, past the canceled j-2; j-4 is next.
     assert.deepEqual(tryGrant(doc, 't', one, global, 't--j-4', T0), { result: 'waiting', position: 0, blockedBy: 'tenant' });
     assert.deepEqual(tryGrant(doc, 't', one, global, 't--j-3', T0), { result: 'granted' }, 'j-3 passed the canceled j-2');
@@ -68,7 +68,7 @@ describe('admission ledger', () => {
     const g = { maxCores: 4, maxGroups: 10, maxCreatesPer5Min: 10 };
     assert.equal(tryGrant(doc, 'a', big, g, 'a--1', T0).result, 'granted');
     assert.deepEqual(tryGrant(doc, 'b', big, g, 'b--2', T0), { result: 'waiting', position: 0, blockedBy: 'global' });
-    release(doc, 'a', 'a--1');
+    release(doc, 'a', 'a--1', 'owner');
     assert.equal(tryGrant(doc, 'b', big, g, 'b--2', T0).result, 'granted');
 
     const creates = emptyLedger();
@@ -117,7 +117,7 @@ describe('admission ledger', () => {
       }
       onGrant();
       for (let k = 0; k < 3; k++) await new Promise((res) => setImmediate(res));
-      await store.update((doc) => ({ changed: release(doc, tenant, id), result: undefined }));
+      await store.update((doc) => ({ changed: release(doc, tenant, id, 'owner'), result: undefined }));
     };
     await Promise.all([
       ...jobs.map((i) => runJob('t', `t--${String(i).padStart(2, '0')}`, () => {

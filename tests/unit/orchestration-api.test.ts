@@ -9,6 +9,7 @@ import { createCallbackApi } from '../../orchestration/src/api/callbacks';
 import { callbackToken } from '../../orchestration/src/security/callback-token';
 import { blobNames, EVENTS, instanceIdOf, type JobInput, type JobStatus } from '../../orchestration/src/contracts';
 import { initialStatus } from '../../orchestration/src/contracts';
+import { emptyLedger, enqueue, release } from '../../orchestration/src/tenants/admission';
 import { apiHarness, auth, goodInput, request, SIGNING_KEY, silentLog, tenantsFixture } from '../fixtures/tenants/harness';
 
 type Body = Record<string, unknown>;
@@ -61,6 +62,38 @@ describe('submit', () => {
     assert.equal((rs[0]!.jsonBody as Body).id, (rs[1]!.jsonBody as Body).id);
     assert.equal(h.jobs.instances.size, 1);
     assert.equal((await h.ledger.read()).tenants.alpha?.queue.length, 1, 'the loser did not release the winner\'s queue entry');
+  });
+
+  test('Idempotency-Key: two different bodies racing → one 202, one 409; the winner keeps its queue entry and input', async () => {
+    // Issue 10 finding 1: the loser used to release the winner's ledger entry (same instance id)
+    // and answer 503, so the winner later failed "lost its queue entry" or ran uncounted.
+    for (let trial = 0; trial < 10; trial++) {
+      const h = apiHarness();
+      const bodies = [{ input: goodInput(), cpu: 1 }, { input: { ...goodInput(), k: 3 }, cpu: 2 }];
+      const rs = await Promise.all(bodies.map((b) => run(() => h.api.submit(submitReq('alpha', 'alpha-key', b, { 'idempotency-key': 'clash' }), h.jobs))));
+      assert.deepEqual(rs.map((r) => r.status).sort(), [202, 409], `trial ${trial}`);
+      const loser = rs.find((r) => r.status === 409)!;
+      assert.equal(errorCode(loser), 'IdempotencyKeyReused');
+      const winner = bodies[rs.findIndex((r) => r.status === 202)]!;
+      assert.equal(h.jobs.instances.size, 1);
+      const info = [...h.jobs.instances.values()][0]!;
+      const input = info.input as JobInput;
+      assert.equal(input.spec.cpu, winner.cpu, 'the running job is the winner\'s body');
+      const entry = (await h.ledger.read()).tenants.alpha?.queue;
+      assert.equal(entry?.length, 1, 'the winner\'s queue entry is still there');
+      assert.equal(entry[0]!.cores, winner.cpu, 'the ledger counts the winner\'s cores');
+      const stored = JSON.parse((await h.results.get(input.spec.inputBlob!))!.body.toString());
+      assert.deepEqual(stored, winner.input, 'the winner\'s input blob was not overwritten by the loser');
+    }
+  });
+
+  test('a release by anyone but the entry\'s owner changes nothing', () => {
+    const doc = emptyLedger();
+    enqueue(doc, 'alpha', { maxConcurrentJobs: 1, maxQueuedJobs: 5 }, { instanceId: 'i1', jobId: 'j1', cores: 1, memoryGb: 1, enqueuedAt: 'x', owner: 'hash-a' });
+    assert.equal(release(doc, 'alpha', 'i1', 'hash-b'), false);
+    assert.equal(doc.tenants.alpha?.queue.length, 1);
+    assert.equal(release(doc, 'alpha', 'i1', 'hash-a'), true);
+    assert.equal(doc.tenants.alpha, undefined);
   });
 
   test('maxQueuedJobs → 429 with Retry-After', async () => {

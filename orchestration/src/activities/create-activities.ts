@@ -6,7 +6,7 @@ import {
   ACTIVITIES, blobNames, encodeJobError, JOB_ERROR_CODES, TAGS,
   type ActivityName, type ArchiveAnswer, type ArchiveRequest, type CreateGroupRequest, type GroupRef, type GroupView,
   type JobError, type NotifyRequest, type Observation, type ObserveRequest, type Outcome, type ResolvedImage,
-  type ResolveImageRequest, type SlotAnswer, type SlotRequest, type StartAgentRequest,
+  type ReleaseSlotRequest, type ResolveImageRequest, type SlotAnswer, type SlotRequest, type StartAgentRequest,
 } from '../contracts';
 import { CodedError, jobError } from '../errors';
 import type { Logger } from '../logging';
@@ -80,9 +80,9 @@ export function createActivities(deps: ActivityDeps): Record<ActivityName, Handl
       return { granted: false, reason: r.result } as const;
     });
 
-  const releaseSlot = async (req: { tenant: string; instanceId: string }): Promise<boolean> =>
+  const releaseSlot = async (req: ReleaseSlotRequest): Promise<boolean> =>
     retryable('release slot', () => deps.ledger.update((doc) => {
-      const changed = release(doc, req.tenant, req.instanceId);
+      const changed = release(doc, req.tenant, req.instanceId, req.owner);
       return { changed, result: changed };
     }));
 

@@ -77,12 +77,33 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       }
 
       const now = deps.now();
+      const createdAt = now.toISOString();
+      // The ledger entry is claimed first, owned by this body's hash: a racing submission with the
+      // same Idempotency-Key but another body finds the entry owned by another and gets 409 before
+      // it can touch the winner's input blob or queue entry.
+      const queued = await deps.ledger
+        .update((doc) => {
+          const r = enqueue(doc, tenant.id, tenant.limits, { instanceId, jobId, cores: spec.cpu, memoryGb: spec.memoryGb, enqueuedAt: createdAt, owner: hash });
+          return { changed: r.result === 'enqueued', result: r };
+        })
+        .catch((e: unknown) => {
+          deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, 'could not enqueue the job');
+          throw serviceUnavailable('The admission queue is busy; retry (with the same Idempotency-Key).');
+        });
+      if (queued.result === 'ownedByAnother') throw idempotencyConflict();
+      if (queued.result === 'queueFull') throw queueFull(tenant.limits.maxQueuedJobs, Math.max(5, Math.round(deps.settings.admissionPollSeconds * 4)));
+      // Only the request that wrote the entry may take it back, and only its own (owner-checked).
+      const releaseOurs = async () => {
+        if (queued.result !== 'enqueued') return;
+        await deps.ledger.update((doc) => ({ changed: release(doc, tenant.id, instanceId, hash), result: undefined })).catch(() => undefined);
+      };
       // The batch input can be large: it goes to Blob once, not into every generation's history.
       const bodyInput = (body as { input?: unknown }).input;
       if (bodyInput !== undefined) {
         const name = blobNames(tenant.id, jobId).input;
-        await deps.results.put(name, JSON.stringify(bodyInput), 'application/json').catch((e: unknown) => {
+        await deps.results.put(name, JSON.stringify(bodyInput), 'application/json').catch(async (e: unknown) => {
           deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, 'could not store the job input');
+          await releaseOurs();
           throw serviceUnavailable('The job input could not be stored; retry (with the same Idempotency-Key).');
         });
         spec.inputBlob = name;
@@ -93,32 +114,24 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
         instanceId,
         groupName: groupNameOf(tenant.id, jobId),
         location: tenant.location ?? deps.defaultLocation,
-        createdAt: now.toISOString(),
+        createdAt,
         requestHash: hash,
         spec,
         rates: tenant.costRates,
         settings: deps.settings,
       };
-      const queued = await deps.ledger
-        .update((doc) => {
-          const r = enqueue(doc, tenant.id, tenant.limits, { instanceId, jobId, cores: spec.cpu, memoryGb: spec.memoryGb, enqueuedAt: input.createdAt });
-          return { changed: r.result === 'enqueued', result: r };
-        })
-        .catch((e: unknown) => {
-          deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, 'could not enqueue the job');
-          throw serviceUnavailable('The admission queue is busy; retry (with the same Idempotency-Key).');
-        });
-      if (queued.result === 'queueFull') throw queueFull(tenant.limits.maxQueuedJobs, Math.max(5, Math.round(deps.settings.admissionPollSeconds * 4)));
       try {
         await jobs.start(input);
       } catch (e) {
-        // A concurrent repeat with the same Idempotency-Key may have started it first: then it is ours.
+        // A concurrent repeat with the same Idempotency-Key may have started it first.
         const raced = key ? await jobs.get(instanceId).catch(() => undefined) : undefined;
-        if (raced && jobInputOf(raced)?.requestHash === hash) {
+        const racedInput = raced && jobInputOf(raced);
+        if (raced && racedInput) {
+          if (racedInput.requestHash !== hash) throw idempotencyConflict();
           const l = links(tenant.id, jobId);
           return json(200, { id: jobId, state: statusOf(raced)?.state ?? 'queued', links: l }, { Location: l.self });
         }
-        await deps.ledger.update((doc) => ({ changed: release(doc, tenant.id, instanceId), result: undefined })).catch(() => undefined);
+        await releaseOurs();
         deps.log.error({ tenant: tenant.id, jobId, instanceId, err: (e as Error).message }, 'could not start the orchestration');
         throw serviceUnavailable('The job could not be started; retry (with the same Idempotency-Key).');
       }

@@ -12,6 +12,11 @@ export interface LedgerEntry {
   enqueuedAt: string;
   grantedAt?: string;
   cancelRequested?: boolean;
+  /**
+   * Who may release this entry: the request hash of the submission that enqueued it (the same
+   * instance id can be claimed by two racing submissions with one Idempotency-Key).
+   */
+  owner?: string;
 }
 
 export interface TenantLedger {
@@ -43,11 +48,18 @@ const tenantOf = (doc: LedgerDoc, tenant: string): TenantLedger => (doc.tenants[
 const has = (t: TenantLedger, instanceId: string): 'queue' | 'running' | undefined =>
   t.queue.some((e) => e.instanceId === instanceId) ? 'queue' : t.running.some((e) => e.instanceId === instanceId) ? 'running' : undefined;
 
-export type EnqueueResult = { result: 'enqueued' | 'already'; position: number } | { result: 'queueFull'; queued: number };
+export type EnqueueResult =
+  | { result: 'enqueued' | 'already'; position: number }
+  | { result: 'queueFull'; queued: number }
+  | { result: 'ownedByAnother' };
 
 export function enqueue(doc: LedgerDoc, tenant: string, limits: TenantAdmissionLimits, entry: LedgerEntry): EnqueueResult {
   const t = tenantOf(doc, tenant);
   const where = has(t, entry.instanceId);
+  if (where && entry.owner !== undefined) {
+    const held = [...t.queue, ...t.running].find((e) => e.instanceId === entry.instanceId)!;
+    if (held.owner !== undefined && held.owner !== entry.owner) return { result: 'ownedByAnother' };
+  }
   if (where) return { result: 'already', position: where === 'queue' ? t.queue.findIndex((e) => e.instanceId === entry.instanceId) : -1 };
   if (t.queue.length >= limits.maxQueuedJobs) return { result: 'queueFull', queued: t.queue.length };
   t.queue.push(entry);
@@ -114,13 +126,17 @@ export function admit(doc: LedgerDoc, global: GlobalLimits, now: Date, limitsOf:
   return admitted;
 }
 
-/** Removes the job from queue and running set (idempotent). Returns whether anything changed. */
-export function release(doc: LedgerDoc, tenant: string, instanceId: string): boolean {
+/**
+ * Removes the job from queue and running set (idempotent) — only when `owner` is the entry's owner
+ * (an entry written before owners existed is anyone's). Returns whether anything changed.
+ */
+export function release(doc: LedgerDoc, tenant: string, instanceId: string, owner: string): boolean {
   const t = doc.tenants[tenant];
   if (!t) return false;
   const before = t.queue.length + t.running.length;
-  t.queue = t.queue.filter((e) => e.instanceId !== instanceId);
-  t.running = t.running.filter((e) => e.instanceId !== instanceId);
+  const keep = (e: LedgerEntry) => e.instanceId !== instanceId || (e.owner !== undefined && e.owner !== owner);
+  t.queue = t.queue.filter(keep);
+  t.running = t.running.filter(keep);
   if (t.queue.length === 0 && t.running.length === 0) delete doc.tenants[tenant];
   return t.queue.length + t.running.length !== before;
 }

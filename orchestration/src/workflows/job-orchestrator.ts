@@ -432,7 +432,7 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
         }
       }
       try {
-        yield* call(ACTIVITIES.releaseSlot, { tenant: s.input.tenant, instanceId: s.input.instanceId });
+        yield* call(ACTIVITIES.releaseSlot, { tenant: s.input.tenant, instanceId: s.input.instanceId, owner: s.input.requestHash });
       } catch {
         notes.push('slot not released; the sweeper reconciles it');
       }
