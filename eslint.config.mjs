@@ -14,20 +14,36 @@ export default tseslint.config(
   {
     files: ['orchestration/src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'http', 'https', 'child_process', 'timers'], message: 'Orchestrators are deterministic: no Node builtins.' },
-          { group: ['@azure/*', 'axios', 'pino'], message: 'Orchestrators do no I/O: call an activity.' },
-          { group: ['../activities/*', '../azure/*', '../agent/*', '../api/*', '../tenants/*', '../config'], message: 'workflows/ import contracts only.' },
-        ],
-      }],
-      'no-restricted-properties': ['error',
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'crypto', 'http', 'https', 'child_process', 'timers'],
+              message: 'Orchestrators are deterministic: no Node builtins.',
+            },
+            { group: ['@azure/*', 'axios', 'pino'], message: 'Orchestrators do no I/O: call an activity.' },
+            {
+              group: ['../activities/*', '../azure/*', '../agent/*', '../api/*', '../tenants/*', '../config'],
+              message: 'workflows/ import contracts only.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
         { object: 'Date', property: 'now', message: 'Use context.df.currentUtcDateTime.' },
         { object: 'Math', property: 'random', message: 'Orchestrators are deterministic.' },
         { object: 'process', property: 'env', message: 'Pass settings in the orchestration input.' },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'fetch', 'process'],
-      'no-restricted-syntax': ['error', { selector: 'NewExpression[callee.name="Date"][arguments.length=0]', message: 'Use context.df.currentUtcDateTime.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'NewExpression[callee.name="Date"][arguments.length=0]',
+          message: 'Use context.df.currentUtcDateTime.',
+        },
+      ],
     },
   },
 );

@@ -23,7 +23,10 @@ import { descendantsOf, listProcesses } from '../local/stack/processes';
 import { REPO_ROOT, startStack, type Stack } from '../local/stack/stack';
 import { machineInfo, percentile } from './machine';
 
-const SIZES = (process.env.BENCH_SIZES ?? '1,100,1000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const SIZES = (process.env.BENCH_SIZES ?? '1,100,1000')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => n > 0);
 const POLL_INTERVAL_SECONDS = Number(process.env.BENCH_POLL_INTERVAL_SECONDS ?? '2');
 const CLIENT_CONCURRENCY = 50;
 // ACI allows about 100 creates per 5 minutes per region and the controller paces itself to
@@ -62,7 +65,13 @@ function dist(values: number[]): Dist {
   const s = [...values].sort((a, b) => a - b);
   const mean = s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN;
   const r = (x: number): number => Math.round(x * 1000) / 1000;
-  return { n: s.length, p50: r(percentile(s, 50)), p99: r(percentile(s, 99)), max: r(s[s.length - 1] ?? NaN), mean: r(mean) };
+  return {
+    n: s.length,
+    p50: r(percentile(s, 50)),
+    p99: r(percentile(s, 99)),
+    max: r(s[s.length - 1] ?? NaN),
+    mean: r(mean),
+  };
 }
 
 function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -85,8 +94,23 @@ function writeFixtures(dir: string): { tenantsFile: string; key: string } {
         apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(key).digest('hex') }],
         // The default image stays the model: the app checks `input` for the tenant's default repository.
         allowedRepositories: ['batch/regime-switching', 'bench/sleep'],
-        limits: { maxCpu: 1, maxMemoryGb: 1, maxGpu: 0, maxConcurrentJobs: 1000, maxQueuedJobs: 5000, maxRuntimeMinutes: 60 },
-        defaults: { image: 'batch/regime-switching:1.0', cpu: 1, memoryGb: 0.5, onComplete: 'delete', onFailure: 'delete', maxAttempts: 1, timeoutMinutes: 30 },
+        limits: {
+          maxCpu: 1,
+          maxMemoryGb: 1,
+          maxGpu: 0,
+          maxConcurrentJobs: 1000,
+          maxQueuedJobs: 5000,
+          maxRuntimeMinutes: 60,
+        },
+        defaults: {
+          image: 'batch/regime-switching:1.0',
+          cpu: 1,
+          memoryGb: 0.5,
+          onComplete: 'delete',
+          onFailure: 'delete',
+          maxAttempts: 1,
+          timeoutMinutes: 30,
+        },
         costRates: { currency: 'EUR', vcpuHour: 0.0405, gbHour: 0.0045 },
       },
     ],
@@ -100,7 +124,8 @@ function agentTimes(logText: string): { ready?: number; start?: number; finish?:
   let text = logText;
   try {
     const parsed = JSON.parse(logText) as unknown;
-    if (parsed && typeof parsed === 'object' && typeof (parsed as { content?: unknown }).content === 'string') text = (parsed as { content: string }).content;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { content?: unknown }).content === 'string')
+      text = (parsed as { content: string }).content;
   } catch {
     // plain text
   }
@@ -172,7 +197,12 @@ async function runSize(n: number, fixtures: { tenantsFile: string; key: string }
         },
       },
     },
-    settings: { GLOBAL_MAX_GROUPS: String(QUOTA_GROUPS), GLOBAL_MAX_CORES: String(QUOTA_GROUPS), GLOBAL_MAX_CREATES_PER_5MIN: String(CREATES_PER_5MIN), LOG_LEVEL: 'warn' },
+    settings: {
+      GLOBAL_MAX_GROUPS: String(QUOTA_GROUPS),
+      GLOBAL_MAX_CORES: String(QUOTA_GROUPS),
+      GLOBAL_MAX_CREATES_PER_5MIN: String(CREATES_PER_5MIN),
+      LOG_LEVEL: 'warn',
+    },
     emulatorArgs: ['--max-groups', String(QUOTA_GROUPS), '--max-cores', String(QUOTA_GROUPS)],
     componentLog: (component, line) => {
       if (component === 'azure-emulator') onEmulatorLine(line);
@@ -192,34 +222,45 @@ async function runSize(n: number, fixtures: { tenantsFile: string; key: string }
     const roots = [pids.host, pids.emulator, pids.azurite].filter((p): p is number => p !== undefined);
     const procs = listProcesses();
     const all = [...roots, ...descendantsOf(roots, procs).map((p) => p.pid)];
-    stackPeakKiB = Math.max(stackPeakKiB, all.reduce((a, pid) => a + rssKiB(pid, 'VmRSS'), 0));
+    stackPeakKiB = Math.max(
+      stackPeakKiB,
+      all.reduce((a, pid) => a + rssKiB(pid, 'VmRSS'), 0),
+    );
   }, 500);
   try {
     const client = new ApiClient(stack.apiBaseUrl, 'bench', fixtures.key, 300_000);
     const jobs: JobTimes[] = [];
     const submitErrors: Array<{ status: number; body: string }> = [];
     const t0 = Date.now();
-    await pool(Array.from({ length: n }, (_, i) => i), CLIENT_CONCURRENCY, async () => {
-      // As a platform client would: retry 429/5xx (counted and reported), measure from the first try.
-      const submit = Date.now();
-      for (let attempt = 1; ; attempt++) {
-        const r = await client.submit({ image: 'bench/sleep:1.0', cpu: 1, memoryGb: 0.5 });
-        if (r.status === 202) {
-          jobs.push({ id: r.body.id, group: '', state: r.body.state, submit, accepted: Date.now() });
-          return;
+    await pool(
+      Array.from({ length: n }, (_, i) => i),
+      CLIENT_CONCURRENCY,
+      async () => {
+        // As a platform client would: retry 429/5xx (counted and reported), measure from the first try.
+        const submit = Date.now();
+        for (let attempt = 1; ; attempt++) {
+          const r = await client.submit({ image: 'bench/sleep:1.0', cpu: 1, memoryGb: 0.5 });
+          if (r.status === 202) {
+            jobs.push({ id: r.body.id, group: '', state: r.body.state, submit, accepted: Date.now() });
+            return;
+          }
+          submitErrors.push({ status: r.status, body: r.text.slice(0, 300) });
+          if (!(r.status === 429 || r.status >= 500) || attempt >= 5)
+            throw new Error(`submit answered ${r.status} (attempt ${attempt}): ${r.text.slice(0, 300)}`);
+          await new Promise((res) => setTimeout(res, 500 * attempt));
         }
-        submitErrors.push({ status: r.status, body: r.text.slice(0, 300) });
-        if (!(r.status === 429 || r.status >= 500) || attempt >= 5) throw new Error(`submit answered ${r.status} (attempt ${attempt}): ${r.text.slice(0, 300)}`);
-        await new Promise((res) => setTimeout(res, 500 * attempt));
-      }
-    });
+      },
+    );
     const submitted = Date.now();
     console.error(`  ${n} job(s) submitted in ${((submitted - t0) / 1000).toFixed(1)} s`);
     // Wait without loading the host: the emulator's log says when groups go.
     const deadline = Date.now() + Math.max(180_000, n * 2_000);
     while (deleted.size < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     const timedOut = deleted.size < n;
-    if (timedOut) console.error(`  only ${deleted.size} of ${n} groups were deleted within ${Math.round((deadline - submitted) / 1000)} s; measuring those`);
+    if (timedOut)
+      console.error(
+        `  only ${deleted.size} of ${n} groups were deleted within ${Math.round((deadline - submitted) / 1000)} s; measuring those`,
+      );
     const hostPeakKiB = stack.pids().host ? rssKiB(stack.pids().host!, 'VmHWM') : 0;
     // Final statuses and the agents' own timestamps.
     const statuses = new Map<string, JobStatusView>();
@@ -244,21 +285,33 @@ async function runSize(n: number, fixtures: { tenantsFile: string; key: string }
       }
     });
     const ok = jobs.filter((j) => j.state === 'succeeded');
-    const complete = ok.filter((j) => j.agentStart !== undefined && j.agentFinish !== undefined && j.deleted !== undefined);
+    const complete = ok.filter(
+      (j) => j.agentStart !== undefined && j.agentFinish !== undefined && j.deleted !== undefined,
+    );
     const s = (ms: number): number => ms / 1000;
     const lastDeleted = Math.max(...complete.map((j) => j.deleted!));
     const result = {
       jobs: n,
       finishedWithinDeadline: !timedOut,
       succeeded: ok.length,
-      notSucceeded: jobs.filter((j) => j.state !== 'succeeded').map((j) => ({ id: j.id, state: j.state, error: statuses.get(j.id)?.error ?? null })).slice(0, 10),
+      notSucceeded: jobs
+        .filter((j) => j.state !== 'succeeded')
+        .map((j) => ({ id: j.id, state: j.state, error: statuses.get(j.id)?.error ?? null }))
+        .slice(0, 10),
       measured: complete.length,
       submitSeconds: s(submitted - t0),
       wallSeconds: s(lastDeleted - t0),
       jobsPerMinute: Math.round((complete.length / s(lastDeleted - t0)) * 60 * 10) / 10,
       maxConcurrentGroups: maxGroups,
       submitResponseSeconds: dist(jobs.map((j) => s(j.accepted - j.submit))),
-      submitErrors: { count: submitErrors.length, byStatus: submitErrors.reduce<Record<string, number>>((a, e) => ({ ...a, [e.status]: (a[e.status] ?? 0) + 1 }), {}), first: submitErrors[0] ?? null },
+      submitErrors: {
+        count: submitErrors.length,
+        byStatus: submitErrors.reduce<Record<string, number>>(
+          (a, e) => ({ ...a, [e.status]: (a[e.status] ?? 0) + 1 }),
+          {},
+        ),
+        first: submitErrors[0] ?? null,
+      },
       overheadSeconds: {
         submitToAgentStart: dist(complete.map((j) => s(j.agentStart! - j.submit))),
         submitToGroupCreated: dist(complete.filter((j) => j.created).map((j) => s(j.created! - j.submit))),
@@ -281,7 +334,9 @@ async function runSize(n: number, fixtures: { tenantsFile: string; key: string }
     process.off('SIGTERM', onSignal);
     const report = await stack.stop();
     if (report.leftoverGroups.length || report.strayProcesses.length) {
-      console.error(`  stop: leftover groups ${report.leftoverGroups.length}, stray processes ${report.strayProcesses.length}`);
+      console.error(
+        `  stop: leftover groups ${report.leftoverGroups.length}, stray processes ${report.strayProcesses.length}`,
+      );
     }
     if (keepData) console.error(`  kept ${dataDir} (logs in ${join(dataDir, 'logs')}) because something failed`);
     else rmSync(dataDir, { recursive: true, force: true });
@@ -315,8 +370,13 @@ async function main(): Promise<void> {
   let runs: Array<Record<string, unknown>> = [];
   if (process.env.BENCH_SIZES) {
     try {
-      const recorded = JSON.parse(readFileSync(join(RESULTS, 'controller.json'), 'utf8')) as { machine?: { date?: string }; runs: Array<Record<string, unknown>> };
-      runs = recorded.runs.filter((r) => !SIZES.includes(r.jobs as number)).map((r) => ({ date: recorded.machine?.date, ...r }));
+      const recorded = JSON.parse(readFileSync(join(RESULTS, 'controller.json'), 'utf8')) as {
+        machine?: { date?: string };
+        runs: Array<Record<string, unknown>>;
+      };
+      runs = recorded.runs
+        .filter((r) => !SIZES.includes(r.jobs as number))
+        .map((r) => ({ date: recorded.machine?.date, ...r }));
     } catch {
       runs = [];
     }
@@ -325,7 +385,10 @@ async function main(): Promise<void> {
     console.error(`controller bench: ${n} job(s)…`);
     const loadBefore = os.loadavg()[0];
     const r = await runSize(n, fixtures);
-    Object.assign(r, { date: new Date().toISOString(), loadAverage1m: { before: round2(loadBefore ?? 0), after: round2(os.loadavg()[0] ?? 0) } });
+    Object.assign(r, {
+      date: new Date().toISOString(),
+      loadAverage1m: { before: round2(loadBefore ?? 0), after: round2(os.loadavg()[0] ?? 0) },
+    });
     console.error(`  ${JSON.stringify(r)}`);
     runs.push(r);
   }
@@ -341,7 +404,10 @@ async function main(): Promise<void> {
     clientSubmitConcurrency: CLIENT_CONCURRENCY,
   };
   const machine = machineInfo();
-  writeFileSync(join(RESULTS, 'controller.json'), JSON.stringify({ benchmark: 'controller', command, machine, settings, runs }, null, 2) + '\n');
+  writeFileSync(
+    join(RESULTS, 'controller.json'),
+    JSON.stringify({ benchmark: 'controller', command, machine, settings, runs }, null, 2) + '\n',
+  );
   const md = [
     '# Controller overhead (local stack)',
     '',
@@ -356,7 +422,7 @@ async function main(): Promise<void> {
     '- This machine has 2 cores: with 100 groups at once, 100 Node agents boot and run side by side with the controller, Azurite and the emulator (see the load averages), so the 100- and 1,000-job rows measure a saturated machine, not an idle controller.',
     '- *batch finished → group deleted*: agent logged "job finished" → emulator logged the group deleted. It includes the completion callback, copying logs and result to Blob, the delete request and the agent\'s SIGTERM shutdown; it is an upper bound of "completion → delete requested". Summed over the jobs it is the billable group-seconds after the batch finished.',
     '- *POST answered*: how long the submit request took. Every submit is a conditional write to the admission ledger (one blob in Azurite); under a burst they contend, and a submit whose ledger retries run out answers 500 — the bench retries 429/5xx like a client would and counts them (in brackets).',
-    '- Peak RSS: the host\'s VmHWM; the stack\'s is sampled every 0.5 s over the emulator, Azurite, the host and every container process (each container runs a Node agent).',
+    "- Peak RSS: the host's VmHWM; the stack's is sampled every 0.5 s over the emulator, Azurite, the host and every container process (each container runs a Node agent).",
     '',
   ].join('\n');
   writeFileSync(join(RESULTS, 'controller.md'), md);

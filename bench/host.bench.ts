@@ -16,7 +16,10 @@ const REPS = Number(process.env.BENCH_REPS ?? 3);
 const appDir = join(__dirname, '..', 'tests', 'fixtures', 'durable-app');
 const resultsDir = join(__dirname, 'results');
 
-interface Host { baseUrl: string; close(): Promise<void> }
+interface Host {
+  baseUrl: string;
+  close(): Promise<void>;
+}
 
 /** CPU time (user + system, ms) this process spent per unit of work in the last scenario. */
 const cpu: Record<string, number[]> = { sequential: [], fanOut: [], concurrent: [], events: [] };
@@ -41,7 +44,11 @@ async function withHost<T>(fn: (h: Host) => Promise<T>): Promise<T> {
 }
 
 async function start(h: Host, name: string, input: unknown, id: string): Promise<void> {
-  const res = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/orchestrators/${name}/${id}`, { method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' } });
+  const res = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/orchestrators/${name}/${id}`, {
+    method: 'POST',
+    body: JSON.stringify(input),
+    headers: { 'content-type': 'application/json' },
+  });
   if (res.status !== 202) throw new Error(`start ${name} answered ${res.status}: ${await res.text()}`);
 }
 
@@ -49,9 +56,10 @@ async function waitDone(h: Host, id: string, deadlineMs = 300_000): Promise<unkn
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const res = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/instances/${id}`);
-    const body = await res.json() as { runtimeStatus: string; output: unknown };
+    const body = (await res.json()) as { runtimeStatus: string; output: unknown };
     if (res.status === 200) {
-      if (body.runtimeStatus !== 'Completed') throw new Error(`${id} ended ${body.runtimeStatus}: ${JSON.stringify(body.output)}`);
+      if (body.runtimeStatus !== 'Completed')
+        throw new Error(`${id} ended ${body.runtimeStatus}: ${JSON.stringify(body.output)}`);
       return body.output;
     }
     if (Date.now() > deadline) throw new Error(`${id} not done in time`);
@@ -86,8 +94,10 @@ async function concurrent(): Promise<{ orchestrationsPerSec: number; activitiesP
     // One poller for all 100 (100 pollers would cost more CPU than the work being measured).
     const deadline = Date.now() + 300_000;
     for (;;) {
-      const res = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/instances/?top=1000&showInput=false&runtimeStatus=Completed,Failed,Terminated`);
-      const rows = await res.json() as { runtimeStatus: string }[];
+      const res = await fetch(
+        `${h.baseUrl}/runtime/webhooks/durabletask/instances/?top=1000&showInput=false&runtimeStatus=Completed,Failed,Terminated`,
+      );
+      const rows = (await res.json()) as { runtimeStatus: string }[];
       if (rows.some((r) => r.runtimeStatus !== 'Completed')) throw new Error('an orchestration did not complete');
       if (rows.length === 100) break;
       if (Date.now() > deadline) throw new Error('100 orchestrations not done in time');
@@ -107,7 +117,11 @@ async function events(): Promise<number> {
     const sender = async (): Promise<void> => {
       while (next < n) {
         next++;
-        const res = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/instances/ev/raiseEvent/tick`, { method: 'POST', body: '1', headers: { 'content-type': 'application/json' } });
+        const res = await fetch(`${h.baseUrl}/runtime/webhooks/durabletask/instances/ev/raiseEvent/tick`, {
+          method: 'POST',
+          body: '1',
+          headers: { 'content-type': 'application/json' },
+        });
         if (res.status !== 202) throw new Error(`raiseEvent answered ${res.status}`);
       }
     };
@@ -119,7 +133,13 @@ async function events(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const runs = { sequential: [] as number[], fanOut: [] as number[], concurrentOrch: [] as number[], concurrentAct: [] as number[], events: [] as number[] };
+  const runs = {
+    sequential: [] as number[],
+    fanOut: [] as number[],
+    concurrentOrch: [] as number[],
+    concurrentAct: [] as number[],
+    events: [] as number[],
+  };
   for (let r = 0; r < REPS; r++) {
     runs.sequential.push(await measured('sequential', 500, sequential));
     runs.fanOut.push(await measured('fanOut', 1000, fanOut));
@@ -127,8 +147,10 @@ async function main(): Promise<void> {
     runs.concurrentOrch.push(c.orchestrationsPerSec);
     runs.concurrentAct.push(c.activitiesPerSec);
     runs.events.push(await measured('events', 500, events));
-    console.log(`rep ${r + 1}/${REPS}: seq ${runs.sequential[r]!.toFixed(0)}/s, fan-out ${runs.fanOut[r]!.toFixed(0)}/s, ` +
-      `100x5 ${runs.concurrentAct[r]!.toFixed(0)} act/s, events ${runs.events[r]!.toFixed(0)}/s`);
+    console.log(
+      `rep ${r + 1}/${REPS}: seq ${runs.sequential[r]!.toFixed(0)}/s, fan-out ${runs.fanOut[r]!.toFixed(0)}/s, ` +
+        `100x5 ${runs.concurrentAct[r]!.toFixed(0)} act/s, events ${runs.events[r]!.toFixed(0)}/s`,
+    );
   }
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   const m = {
@@ -143,7 +165,12 @@ async function main(): Promise<void> {
     cpuMsPerActivityConcurrent: median(cpu.concurrent!),
     cpuMsPerEvent: median(cpu.events!),
   };
-  const anchors = { azureStorageSequential: 5, azureStorageFanOut: 100, netheriteSequential: [250, 350], netheriteFanOut: [500, 2000] };
+  const anchors = {
+    azureStorageSequential: 5,
+    azureStorageFanOut: 100,
+    netheriteSequential: [250, 350],
+    netheriteFanOut: [500, 2000],
+  };
   const result = {
     benchmark: 'host',
     machine: { ...machineInfo(), loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))) },
@@ -167,7 +194,14 @@ async function main(): Promise<void> {
     cpuMsPerUnit: cpu,
   };
   writeFileSync(join(resultsDir, 'host.json'), JSON.stringify(result, null, 2) + '\n');
-  const mc = result.machine as unknown as { cpus: number; cpuModel: string; memoryGiB: number; node: string; date: string; loadAverageAtEnd: number[] };
+  const mc = result.machine as unknown as {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    date: string;
+    loadAverageAtEnd: number[];
+  };
   const f = (x: number): string => x.toFixed(0);
   const md = `# functions-host benchmark
 
@@ -201,4 +235,10 @@ so the comparison says the local host will not be the bottleneck of tests, not t
   console.log(md);
 }
 
-main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

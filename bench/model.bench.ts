@@ -27,7 +27,11 @@ const STARTS_PARALLEL = 4;
 
 /** The compiled module, as the container runs it (workers start without a TypeScript loader). */
 function loadModel(): ModelModule {
-  const build = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'batch-image')], { stdio: 'inherit' });
+  const build = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'batch-image')],
+    { stdio: 'inherit' },
+  );
   if (build.status !== 0) throw new Error('tsc -p batch-image failed');
   const load = createRequire(__filename);
   return load(join(root, 'batch-image', 'dist', 'model', 'index.js')) as ModelModule;
@@ -74,7 +78,11 @@ for _ in range(reps):
 print(json.dumps({'seconds': secs, 'logLikelihood': llf, 'version': statsmodels.__version__}))
 `;
 
-interface PyResult { seconds: number[]; logLikelihood: number; version: string }
+interface PyResult {
+  seconds: number[];
+  logLikelihood: number;
+  version: string;
+}
 
 function statsmodelsAvailable(): string | null {
   const r = spawnSync(PYTHON, ['-c', 'import statsmodels; print(statsmodels.__version__)'], { encoding: 'utf8' });
@@ -82,15 +90,32 @@ function statsmodelsAvailable(): string | null {
 }
 
 function runStatsmodels(file: string, reps: number): PyResult {
-  const r = spawnSync(PYTHON, ['-c', PY, file, String(reps)], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 900_000 });
+  const r = spawnSync(PYTHON, ['-c', PY, file, String(reps)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    timeout: 900_000,
+  });
   if (r.status !== 0) throw new Error(`statsmodels failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as PyResult;
 }
 
 /** cpuSeconds: CPU time of the whole process (all threads) during the fits; cpu / wall = threads really running. */
-interface Timed { medianSeconds: number; seconds: number[]; logLikelihood: number; cpuSeconds: number; parallelism: number }
+interface Timed {
+  medianSeconds: number;
+  seconds: number[];
+  logLikelihood: number;
+  cpuSeconds: number;
+  parallelism: number;
+}
 
-async function timeOurs(model: ModelModule, y: number[], k: number, starts: number, workers: number, reps: number): Promise<Timed> {
+async function timeOurs(
+  model: ModelModule,
+  y: number[],
+  k: number,
+  starts: number,
+  workers: number,
+  reps: number,
+): Promise<Timed> {
   const parsed = model.parseFitInput({ y, k, starts, seed: 1 });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   const seconds: number[] = [];
@@ -119,11 +144,20 @@ async function controlSpeedup(): Promise<{ oneThreadSeconds: number; twoThreadsS
     const iterations = Math.round(2e8 / threads);
     const code = `let s = 0; for (let i = 0; i < ${iterations}; i++) s += Math.sqrt(i); require('node:worker_threads').parentPort.postMessage(s);`;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: threads }, () => new Promise<void>((resolve, reject) => {
-      const w = new Worker(code, { eval: true });
-      w.once('message', () => { void w.terminate(); resolve(); });
-      w.once('error', reject);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: threads },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const w = new Worker(code, { eval: true });
+            w.once('message', () => {
+              void w.terminate();
+              resolve();
+            });
+            w.once('error', reject);
+          }),
+      ),
+    );
     return (performance.now() - t0) / 1000;
   };
   const one = await run(1);
@@ -131,7 +165,8 @@ async function controlSpeedup(): Promise<{ oneThreadSeconds: number; twoThreadsS
   return { oneThreadSeconds: one, twoThreadsSeconds: two, speedup: one / two };
 }
 
-const f3 = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+const f3 = (v: number): string =>
+  v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3);
 
 async function main(): Promise<void> {
   const model = loadModel();
@@ -162,7 +197,8 @@ async function main(): Promise<void> {
           sm = { ...r, medianSeconds: median(r.seconds) };
         }
         const row = {
-          T, k,
+          T,
+          k,
           loadAverage1m: loadavg()[0],
           ours1Start: one,
           ours4StartsWorkers1: w1,
@@ -173,24 +209,48 @@ async function main(): Promise<void> {
           logLikelihoodOursMinusStatsmodels: sm ? one.logLikelihood - sm.logLikelihood : null,
         };
         rows.push(row);
-        process.stderr.write(`  ours 1 start ${f3(one.medianSeconds)} s, 4 starts 1w ${f3(w1.medianSeconds)} s / 2w ${f3(w2.medianSeconds)} s` +
-          (sm ? `, statsmodels ${f3(sm.medianSeconds)} s (ll ours ${one.logLikelihood.toFixed(4)} vs ${sm.logLikelihood.toFixed(4)})` : '') + '\n');
-        md.push(`| ${T.toLocaleString('en-US')} | ${k} | ${row.loadAverage1m!.toFixed(1)} | ${f3(one.medianSeconds)} | ${f3(w1.medianSeconds)} | ${f3(w2.medianSeconds)} | ${row.speedup1to2Workers.toFixed(2)}× (${w2.parallelism.toFixed(2)}) | ` +
-          (sm ? `${f3(sm.medianSeconds)} | **${row.speedupVsStatsmodels!.toFixed(1)}×** | ${one.logLikelihood.toFixed(4)} | ${sm.logLikelihood.toFixed(4)} | ${row.logLikelihoodOursMinusStatsmodels!.toExponential(1)} |`
-            : 'n/a | n/a | ' + `${one.logLikelihood.toFixed(4)} | n/a | n/a |`));
+        process.stderr.write(
+          `  ours 1 start ${f3(one.medianSeconds)} s, 4 starts 1w ${f3(w1.medianSeconds)} s / 2w ${f3(w2.medianSeconds)} s` +
+            (sm
+              ? `, statsmodels ${f3(sm.medianSeconds)} s (ll ours ${one.logLikelihood.toFixed(4)} vs ${sm.logLikelihood.toFixed(4)})`
+              : '') +
+            '\n',
+        );
+        md.push(
+          `| ${T.toLocaleString('en-US')} | ${k} | ${row.loadAverage1m!.toFixed(1)} | ${f3(one.medianSeconds)} | ${f3(w1.medianSeconds)} | ${f3(w2.medianSeconds)} | ${row.speedup1to2Workers.toFixed(2)}× (${w2.parallelism.toFixed(2)}) | ` +
+            (sm
+              ? `${f3(sm.medianSeconds)} | **${row.speedupVsStatsmodels!.toFixed(1)}×** | ${one.logLikelihood.toFixed(4)} | ${sm.logLikelihood.toFixed(4)} | ${row.logLikelihoodOursMinusStatsmodels!.toExponential(1)} |`
+              : 'n/a | n/a | ' + `${one.logLikelihood.toFixed(4)} | n/a | n/a |`),
+        );
       }
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
   const machine = machineInfo();
-  const load = loadavg().map((v) => v.toFixed(2)).join(' / ');
+  const load = loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' / ');
   const command = 'npm run bench -- model';
-  writeFileSync(join(resultsDir, 'model.json'), JSON.stringify({
-    machine, loadAverageAtEnd: load, command, reps: REPS, startsParallel: STARTS_PARALLEL,
-    firstFitWithThreadStartSeconds: coldStart, sameFitWarmSeconds: warmAgain, controlTwoThreads: control,
-    statsmodels: smVersion ?? 'statsmodels not installed: apt-get install -y python3-statsmodels', rows,
-  }, null, 2) + '\n');
+  writeFileSync(
+    join(resultsDir, 'model.json'),
+    JSON.stringify(
+      {
+        machine,
+        loadAverageAtEnd: load,
+        command,
+        reps: REPS,
+        startsParallel: STARTS_PARALLEL,
+        firstFitWithThreadStartSeconds: coldStart,
+        sameFitWarmSeconds: warmAgain,
+        controlTwoThreads: control,
+        statsmodels: smVersion ?? 'statsmodels not installed: apt-get install -y python3-statsmodels',
+        rows,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   const text = [
     '# Default model benchmark: Markov-switching regression vs statsmodels',
     '',

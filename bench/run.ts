@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const dir = __dirname;
-const all = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.replace(/\.bench\.ts$/, ''))
+  .sort();
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !all.includes(w));
 if (unknown.length) {
@@ -17,7 +20,12 @@ if (unknown.length) {
 let failed = 0;
 for (const name of wanted.length ? wanted : all) {
   console.log(`\n=== bench ${name} ===`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(dir, `${name}.bench.ts`)], { stdio: 'inherit' });
-  if (r.status !== 0) { failed++; console.error(`bench ${name} failed with exit ${r.status ?? r.signal}`); }
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(dir, `${name}.bench.ts`)], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) {
+    failed++;
+    console.error(`bench ${name} failed with exit ${r.status ?? r.signal}`);
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { SETTINGS, type SettingSpec } from '../orchestration/src/config';
 
 export function settingsTable(): string {
-  const rows = (SETTINGS as readonly SettingSpec[]).map((s) =>
-    `| \`${s.name}\` | ${s.default === undefined ? '**required**' : `\`${s.default}\``} | ${s.description.replace(/\|/g, '\\|')} |`,
+  const rows = (SETTINGS as readonly SettingSpec[]).map(
+    (s) =>
+      `| \`${s.name}\` | ${s.default === undefined ? '**required**' : `\`${s.default}\``} | ${s.description.replace(/\|/g, '\\|')} |`,
   );
   return ['| Setting | Default | What it is |', '|---|---|---|', ...rows].join('\n');
 }

@@ -15,11 +15,19 @@ async function main(argv: string[]): Promise<number> {
     if (a === '--chart') chart = argv[++i];
     else if (a === '--workers') workers = Number(argv[++i]);
     else if (a === '--quiet') quiet = true;
-    else if (a === '-h' || a === '--help') { process.stdout.write(USAGE + '\n'); return 0; }
-    else if (a.startsWith('-') || file !== undefined) { process.stderr.write(`unexpected argument ${a}\n${USAGE}\n`); return 2; }
-    else file = a;
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    } else if (a.startsWith('-') || file !== undefined) {
+      process.stderr.write(`unexpected argument ${a}\n${USAGE}\n`);
+      return 2;
+    } else file = a;
   }
-  if (!file || (argv.includes('--chart') && !chart) || (workers !== undefined && !(Number.isInteger(workers) && workers >= 1))) {
+  if (
+    !file ||
+    (argv.includes('--chart') && !chart) ||
+    (workers !== undefined && !(Number.isInteger(workers) && workers >= 1))
+  ) {
     process.stderr.write(USAGE + '\n');
     return 2;
   }
@@ -48,7 +56,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     process.stderr.write(`fit failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = err instanceof Error && err.name === 'AbortError' ? 130 : 1;

@@ -63,9 +63,16 @@ export function createArmHandler(deps: ArmDeps) {
     rateWindows.set(key, times);
     if (limit > 0 && times.length >= limit) {
       const retryAfter = Math.max(1, Math.ceil(((times[0] as number) + RATE_WINDOW_MS - now) / 1000));
-      throw new HttpError(429, 'TooManyRequests', `The number of container group ${kind} in the last 5 minutes for subscription '${sub}' exceeded the limit of '${limit}'. Please try again after '${retryAfter}' seconds.`, { 'Retry-After': String(retryAfter) });
+      throw new HttpError(
+        429,
+        'TooManyRequests',
+        `The number of container group ${kind} in the last 5 minutes for subscription '${sub}' exceeded the limit of '${limit}'. Please try again after '${retryAfter}' seconds.`,
+        { 'Retry-After': String(retryAfter) },
+      );
     }
-    if (limit > 0) hdrs['x-ms-ratelimit-remaining-resource'] = `Microsoft.ContainerInstance/ContainerGroup${kind === 'creates' ? 'Creates' : 'Deletes'}PT5M;${limit - times.length - 1}`;
+    if (limit > 0)
+      hdrs['x-ms-ratelimit-remaining-resource'] =
+        `Microsoft.ContainerInstance/ContainerGroup${kind === 'creates' ? 'Creates' : 'Deletes'}PT5M;${limit - times.length - 1}`;
     return () => times.push(Date.now());
   }
   // Writes to one group are serialised (two concurrent PUTs of a new name must not create it twice).
@@ -90,22 +97,41 @@ export function createArmHandler(deps: ArmDeps) {
     const tenant = deps.identities.tenantId;
     const challenge = `Bearer authorization_uri="https://login.microsoftonline.com/${tenant}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`;
     if (!auth) {
-      throw new HttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", { 'WWW-Authenticate': challenge });
+      throw new HttpError(
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is missing.",
+        { 'WWW-Authenticate': challenge },
+      );
     }
     if (!/^bearer\s+/i.test(auth)) {
-      throw new HttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is provided in an invalid format.", { 'WWW-Authenticate': challenge });
+      throw new HttpError(
+        401,
+        'AuthenticationFailed',
+        "Authentication failed. The 'Authorization' header is provided in an invalid format.",
+        { 'WWW-Authenticate': challenge },
+      );
     }
     const v = verifyJwt(auth.replace(/^bearer\s+/i, '').trim(), deps.secret, ARM_AUDIENCES);
     if (!v.ok) {
       const msg: Record<string, string> = {
         malformed: 'The access token is invalid.',
         signature: 'The access token has an invalid signature.',
-        expired: "The access token expired or is not yet valid.",
-        audience: "The access token has an invalid audience: ARM accepts only tokens for 'https://management.azure.com/'.",
+        expired: 'The access token expired or is not yet valid.',
+        audience:
+          "The access token has an invalid audience: ARM accepts only tokens for 'https://management.azure.com/'.",
       };
-      throw new HttpError(401, v.reason === 'expired' ? 'ExpiredAuthenticationToken' : 'InvalidAuthenticationToken', msg[v.reason] ?? 'The access token is invalid.', {
-        'WWW-Authenticate': challenge.replace("because of missing 'Authorization' header.", 'because the access token is invalid.'),
-      });
+      throw new HttpError(
+        401,
+        v.reason === 'expired' ? 'ExpiredAuthenticationToken' : 'InvalidAuthenticationToken',
+        msg[v.reason] ?? 'The access token is invalid.',
+        {
+          'WWW-Authenticate': challenge.replace(
+            "because of missing 'Authorization' header.",
+            'because the access token is invalid.',
+          ),
+        },
+      );
     }
   }
 
@@ -115,11 +141,19 @@ export function createArmHandler(deps: ArmDeps) {
   }
 
   function notFound(rg: string, name: string): HttpError {
-    return new HttpError(404, 'ResourceNotFound', `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
+    return new HttpError(
+      404,
+      'ResourceNotFound',
+      `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+    );
   }
 
   function transitioning(g: GroupRecord): HttpError {
-    return new HttpError(409, 'ContainerGroupTransitioning', `The container group '${g.name}' is still transitioning, please retry later.`);
+    return new HttpError(
+      409,
+      'ContainerGroupTransitioning',
+      `The container group '${g.name}' is still transitioning, please retry later.`,
+    );
   }
 
   function checkResourceGroup(rg: string): void {
@@ -132,18 +166,37 @@ export function createArmHandler(deps: ArmDeps) {
     const u = groups.usage(sub);
     const loc = deps.location;
     if (!existing && u.groups + 1 > deps.maxGroups) {
-      throw new HttpError(409, 'ServiceUnavailable', `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'ContainerGroups' exceeded in region '${loc}'. Limit: '${deps.maxGroups}', Usage: '${u.groups}' Requested: '1'.`);
+      throw new HttpError(
+        409,
+        'ServiceUnavailable',
+        `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'ContainerGroups' exceeded in region '${loc}'. Limit: '${deps.maxGroups}', Usage: '${u.groups}' Requested: '1'.`,
+      );
     }
-    const current = existing && (existing.state === 'Pending' || existing.state === 'Running') ? existing.spec.totalCpu : 0;
+    const current =
+      existing && (existing.state === 'Pending' || existing.state === 'Running') ? existing.spec.totalCpu : 0;
     if (u.cores - current + cpu > deps.maxCores) {
-      throw new HttpError(409, 'ServiceUnavailable', `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region '${loc}'. Limit: '${deps.maxCores}', Usage: '${u.cores}' Requested: '${cpu}'.`);
+      throw new HttpError(
+        409,
+        'ServiceUnavailable',
+        `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region '${loc}'. Limit: '${deps.maxCores}', Usage: '${u.cores}' Requested: '${cpu}'.`,
+      );
     }
     if (faults.take('capacity')) {
-      throw new HttpError(409, 'ServiceUnavailable', `The requested resource is not available in the location '${loc}' at this moment. Please retry with a different resource request or in another location. Resource requested: '${cpu}' CPU '${memory}' GB memory 'Linux' OS. Container group: '${name}'.`);
+      throw new HttpError(
+        409,
+        'ServiceUnavailable',
+        `The requested resource is not available in the location '${loc}' at this moment. Please retry with a different resource request or in another location. Resource requested: '${cpu}' CPU '${memory}' GB memory 'Linux' OS. Container group: '${name}'.`,
+      );
     }
   }
 
-  function listPage(req: IncomingMessage, res: ServerResponse, url: URL, items: GroupRecord[], hdrs: Record<string, string>): void {
+  function listPage(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    items: GroupRecord[],
+    hdrs: Record<string, string>,
+  ): void {
     const skip = Math.max(0, Number(url.searchParams.get('$skiptoken') ?? '0') || 0);
     const top = Math.min(deps.pageSize, Number(url.searchParams.get('$top') ?? deps.pageSize) || deps.pageSize);
     const page = items.slice(skip, skip + top);
@@ -162,17 +215,30 @@ export function createArmHandler(deps: ArmDeps) {
     const buf = await readBody(req);
     const ct = String(req.headers['content-type'] ?? '');
     if (buf.length && ct && !/json/i.test(ct)) {
-      throw new HttpError(415, 'UnsupportedMediaType', `The content media type '${ct}' is not supported. Only 'application/json' is supported.`);
+      throw new HttpError(
+        415,
+        'UnsupportedMediaType',
+        `The content media type '${ct}' is not supported. Only 'application/json' is supported.`,
+      );
     }
     if (!buf.length) return undefined;
     try {
       return JSON.parse(buf.toString('utf8'));
     } catch (err) {
-      throw new HttpError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: '${(err as Error).message}'.`);
+      throw new HttpError(
+        400,
+        'InvalidRequestContent',
+        `The request content was invalid and could not be deserialized: '${(err as Error).message}'.`,
+      );
     }
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, url: URL, hdrs: Record<string, string>): Promise<void> {
+  async function route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    hdrs: Record<string, string>,
+  ): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const seg = decodeSegments(url.pathname);
     if (!eq(seg[0], 'subscriptions') || !seg[1]) {
@@ -191,7 +257,13 @@ export function createArmHandler(deps: ArmDeps) {
           if (!op || op.subscriptionId.toLowerCase() !== sub.toLowerCase()) {
             throw new HttpError(404, 'OperationNotFound', `The operation '${seg[7]}' was not found.`);
           }
-          const body: Record<string, unknown> = { id: op.groupId, name: op.id, status: op.status, startTime: op.startTime, properties: { events: op.events } };
+          const body: Record<string, unknown> = {
+            id: op.groupId,
+            name: op.id,
+            status: op.status,
+            startTime: op.startTime,
+            properties: { events: op.events },
+          };
           if (op.endTime) body.endTime = op.endTime;
           if (op.error) body.error = op.error;
           sendJson(res, 200, body, hdrs);
@@ -204,25 +276,53 @@ export function createArmHandler(deps: ArmDeps) {
           }
           const u = groups.usage(sub);
           const base = `/subscriptions/${sub}/providers/Microsoft.ContainerInstance/locations/${normalizeLocation(loc)}/usages`;
-          sendJson(res, 200, {
-            value: [
-              { id: `${base}/ContainerGroups`, unit: 'Count', currentValue: u.groups, limit: deps.maxGroups, name: { value: 'ContainerGroups', localizedValue: 'Container Groups' } },
-              { id: `${base}/StandardCores`, unit: 'Count', currentValue: u.cores, limit: deps.maxCores, name: { value: 'StandardCores', localizedValue: 'Standard Cores' } },
-            ],
-          }, hdrs);
+          sendJson(
+            res,
+            200,
+            {
+              value: [
+                {
+                  id: `${base}/ContainerGroups`,
+                  unit: 'Count',
+                  currentValue: u.groups,
+                  limit: deps.maxGroups,
+                  name: { value: 'ContainerGroups', localizedValue: 'Container Groups' },
+                },
+                {
+                  id: `${base}/StandardCores`,
+                  unit: 'Count',
+                  currentValue: u.cores,
+                  limit: deps.maxCores,
+                  name: { value: 'StandardCores', localizedValue: 'Standard Cores' },
+                },
+              ],
+            },
+            hdrs,
+          );
           return;
         }
       }
-      throw new HttpError(404, 'InvalidResourceType', `The resource type could not be found in the namespace 'Microsoft.ContainerInstance' for api version '${url.searchParams.get('api-version')}'.`);
+      throw new HttpError(
+        404,
+        'InvalidResourceType',
+        `The resource type could not be found in the namespace 'Microsoft.ContainerInstance' for api version '${url.searchParams.get('api-version')}'.`,
+      );
     }
     // /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/containerGroups[/{name}[/...]]
-    if (!eq(seg[2], 'resourcegroups') || !seg[3] || !eq(seg[4], 'providers') || !eq(seg[5], PROVIDER) || !eq(seg[6], 'containergroups')) {
+    if (
+      !eq(seg[2], 'resourcegroups') ||
+      !seg[3] ||
+      !eq(seg[4], 'providers') ||
+      !eq(seg[5], PROVIDER) ||
+      !eq(seg[6], 'containergroups')
+    ) {
       throw new HttpError(404, 'InvalidResourceType', `No route for '${method} ${url.pathname}'.`);
     }
     const rg = seg[3];
     checkResourceGroup(rg);
     if (seg.length === 7) {
-      if (method !== 'GET') throw new HttpError(405, 'MethodNotAllowed', `The method '${method}' is not allowed on a resource collection.`);
+      if (method !== 'GET')
+        throw new HttpError(405, 'MethodNotAllowed', `The method '${method}' is not allowed on a resource collection.`);
       return listPage(req, res, url, groups.list(sub, rg), hdrs);
     }
     const name = seg[7] as string;
@@ -230,7 +330,16 @@ export function createArmHandler(deps: ArmDeps) {
     return locked(groups.idOf(sub, rg, name).toLowerCase(), () => groupRoute(req, res, url, hdrs, seg, sub, rg, name));
   }
 
-  async function groupRoute(req: IncomingMessage, res: ServerResponse, url: URL, hdrs: Record<string, string>, seg: string[], sub: string, rg: string, name: string): Promise<void> {
+  async function groupRoute(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    hdrs: Record<string, string>,
+    seg: string[],
+    sub: string,
+    rg: string,
+    name: string,
+  ): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const g = groups.find(sub, rg, name);
     const action = seg[8]?.toLowerCase();
@@ -276,8 +385,17 @@ export function createArmHandler(deps: ArmDeps) {
         if (!g) throw notFound(rg, name);
         const body = (await jsonBody(req)) as { tags?: unknown } | undefined;
         const tags = body?.tags;
-        if (!tags || typeof tags !== 'object' || Array.isArray(tags) || Object.values(tags).some((v) => typeof v !== 'string')) {
-          throw new HttpError(400, 'InvalidRequestContent', "The request content was invalid: PATCH supports only 'tags' (an object of strings).");
+        if (
+          !tags ||
+          typeof tags !== 'object' ||
+          Array.isArray(tags) ||
+          Object.values(tags).some((v) => typeof v !== 'string')
+        ) {
+          throw new HttpError(
+            400,
+            'InvalidRequestContent',
+            "The request content was invalid: PATCH supports only 'tags' (an object of strings).",
+          );
         }
         groups.updateTags(g, tags as Record<string, string>);
         sendJson(res, 200, groups.render(g, true), hdrs);
@@ -326,7 +444,11 @@ export function createArmHandler(deps: ArmDeps) {
         return;
       }
       if (g.state === 'Stopped') {
-        throw new HttpError(409, 'ContainerGroupStopped', `The container group '${g.name}' is stopped; start it instead of restarting it.`);
+        throw new HttpError(
+          409,
+          'ContainerGroupStopped',
+          `The container group '${g.name}' is stopped; start it instead of restarting it.`,
+        );
       }
       await groups.restart(g);
       res.writeHead(204, hdrs);
@@ -341,13 +463,22 @@ export function createArmHandler(deps: ArmDeps) {
       if (sub2 === 'logs' && method === 'GET') {
         const tailRaw = url.searchParams.get('tail');
         const tail = tailRaw === null ? undefined : Number(tailRaw);
-        if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new HttpError(400, 'InvalidTailParameter', `The 'tail' parameter '${tailRaw}' must be a non-negative integer.`);
+        if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
+          throw new HttpError(
+            400,
+            'InvalidTailParameter',
+            `The 'tail' parameter '${tailRaw}' must be a non-negative integer.`,
+          );
         const timestamps = url.searchParams.get('timestamps') === 'true';
         sendJson(res, 200, { content: groups.logs(g, c, tail, timestamps) }, hdrs);
         return;
       }
       if ((sub2 === 'exec' || sub2 === 'attach') && method === 'POST') {
-        throw new HttpError(400, 'OperationNotSupported', `'${sub2}' needs a WebSocket session, which this emulator does not provide; read the logs instead.`);
+        throw new HttpError(
+          400,
+          'OperationNotSupported',
+          `'${sub2}' needs a WebSocket session, which this emulator does not provide; read the logs instead.`,
+        );
       }
     }
     throw new HttpError(404, 'InvalidResourceType', `No route for '${method} ${url.pathname}'.`);
@@ -358,7 +489,8 @@ export function createArmHandler(deps: ArmDeps) {
     const hdrs = armHeaders(req);
     try {
       if (url.pathname.startsWith('/_emulator/')) {
-        if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'Forbidden', 'The admin API is loopback-only.');
+        if (!isLoopback(req.socket.remoteAddress))
+          throw new HttpError(403, 'Forbidden', 'The admin API is loopback-only.');
         await deps.admin(req, res, url.pathname);
         return;
       }
@@ -366,32 +498,51 @@ export function createArmHandler(deps: ArmDeps) {
       if (lat > 0) await new Promise((r) => setTimeout(r, lat));
       authenticate(req);
       if (!url.searchParams.get('api-version')) {
-        throw new HttpError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+        throw new HttpError(
+          400,
+          'MissingApiVersionParameter',
+          'The api-version query parameter (?api-version=) is required for all requests.',
+        );
       }
       const method = req.method ?? 'GET';
       const th = faults.take('throttle', method);
       if (th) {
         const after = th.retryAfterSeconds ?? 1;
         const kind = method === 'GET' ? 'read' : method === 'DELETE' ? 'delete' : 'write';
-        throw new HttpError(429, 'SubscriptionRequestsThrottled', `Number of '${kind}' requests for subscription '${decodeSegments(url.pathname)[1] ?? ''}' actor '' exceeded. Please try again after '${after}' seconds after additional tooltip. Please refer to https://aka.ms/arm-throttling`, th.omitRetryAfter ? {} : { 'Retry-After': String(after) });
+        throw new HttpError(
+          429,
+          'SubscriptionRequestsThrottled',
+          `Number of '${kind}' requests for subscription '${decodeSegments(url.pathname)[1] ?? ''}' actor '' exceeded. Please try again after '${after}' seconds after additional tooltip. Please refer to https://aka.ms/arm-throttling`,
+          th.omitRetryAfter ? {} : { 'Retry-After': String(after) },
+        );
       }
       const t5 = faults.take('transient5xx', method);
       if (t5) {
         const status = t5.status ?? 500;
-        throw new HttpError(status, status === 503 ? 'ServiceUnavailable' : status === 502 ? 'BadGateway' : 'InternalServerError', 'The server encountered an internal error. Please retry the request. (injected transient fault)');
+        throw new HttpError(
+          status,
+          status === 503 ? 'ServiceUnavailable' : status === 502 ? 'BadGateway' : 'InternalServerError',
+          'The server encountered an internal error. Please retry the request. (injected transient fault)',
+        );
       }
       await route(req, res, url, hdrs);
     } catch (err) {
       if (err instanceof HttpError) {
         const body: Record<string, unknown> = { code: err.code, message: err.message };
         if (err.target) body.target = err.target;
-        if (err.status >= 500 || err.status === 429 || err.status === 401) deps.log.info({ status: err.status, code: err.code, method: req.method, path: url.pathname }, 'ARM error');
+        if (err.status >= 500 || err.status === 429 || err.status === 401)
+          deps.log.info({ status: err.status, code: err.code, method: req.method, path: url.pathname }, 'ARM error');
         else deps.log.debug({ status: err.status, code: err.code, path: url.pathname }, 'ARM error');
         sendJson(res, err.status, { error: body }, { ...hdrs, ...err.headers });
         return;
       }
       deps.log.error({ err }, 'ARM handler failed');
-      sendJson(res, 500, { error: { code: 'InternalServerError', message: 'An internal error occurred in the emulator.' } }, hdrs);
+      sendJson(
+        res,
+        500,
+        { error: { code: 'InternalServerError', message: 'An internal error occurred in the emulator.' } },
+        hdrs,
+      );
     }
   };
 }

@@ -35,7 +35,10 @@ export class Cgroups {
     private readonly root: string = DEFAULT_ROOT,
   ) {
     this.base = join('aci-emulator', instance);
-    if (disabled) log.warn('cgroups disabled (--no-cgroups): container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated');
+    if (disabled)
+      log.warn(
+        'cgroups disabled (--no-cgroups): container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated',
+      );
     this.available = !disabled && this.probe();
   }
 
@@ -51,11 +54,15 @@ export class Cgroups {
     } catch (err) {
       try {
         // use_hierarchy may already be fixed by the parent; that is fine if the dirs exist.
-        if (CONTROLLERS.slice(0, 3).every((c) => existsSync(join(this.root, c, this.base, 'cgroup.procs')))) return true;
+        if (CONTROLLERS.slice(0, 3).every((c) => existsSync(join(this.root, c, this.base, 'cgroup.procs'))))
+          return true;
       } catch {
         // fall through to the warning
       }
-      this.log.warn({ err: String(err), root: this.root }, 'cgroups v1 are not writable here: container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated');
+      this.log.warn(
+        { err: String(err), root: this.root },
+        'cgroups v1 are not writable here: container groups run WITHOUT cpu/memory limits and out-of-memory kills are not emulated',
+      );
       return false;
     }
   }
@@ -100,10 +107,7 @@ export class Cgroups {
   pids(p: CgroupPaths): number[] {
     const dir = p.dirs.cpu ?? Object.values(p.dirs)[0];
     if (!dir) return [];
-    return (read(join(dir, 'cgroup.procs')) ?? '')
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
+    return (read(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
   }
 
   oomKills(p: CgroupPaths): number {
@@ -125,7 +129,15 @@ export class Cgroups {
     const dir = p.dirs.cpu;
     const v = dir ? read(join(dir, 'cpu.stat')) : undefined;
     if (!v) return undefined;
-    return Object.fromEntries(v.trim().split('\n').map((l) => { const [k, n] = l.split(' '); return [k as string, Number(n)]; }));
+    return Object.fromEntries(
+      v
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const [k, n] = l.split(' ');
+          return [k as string, Number(n)];
+        }),
+    );
   }
 
   memoryUsage(p: CgroupPaths): { usage?: number; max?: number; limit?: number } {
@@ -135,7 +147,11 @@ export class Cgroups {
       const v = read(join(dir, f));
       return v ? Number(v.trim()) : undefined;
     };
-    return { usage: n('memory.usage_in_bytes'), max: n('memory.max_usage_in_bytes'), limit: n('memory.limit_in_bytes') };
+    return {
+      usage: n('memory.usage_in_bytes'),
+      max: n('memory.max_usage_in_bytes'),
+      limit: n('memory.limit_in_bytes'),
+    };
   }
 
   /** Remove one group's cgroups (all containers). Processes must be gone already. */
@@ -163,7 +179,11 @@ export class Cgroups {
   groupKeys(): string[] {
     if (!this.available) return [];
     const dir = join(this.root, 'cpu', this.base);
-    return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
+    return existsSync(dir)
+      ? readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+      : [];
   }
 
   /** Every pid in any cgroup of a group (for reaping). */

@@ -99,7 +99,13 @@ async function main(): Promise<void> {
   set('restartBackoffMs', int('restart-backoff-ms', values['restart-backoff-ms']));
   set('stopGraceMs', int('stop-grace-ms', values['stop-grace-ms']));
   set('faults', faults);
-  set('resourceGroups', values['resource-groups']?.split(',').map((s) => s.trim()).filter(Boolean));
+  set(
+    'resourceGroups',
+    values['resource-groups']
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   set('anonymousPull', values['anonymous-pull']);
   set('disableCgroups', values['no-cgroups']);
 
@@ -140,6 +146,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`azure-emulator failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `azure-emulator failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -1,7 +1,22 @@
 // Container groups: ACI's state model driven by real local processes. Everything a later run needs
 // (spec, instance views, pids, addresses) is recorded under <data>/groups/<key>/group.json.
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, truncateSync, appendFileSync, writeFileSync, fstatSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  appendFileSync,
+  writeFileSync,
+  fstatSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Cgroups, CgroupPaths } from './cgroups';
 import type { FaultState } from './faults';
@@ -225,7 +240,10 @@ export class ContainerGroupManager {
       if (g.ip && !this.o.ipPool.reclaim(g.ip)) {
         const old = g.ip;
         g.ip = await this.o.ipPool.allocate(g.spec.containers.flatMap((c) => c.ports.map((p) => p.port)));
-        this.o.log.warn({ group: g.name, old, ip: g.ip }, 'recorded address is taken by another emulator: the group moves to a new one');
+        this.o.log.warn(
+          { group: g.name, old, ip: g.ip },
+          'recorded address is taken by another emulator: the group moves to a new one',
+        );
       }
       if (g.provisioningState === 'Deleting') {
         this.finishDelete(g, g.operationId);
@@ -240,7 +258,10 @@ export class ContainerGroupManager {
       }
       for (const c of Object.values(g.containers)) {
         if (c.pid && c.startTicks && isAlive(c.pid, c.startTicks) && !c.interrupted) {
-          this.o.log.info({ group: g.name, container: c.name, pid: c.pid }, 're-adopted container process from an earlier run');
+          this.o.log.info(
+            { group: g.name, container: c.name, pid: c.pid },
+            're-adopted container process from an earlier run',
+          );
           this.watch(g, c, adopt(c.pid, c.startTicks, this.exitFile(g, c.name)));
         } else if (c.currentState?.state === 'Running' || c.currentState?.state === 'Waiting') {
           if (c.interrupted) {
@@ -280,7 +301,11 @@ export class ContainerGroupManager {
 
   list(subscriptionId: string, resourceGroup?: string): GroupRecord[] {
     return [...this.groups.values()]
-      .filter((g) => g.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() && (!resourceGroup || g.resourceGroup.toLowerCase() === resourceGroup.toLowerCase()))
+      .filter(
+        (g) =>
+          g.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() &&
+          (!resourceGroup || g.resourceGroup.toLowerCase() === resourceGroup.toLowerCase()),
+      )
       .sort((a, b) => (a.id.toLowerCase() < b.id.toLowerCase() ? -1 : 1));
   }
 
@@ -295,7 +320,9 @@ export class ContainerGroupManager {
   }
 
   isTransitioning(g: GroupRecord): boolean {
-    return g.provisioningState === 'Pending' || g.provisioningState === 'Creating' || g.provisioningState === 'Deleting';
+    return (
+      g.provisioningState === 'Pending' || g.provisioningState === 'Creating' || g.provisioningState === 'Deleting'
+    );
   }
 
   // ---------------------------------------------------------------- operations
@@ -337,7 +364,12 @@ export class ContainerGroupManager {
 
   // ---------------------------------------------------------------- lifecycle
   /** PUT of a new group (validated by the caller). */
-  async create(subscriptionId: string, resourceGroup: string, name: string, spec: GroupSpec): Promise<{ group: GroupRecord; op: Operation }> {
+  async create(
+    subscriptionId: string,
+    resourceGroup: string,
+    name: string,
+    spec: GroupSpec,
+  ): Promise<{ group: GroupRecord; op: Operation }> {
     const id = this.idOf(subscriptionId, resourceGroup, name);
     const g: GroupRecord = {
       key: groupKey(id),
@@ -359,7 +391,11 @@ export class ContainerGroupManager {
       g.ip = await this.o.ipPool.allocate(spec.containers.flatMap((c) => c.ports.map((p) => p.port)));
     } catch (err) {
       this.groups.delete(g.key);
-      throw new HttpError(409, 'ServiceUnavailable', `The requested resource is not available in the location '${this.o.location}' at this moment: ${(err as Error).message}.`);
+      throw new HttpError(
+        409,
+        'ServiceUnavailable',
+        `The requested resource is not available in the location '${this.o.location}' at this moment: ${(err as Error).message}.`,
+      );
     }
     const op = this.newOperation(g, 'create');
     void this.deploy(g, op);
@@ -367,7 +403,10 @@ export class ContainerGroupManager {
   }
 
   sameDefinition(g: GroupRecord, spec: GroupSpec): boolean {
-    return canonicalJson({ p: g.spec.properties, i: g.spec.identity ?? null, z: g.spec.zones ?? null }) === canonicalJson({ p: spec.properties, i: spec.identity ?? null, z: spec.zones ?? null });
+    return (
+      canonicalJson({ p: g.spec.properties, i: g.spec.identity ?? null, z: g.spec.zones ?? null }) ===
+      canonicalJson({ p: spec.properties, i: spec.identity ?? null, z: spec.zones ?? null })
+    );
   }
 
   /** The create/start operation still running for a group, if any. */
@@ -411,11 +450,13 @@ export class ContainerGroupManager {
     g.containers = {};
     for (const c of g.spec.containers) {
       g.containers[c.name] = { name: c.name, restartCount: 0, events: [], rawOffset: 0 };
-      for (const f of [this.logFile(g, c.name), this.rawFile(g, c.name), this.exitFile(g, c.name)]) rmSync(f, { force: true });
+      for (const f of [this.logFile(g, c.name), this.rawFile(g, c.name), this.exitFile(g, c.name)])
+        rmSync(f, { force: true });
     }
     if (op) op.status = 'Pending';
     this.save(g);
-    const stale = () => this.closing || g.deployment !== dep || !this.groups.has(g.key) || g.provisioningState === 'Deleting';
+    const stale = () =>
+      this.closing || g.deployment !== dep || !this.groups.has(g.key) || g.provisioningState === 'Deleting';
 
     this.later(delay / 2, () => {
       if (stale()) return;
@@ -438,8 +479,14 @@ export class ContainerGroupManager {
         const missing = g.spec.containers.find((c) => !this.o.catalog.resolve(c.repository, c.reference));
         if (fault || missing) {
           const error = missing
-            ? { code: 'InaccessibleImage', message: `The image '${missing.image}' in container group '${g.name}' is not accessible. Please check the image and registry credential.` }
-            : { code: fault?.code ?? 'ContainerGroupDeploymentFailed', message: fault?.message ?? `The container group '${g.name}' failed to provision (injected fault).` };
+            ? {
+                code: 'InaccessibleImage',
+                message: `The image '${missing.image}' in container group '${g.name}' is not accessible. Please check the image and registry credential.`,
+              }
+            : {
+                code: fault?.code ?? 'ContainerGroupDeploymentFailed',
+                message: fault?.message ?? `The container group '${g.name}' failed to provision (injected fault).`,
+              };
           g.provisioningState = 'Failed';
           g.state = 'Failed';
           addEvent(g.events, 'Failed', error.message, 'Warning');
@@ -464,7 +511,9 @@ export class ContainerGroupManager {
     const rt = g.containers[name];
     if (!spec || !rt) return;
     // Restarts (policy or API) run the image pulled at deployment: its digest, even if the tag moved since.
-    const img = (rt.digest ? this.o.catalog.resolve(spec.repository, rt.digest) : undefined) ?? this.o.catalog.resolve(spec.repository, spec.reference);
+    const img =
+      (rt.digest ? this.o.catalog.resolve(spec.repository, rt.digest) : undefined) ??
+      this.o.catalog.resolve(spec.repository, spec.reference);
     const env: Record<string, string> = {};
     for (const k of this.o.inheritEnv) {
       const v = process.env[k];
@@ -526,10 +575,20 @@ export class ContainerGroupManager {
     // A container ends with its main process: whatever it left behind, even in another process group
     // (a tenant command the agent started), is killed, as the kernel does when a PID namespace's init exits.
     if (rt.cgroup) for (const p of this.o.cgroups.pids(rt.cgroup)) signalTree(p, 'SIGKILL', [p]);
-    if (oom) addEvent(rt.events, 'OOMKilled', `Container ${name} was killed: out of memory (limit ${g.spec.containers.find((c) => c.name === name)?.memoryInGB} GB)`, 'Warning');
-    this.o.log.info({ group: g.name, container: name, exitCode: term.exitCode, detail: term.detailStatus }, 'container exited');
+    if (oom)
+      addEvent(
+        rt.events,
+        'OOMKilled',
+        `Container ${name} was killed: out of memory (limit ${g.spec.containers.find((c) => c.name === name)?.memoryInGB} GB)`,
+        'Warning',
+      );
+    this.o.log.info(
+      { group: g.name, container: name, exitCode: term.exitCode, detail: term.detailStatus },
+      'container exited',
+    );
     const policy = g.spec.restartPolicy;
-    const restart = !stopping && g.state !== 'Stopped' && (policy === 'Always' || (policy === 'OnFailure' && code !== 0));
+    const restart =
+      !stopping && g.state !== 'Stopped' && (policy === 'Always' || (policy === 'OnFailure' && code !== 0));
     if (restart) {
       rt.previousState = term;
       rt.currentState = { state: 'Waiting', detailStatus: 'CrashLoopBackOff: Back-off restarting failed container' };
@@ -537,7 +596,13 @@ export class ContainerGroupManager {
       addEvent(rt.events, 'BackOff', `Back-off restarting failed container ${name}`, 'Warning');
       const dep = g.deployment;
       this.later(backoff, () => {
-        if (g.deployment !== dep || this.groups.get(g.key) !== g || g.state === 'Stopped' || rt.currentState?.state !== 'Waiting') return;
+        if (
+          g.deployment !== dep ||
+          this.groups.get(g.key) !== g ||
+          g.state === 'Stopped' ||
+          rt.currentState?.state !== 'Waiting'
+        )
+          return;
         rt.restartCount += 1;
         rt.previousState = term;
         this.startContainer(g, name);
@@ -547,11 +612,22 @@ export class ContainerGroupManager {
       });
     } else {
       rt.currentState = term;
-      if (!stopping) addEvent(rt.events, 'Killing', `Container ${name} terminated with exit code ${term.exitCode}`, term.exitCode === 0 ? 'Normal' : 'Warning');
+      if (!stopping)
+        addEvent(
+          rt.events,
+          'Killing',
+          `Container ${name} terminated with exit code ${term.exitCode}`,
+          term.exitCode === 0 ? 'Normal' : 'Warning',
+        );
     }
     this.recomputeState(g);
     this.save(g);
-    if (!restart && !stopping && rt.cgroup && Object.values(g.containers).every((c) => c.currentState?.state === 'Terminated')) {
+    if (
+      !restart &&
+      !stopping &&
+      rt.cgroup &&
+      Object.values(g.containers).every((c) => c.currentState?.state === 'Terminated')
+    ) {
       // Nothing left to run in this deployment: free the cgroups (start makes new ones).
       this.o.cgroups.removeGroup(g.key);
       for (const c of Object.values(g.containers)) c.cgroup = undefined;
@@ -559,10 +635,17 @@ export class ContainerGroupManager {
   }
 
   private recomputeState(g: GroupRecord): void {
-    if (g.state === 'Stopped' || g.provisioningState === 'Pending' || g.provisioningState === 'Creating' || g.provisioningState === 'Failed') return;
+    if (
+      g.state === 'Stopped' ||
+      g.provisioningState === 'Pending' ||
+      g.provisioningState === 'Creating' ||
+      g.provisioningState === 'Failed'
+    )
+      return;
     const cs = Object.values(g.containers);
     if (cs.some((c) => c.currentState?.state === 'Running' || c.currentState?.state === 'Waiting')) g.state = 'Running';
-    else if (cs.every((c) => c.currentState?.state === 'Terminated')) g.state = cs.every((c) => c.currentState?.exitCode === 0) ? 'Succeeded' : 'Failed';
+    else if (cs.every((c) => c.currentState?.state === 'Terminated'))
+      g.state = cs.every((c) => c.currentState?.exitCode === 0) ? 'Succeeded' : 'Failed';
   }
 
   /** Kill every process of a group: SIGTERM, grace, SIGKILL (whole process groups and cgroups). */
@@ -577,7 +660,11 @@ export class ContainerGroupManager {
       }
       // Only a pid that is still the process we started (a reused pid may lead another process group).
       if (rt.pid && rt.startTicks && isAlive(rt.pid, rt.startTicks)) pids.push(rt.pid);
-      if (rt.currentState?.state === 'Waiting' && why === 'stop') rt.currentState = { ...(rt.previousState ?? { state: 'Terminated', detailStatus: '' }), detailStatus: 'Killed' };
+      if (rt.currentState?.state === 'Waiting' && why === 'stop')
+        rt.currentState = {
+          ...(rt.previousState ?? { state: 'Terminated', detailStatus: '' }),
+          detailStatus: 'Killed',
+        };
     }
     const cgPids = () => Object.values(g.containers).flatMap((rt) => (rt.cgroup ? this.o.cgroups.pids(rt.cgroup) : []));
     for (const pid of pids) signalTree(pid, 'SIGTERM');
@@ -595,7 +682,8 @@ export class ContainerGroupManager {
       await timeout(50);
     }
     if (why === 'shutdown') {
-      for (const rt of Object.values(g.containers)) if (rt.currentState?.state === 'Running' || rt.currentState?.state === 'Waiting') rt.interrupted = true;
+      for (const rt of Object.values(g.containers))
+        if (rt.currentState?.state === 'Running' || rt.currentState?.state === 'Waiting') rt.interrupted = true;
     }
   }
 
@@ -617,7 +705,14 @@ export class ContainerGroupManager {
     addEvent(g.events, 'Stopping', `Stopping container group ${g.name}`);
     await this.killAll(g, 'stop');
     for (const rt of Object.values(g.containers)) {
-      if (rt.currentState?.state !== 'Terminated') rt.currentState = { state: 'Terminated', startTime: rt.currentState?.startTime ?? now(), finishTime: now(), exitCode: 137, detailStatus: 'Killed' };
+      if (rt.currentState?.state !== 'Terminated')
+        rt.currentState = {
+          state: 'Terminated',
+          startTime: rt.currentState?.startTime ?? now(),
+          finishTime: now(),
+          exitCode: 137,
+          detailStatus: 'Killed',
+        };
     }
     g.state = 'Stopped';
     this.trimLogs(g, STOPPED_LOG_LIMIT_BYTES);
@@ -658,7 +753,10 @@ export class ContainerGroupManager {
       // A create/start still polling must end, as ARM cancels it: core-lro reports Canceled.
       inFlight.status = 'Canceled';
       inFlight.endTime = now();
-      inFlight.error = { code: 'Canceled', message: `The container group '${g.name}' was deleted while the operation was running.` };
+      inFlight.error = {
+        code: 'Canceled',
+        message: `The container group '${g.name}' was deleted while the operation was running.`,
+      };
     }
     g.operationId = undefined;
     if (delay > 0) {
@@ -822,12 +920,24 @@ export class ContainerGroupManager {
         size += content;
         first -= 1;
       }
-      if (first > 0) writeFileSync(lf, lines.slice(first).map((l) => l + '\n').join(''));
+      if (first > 0)
+        writeFileSync(
+          lf,
+          lines
+            .slice(first)
+            .map((l) => l + '\n')
+            .join(''),
+        );
     }
   }
 
   logs(g: GroupRecord, container: string, tail?: number, timestamps?: boolean): string {
-    if (!g.containers[container]) throw new HttpError(404, 'ContainerNotFound', `The container '${container}' of container group '${g.name}' was not found.`);
+    if (!g.containers[container])
+      throw new HttpError(
+        404,
+        'ContainerNotFound',
+        `The container '${container}' of container group '${g.name}' was not found.`,
+      );
     this.catchUpLogs(g, container, false);
     const lf = this.logFile(g, container);
     if (!existsSync(lf)) return '';
@@ -851,7 +961,9 @@ export class ContainerGroupManager {
     const containers = (props.containers as Array<{ name: string; properties: Record<string, unknown> }>).map((c) => {
       const p = c.properties;
       if (Array.isArray(p.environmentVariables)) {
-        p.environmentVariables = (p.environmentVariables as Array<Record<string, unknown>>).map((e) => (e.secureValue !== undefined ? { name: e.name } : e));
+        p.environmentVariables = (p.environmentVariables as Array<Record<string, unknown>>).map((e) =>
+          e.secureValue !== undefined ? { name: e.name } : e,
+        );
       }
       const rt = g.containers[c.name];
       if (withInstanceView && rt) {

@@ -40,12 +40,24 @@ export class FaultState {
     const errors: string[] = [];
     const next = structuredClone(this.current) as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(update)) {
-      if (k === 'provisioningDelayMs' || k === 'deleteDelayMs' || k === 'latencyMs' || k === 'createsPer5Min' || k === 'deletesPer5Min') {
+      if (
+        k === 'provisioningDelayMs' ||
+        k === 'deleteDelayMs' ||
+        k === 'latencyMs' ||
+        k === 'createsPer5Min' ||
+        k === 'deletesPer5Min'
+      ) {
         if (typeof v !== 'number' || v < 0 || !Number.isFinite(v)) errors.push(`${k} must be a non-negative number`);
         else next[k] = v;
       } else if (k === 'throttle' || k === 'transient5xx' || k === 'capacity' || k === 'failProvisioning') {
         if (v === null) delete next[k];
-        else if (!v || typeof v !== 'object' || typeof (v as CountFault).count !== 'number' || (v as CountFault).count < 0) errors.push(`${k} must be {"count": n, ...} or null`);
+        else if (
+          !v ||
+          typeof v !== 'object' ||
+          typeof (v as CountFault).count !== 'number' ||
+          (v as CountFault).count < 0
+        )
+          errors.push(`${k} must be {"count": n, ...} or null`);
         else next[k] = { ...(v as object) };
       } else {
         errors.push(`unknown fault '${k}'`);
@@ -57,7 +69,10 @@ export class FaultState {
   }
 
   /** Consume one unit of a count fault if it applies to this method. */
-  take<K extends 'throttle' | 'transient5xx' | 'capacity' | 'failProvisioning'>(kind: K, method?: string): Faults[K] | undefined {
+  take<K extends 'throttle' | 'transient5xx' | 'capacity' | 'failProvisioning'>(
+    kind: K,
+    method?: string,
+  ): Faults[K] | undefined {
     const f = this.current[kind];
     if (!f || f.count <= 0) return undefined;
     if (method && f.methods && !f.methods.map((m) => m.toUpperCase()).includes(method.toUpperCase())) return undefined;

@@ -43,7 +43,9 @@ export class IdentityRegistry {
         ];
     for (const e of list) {
       const resourceId = e.resourceId ?? (e.name ? this.defaultResourceId(e.name) : undefined);
-      const clientId = (e.clientId ?? (resourceId ? IdentityRegistry.clientIdFor(resourceId) : undefined))?.toLowerCase();
+      const clientId = (
+        e.clientId ?? (resourceId ? IdentityRegistry.clientIdFor(resourceId) : undefined)
+      )?.toLowerCase();
       if (!clientId) throw new Error('identities file: every identity needs a clientId or a resourceId');
       const id: Identity = {
         name: e.name ?? resourceId?.split('/').pop() ?? clientId,
@@ -81,7 +83,13 @@ export class IdentityRegistry {
     const found = this.byResourceId.get(resourceId.toLowerCase());
     if (found || this.restricted) return found;
     const clientId = IdentityRegistry.clientIdFor(resourceId);
-    return { name: resourceId.split('/').pop() ?? clientId, kind: 'UserAssigned', resourceId, clientId, principalId: guidFrom('principal', clientId) };
+    return {
+      name: resourceId.split('/').pop() ?? clientId,
+      kind: 'UserAssigned',
+      resourceId,
+      clientId,
+      principalId: guidFrom('principal', clientId),
+    };
   }
 
   byObject(objectId: string): Identity | undefined {

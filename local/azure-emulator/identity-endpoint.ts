@@ -21,7 +21,12 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function issueToken(deps: Pick<IdentityEndpointDeps, 'identities' | 'secret'>, identity: Identity, resource: string, nowSec = Math.floor(Date.now() / 1000)) {
+export function issueToken(
+  deps: Pick<IdentityEndpointDeps, 'identities' | 'secret'>,
+  identity: Identity,
+  resource: string,
+  nowSec = Math.floor(Date.now() / 1000),
+) {
   const { tenantId } = deps.identities;
   const exp = nowSec + TOKEN_LIFETIME_SECONDS;
   const claims = {
@@ -51,12 +56,22 @@ export function handleIdentityRequest(deps: IdentityEndpointDeps, req: IncomingM
   }
   if (typeof header !== 'string' || !sameSecret(header, deps.identityHeader)) {
     // App Service answers a missing/wrong header with 400 ("unauthorized").
-    sendJson(res, 400, { statusCode: 400, message: 'The X-IDENTITY-HEADER header is missing or invalid.', error: 'invalid_request', error_description: 'The X-IDENTITY-HEADER header is missing or invalid.' });
+    sendJson(res, 400, {
+      statusCode: 400,
+      message: 'The X-IDENTITY-HEADER header is missing or invalid.',
+      error: 'invalid_request',
+      error_description: 'The X-IDENTITY-HEADER header is missing or invalid.',
+    });
     return;
   }
   const resource = url.searchParams.get('resource');
   if (!resource) {
-    sendJson(res, 400, { statusCode: 400, message: 'The resource parameter is required.', error: 'invalid_resource', error_description: 'The resource parameter is required.' });
+    sendJson(res, 400, {
+      statusCode: 400,
+      message: 'The resource parameter is required.',
+      error: 'invalid_resource',
+      error_description: 'The resource parameter is required.',
+    });
     return;
   }
   const clientId = url.searchParams.get('client_id') ?? url.searchParams.get('clientid');
@@ -69,7 +84,12 @@ export function handleIdentityRequest(deps: IdentityEndpointDeps, req: IncomingM
   else identity = deps.identities.systemAssigned;
   if (!identity) {
     const which = clientId ?? resId ?? objectId;
-    sendJson(res, 400, { statusCode: 400, message: `No managed identity with the identifier '${which}' is assigned to this resource.`, error: 'invalid_request', error_description: `No managed identity with the identifier '${which}' is assigned to this resource.` });
+    sendJson(res, 400, {
+      statusCode: 400,
+      message: `No managed identity with the identifier '${which}' is assigned to this resource.`,
+      error: 'invalid_request',
+      error_description: `No managed identity with the identifier '${which}' is assigned to this resource.`,
+    });
     return;
   }
   const { token, expiresOn } = issueToken(deps, identity, resource);

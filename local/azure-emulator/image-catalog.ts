@@ -67,7 +67,8 @@ function validateCatalog(raw: unknown, file: string): CatalogFile {
     throw new Error(`${file}: expected {"repositories": {...}}`);
   }
   for (const [repo, r] of Object.entries(c.repositories)) {
-    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repo)) throw new Error(`${file}: invalid repository name '${repo}'`);
+    if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repo))
+      throw new Error(`${file}: invalid repository name '${repo}'`);
     if (!r || typeof r.tags !== 'object') throw new Error(`${file}: repository '${repo}' needs "tags"`);
     for (const [tag, d] of Object.entries(r.tags)) {
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new Error(`${file}: invalid tag '${repo}:${tag}'`);
@@ -90,7 +91,11 @@ export class ImageCatalog {
     if (!this.file) return { repositories: {} };
     const st = statSync(this.file);
     if (!this.loaded || this.loaded.mtimeMs !== st.mtimeMs || this.loaded.size !== st.size) {
-      this.loaded = { mtimeMs: st.mtimeMs, size: st.size, catalog: validateCatalog(JSON.parse(readFileSync(this.file, 'utf8')), this.file) };
+      this.loaded = {
+        mtimeMs: st.mtimeMs,
+        size: st.size,
+        catalog: validateCatalog(JSON.parse(readFileSync(this.file, 'utf8')), this.file),
+      };
     }
     return this.loaded.catalog;
   }
@@ -127,7 +132,17 @@ export class ImageCatalog {
     const base = dirname(resolve(this.file ?? '.'));
     const cwd = def.cwd ? resolve(base, def.cwd) : base;
     const command = resolveCommandPaths(def.command, base);
-    return { repository, tags, digest, manifest, definition: def, command, cwd, env: { ...(def.env ?? {}) }, createdTime: this.createdTime };
+    return {
+      repository,
+      tags,
+      digest,
+      manifest,
+      definition: def,
+      command,
+      cwd,
+      env: { ...(def.env ?? {}) },
+      createdTime: this.createdTime,
+    };
   }
 
   /** All manifests (unique digests) of a repository. */
@@ -143,7 +158,9 @@ export class ImageCatalog {
 }
 
 /** Split `host[:port]/repo[:tag|@sha256:hex]`. */
-export function parseImageReference(image: string): { server: string; repository: string; reference: string } | undefined {
+export function parseImageReference(
+  image: string,
+): { server: string; repository: string; reference: string } | undefined {
   const slash = image.indexOf('/');
   if (slash <= 0) return undefined;
   const server = image.slice(0, slash).toLowerCase();

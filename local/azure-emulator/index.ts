@@ -82,7 +82,18 @@ export interface Emulator extends EmulatorInfo {
   setFaults(update: Record<string, unknown>): Faults;
 }
 
-const DEFAULT_INHERIT_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'NO_PROXY', 'no_proxy'];
+const DEFAULT_INHERIT_ENV = [
+  'PATH',
+  'HOME',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'NO_PROXY',
+  'no_proxy',
+];
 
 function persisted(file: string, make: () => string): string {
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -162,8 +173,16 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     tenantId,
     subscriptionId,
     location,
-    systemAssignedIdentity: { clientId: identities.systemAssigned.clientId, principalId: identities.systemAssigned.principalId },
-    identities: identities.known().map((i) => ({ name: i.name, ...(i.resourceId ? { resourceId: i.resourceId } : {}), clientId: i.clientId, principalId: i.principalId })),
+    systemAssignedIdentity: {
+      clientId: identities.systemAssigned.clientId,
+      principalId: identities.systemAssigned.principalId,
+    },
+    identities: identities.known().map((i) => ({
+      name: i.name,
+      ...(i.resourceId ? { resourceId: i.resourceId } : {}),
+      clientId: i.clientId,
+      principalId: i.principalId,
+    })),
     cgroups: cgroups.available,
     dataDir,
     pid: process.pid,
@@ -178,7 +197,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       let update: Record<string, unknown>;
       try {
         update = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>;
-        if (!update || typeof update !== 'object' || Array.isArray(update)) throw new Error('the body must be a JSON object');
+        if (!update || typeof update !== 'object' || Array.isArray(update))
+          throw new Error('the body must be a JSON object');
         const now = faults.apply(update);
         log.info({ faults: now }, 'faults updated');
         return sendJson(res, 200, now);
@@ -211,17 +231,28 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     registryHosts: () => [registryHostPort, registryHostPort.replace('127.0.0.1', 'localhost')],
     admin,
   });
-  const registryHandler = createRegistryHandler({ catalog, secret, tenantId, loginServer: () => registryHostPort, anonymousPull: !!options.anonymousPull, log });
+  const registryHandler = createRegistryHandler({
+    catalog,
+    secret,
+    tenantId,
+    loginServer: () => registryHostPort,
+    anonymousPull: !!options.anonymousPull,
+    log,
+  });
 
-  const wrap = (h: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => (req: IncomingMessage, res: ServerResponse) => {
-    h(req, res).catch((err: unknown) => {
-      log.error({ err }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'InternalServerError', message: String(err) } });
-    });
-  };
+  const wrap =
+    (h: (req: IncomingMessage, res: ServerResponse) => Promise<void>) =>
+    (req: IncomingMessage, res: ServerResponse) => {
+      h(req, res).catch((err: unknown) => {
+        log.error({ err }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: { code: 'InternalServerError', message: String(err) } });
+      });
+    };
   const armServer = createHttpsServer({ cert: tls.cert, key: tls.key }, wrap(armHandler));
   const registryServer = createHttpsServer({ cert: tls.cert, key: tls.key }, wrap(registryHandler));
-  const identityServer = createHttpServer((req, res) => handleIdentityRequest({ identities, identityHeader, secret, log }, req, res));
+  const identityServer = createHttpServer((req, res) =>
+    handleIdentityRequest({ identities, identityHeader, secret, log }, req, res),
+  );
   for (const s of [armServer, registryServer, identityServer]) s.keepAliveTimeout = 5000;
 
   const basePort = options.port ?? 0;
@@ -233,7 +264,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
 
   // Only now (ports known) may recorded groups run again: their image references name the registry.
   await groups.recover();
-  log.info({ armEndpoint, registry: registryHostPort, identityPort, dataDir, cgroups: cgroups.available }, 'azure emulator ready');
+  log.info(
+    { armEndpoint, registry: registryHostPort, identityPort, dataDir, cgroups: cgroups.available },
+    'azure emulator ready',
+  );
 
   let closed: Promise<void> | undefined;
   return {
@@ -241,7 +275,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     setFaults: (u) => faults.apply(u),
     close() {
       closed ??= (async () => {
-        await Promise.all([closeServer(armServer), closeServer(registryServer), closeServer(identityServer), groups.close()]);
+        await Promise.all([
+          closeServer(armServer),
+          closeServer(registryServer),
+          closeServer(identityServer),
+          groups.close(),
+        ]);
         ipPool.releaseAll();
         cgroups.removeBase();
         log.info('azure emulator stopped');

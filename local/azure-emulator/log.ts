@@ -9,7 +9,10 @@ export function createLogger(level: string = process.env.EMULATOR_LOG_LEVEL ?? '
       name: 'azure-emulator',
       level,
       // Secure environment values and tokens must never reach a log line.
-      redact: { paths: ['*.secureValue', '*.access_token', '*.refresh_token', '*.authorization', 'req.headers.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['*.secureValue', '*.access_token', '*.refresh_token', '*.authorization', 'req.headers.authorization'],
+        censor: '[redacted]',
+      },
     },
     pino.destination({ dest: 2, sync: true }),
   );

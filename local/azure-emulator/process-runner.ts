@@ -34,7 +34,17 @@ export interface ProcessHandle {
   exited: Promise<number>;
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
 
 /** Field 22 of /proc/<pid>/stat: start time in clock ticks, to tell a pid from a reused one. */
 export function startTicksOf(pid: number): string | undefined {
@@ -73,12 +83,16 @@ export function launch(spec: LaunchSpec): ProcessHandle {
   const fd = openSync(spec.logFile, 'a');
   let child;
   try {
-    child = spawn('/bin/sh', ['-c', WRAPPER, 'aci-container', spec.exitFile, spec.cgroupProcs.join(':'), ...spec.command], {
-      cwd: existsSync(spec.cwd) ? spec.cwd : '/',
-      env: spec.env,
-      detached: true, // own process group: stop/delete kill the whole tree
-      stdio: ['ignore', fd, fd],
-    });
+    child = spawn(
+      '/bin/sh',
+      ['-c', WRAPPER, 'aci-container', spec.exitFile, spec.cgroupProcs.join(':'), ...spec.command],
+      {
+        cwd: existsSync(spec.cwd) ? spec.cwd : '/',
+        env: spec.env,
+        detached: true, // own process group: stop/delete kill the whole tree
+        stdio: ['ignore', fd, fd],
+      },
+    );
   } finally {
     closeSync(fd);
   }

@@ -25,7 +25,14 @@ interface Access {
 const CHANGEABLE = { deleteEnabled: true, writeEnabled: true, readEnabled: true, listEnabled: true };
 const TOKEN_LIFETIME = 3 * 3600;
 
-function dockerError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}, detail?: unknown): void {
+function dockerError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  detail?: unknown,
+): void {
   sendJson(res, status, { errors: [{ code, message, detail: detail ?? null }] }, headers);
 }
 
@@ -42,7 +49,12 @@ function parseScopes(scopes: string[]): Access[] {
 
 function granted(claims: Claims, need: Access): boolean {
   const access = (claims.access ?? []) as Access[];
-  return access.some((a) => a.type === need.type && a.name === need.name && (a.actions.includes('*') || need.actions.every((x) => a.actions.includes(x))));
+  return access.some(
+    (a) =>
+      a.type === need.type &&
+      a.name === need.name &&
+      (a.actions.includes('*') || need.actions.every((x) => a.actions.includes(x))),
+  );
 }
 
 function manifestAttributes(reg: string, img: ResolvedImage) {
@@ -63,7 +75,14 @@ function manifestAttributes(reg: string, img: ResolvedImage) {
 }
 
 function tagAttributes(img: ResolvedImage, tag: string) {
-  return { name: tag, digest: img.digest, createdTime: img.createdTime, lastUpdateTime: img.createdTime, signed: false, changeableAttributes: CHANGEABLE };
+  return {
+    name: tag,
+    digest: img.digest,
+    createdTime: img.createdTime,
+    lastUpdateTime: img.createdTime,
+    signed: false,
+    changeableAttributes: CHANGEABLE,
+  };
 }
 
 /** Page a sorted list the Docker way (`n`, `last`), returning the Link header for the next page. */
@@ -85,9 +104,16 @@ export function createRegistryHandler(deps: RegistryDeps) {
 
   function challenge(res: ServerResponse, scope: string, reason = 'authentication required'): void {
     const server = deps.loginServer();
-    dockerError(res, 401, 'UNAUTHORIZED', reason, {
-      'WWW-Authenticate': `Bearer realm="https://${server}/oauth2/token",service="${server}",scope="${scope}"`,
-    }, [{ Type: scope.split(':')[0], Name: scope.split(':').slice(1, -1).join(':'), Action: scope.split(':').pop() }]);
+    dockerError(
+      res,
+      401,
+      'UNAUTHORIZED',
+      reason,
+      {
+        'WWW-Authenticate': `Bearer realm="https://${server}/oauth2/token",service="${server}",scope="${scope}"`,
+      },
+      [{ Type: scope.split(':')[0], Name: scope.split(':').slice(1, -1).join(':'), Action: scope.split(':').pop() }],
+    );
   }
 
   function authorize(req: IncomingMessage, res: ServerResponse, need: Access): boolean {
@@ -124,12 +150,28 @@ export function createRegistryHandler(deps: RegistryDeps) {
     }
     const v = verifyJwt(aad, deps.secret, [ACR_AUDIENCE, ACR_AUDIENCE + '/']);
     if (!v.ok) {
-      dockerError(res, 401, 'UNAUTHORIZED', `The AAD access token is not valid for this registry (${v.reason}); expected audience ${ACR_AUDIENCE}.`);
+      dockerError(
+        res,
+        401,
+        'UNAUTHORIZED',
+        `The AAD access token is not valid for this registry (${v.reason}); expected audience ${ACR_AUDIENCE}.`,
+      );
       return;
     }
     const now = Math.floor(Date.now() / 1000);
     const refresh = signJwt(
-      { jti: `${now}-${Math.random().toString(36).slice(2)}`, sub: v.claims.oid, tid: v.claims.tid, appid: v.claims.appid, aud: service, iss: 'Azure Container Registry', iat: now, nbf: now, exp: now + TOKEN_LIFETIME, token_type: 'refresh' },
+      {
+        jti: `${now}-${Math.random().toString(36).slice(2)}`,
+        sub: v.claims.oid,
+        tid: v.claims.tid,
+        appid: v.claims.appid,
+        aud: service,
+        iss: 'Azure Container Registry',
+        iat: now,
+        nbf: now,
+        exp: now + TOKEN_LIFETIME,
+        token_type: 'refresh',
+      },
       deps.secret,
     );
     sendJson(res, 200, { refresh_token: refresh });
@@ -164,7 +206,19 @@ export function createRegistryHandler(deps: RegistryDeps) {
       return;
     }
     const now = Math.floor(Date.now() / 1000);
-    const access = signJwt({ sub: subject, aud: service, iss: 'Azure Container Registry', iat: now, nbf: now, exp: now + TOKEN_LIFETIME, access: scopes, token_type: 'access' }, deps.secret);
+    const access = signJwt(
+      {
+        sub: subject,
+        aud: service,
+        iss: 'Azure Container Registry',
+        iat: now,
+        nbf: now,
+        exp: now + TOKEN_LIFETIME,
+        access: scopes,
+        token_type: 'access',
+      },
+      deps.secret,
+    );
     sendJson(res, 200, { access_token: access });
   }
 
@@ -194,12 +248,27 @@ export function createRegistryHandler(deps: RegistryDeps) {
     if (m) {
       const repo = decodeURIComponent(m[1] as string);
       const ref = decodeURIComponent(m[2] as string);
-      if (method !== 'GET' && method !== 'HEAD') return dockerError(res, 405, 'UNSUPPORTED', 'this registry is read-only');
+      if (method !== 'GET' && method !== 'HEAD')
+        return dockerError(res, 405, 'UNSUPPORTED', 'this registry is read-only');
       if (!authorize(req, res, { type: 'repository', name: repo, actions: ['pull'] })) return;
-      if (!catalog.tags(repo)) return dockerError(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry', {}, { name: repo });
+      if (!catalog.tags(repo))
+        return dockerError(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry', {}, { name: repo });
       const img = catalog.resolve(repo, ref);
-      if (!img) return dockerError(res, 404, 'MANIFEST_UNKNOWN', 'manifest tagged by "' + ref + '" is not found', {}, { Tag: ref });
-      res.writeHead(200, { 'Content-Type': MANIFEST_MEDIA_TYPE, 'Docker-Content-Digest': img.digest, 'Content-Length': img.manifest.length, 'Docker-Distribution-API-Version': 'registry/2.0' });
+      if (!img)
+        return dockerError(
+          res,
+          404,
+          'MANIFEST_UNKNOWN',
+          'manifest tagged by "' + ref + '" is not found',
+          {},
+          { Tag: ref },
+        );
+      res.writeHead(200, {
+        'Content-Type': MANIFEST_MEDIA_TYPE,
+        'Docker-Content-Digest': img.digest,
+        'Content-Length': img.manifest.length,
+        'Docker-Distribution-API-Version': 'registry/2.0',
+      });
       res.end(method === 'HEAD' ? undefined : img.manifest);
       return;
     }
@@ -212,23 +281,38 @@ export function createRegistryHandler(deps: RegistryDeps) {
       if (method !== 'GET') return dockerError(res, 405, 'UNSUPPORTED', 'this registry is read-only');
       if (!authorize(req, res, { type: 'repository', name: repo, actions: ['metadata_read'] })) return;
       const tags = catalog.tags(repo);
-      if (!tags) return dockerError(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry', {}, { name: repo });
+      if (!tags)
+        return dockerError(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry', {}, { name: repo });
       if (!kind) {
         const manifests = catalog.manifests(repo);
         const created = manifests[0]?.createdTime ?? new Date().toISOString();
-        sendJson(res, 200, { registry: reg, imageName: repo, createdTime: created, lastUpdateTime: created, manifestCount: manifests.length, tagCount: tags.length, changeableAttributes: { ...CHANGEABLE, teleportEnabled: false } });
+        sendJson(res, 200, {
+          registry: reg,
+          imageName: repo,
+          createdTime: created,
+          lastUpdateTime: created,
+          manifestCount: manifests.length,
+          tagCount: tags.length,
+          changeableAttributes: { ...CHANGEABLE, teleportEnabled: false },
+        });
         return;
       }
       if (kind === '_tags') {
         if (ref) {
           const img = catalog.resolve(repo, ref);
-          if (!img || ref.startsWith('sha256:')) return dockerError(res, 404, 'TAG_UNKNOWN', `the specified tag does not exist`, {}, { Tag: ref });
+          if (!img || ref.startsWith('sha256:'))
+            return dockerError(res, 404, 'TAG_UNKNOWN', `the specified tag does not exist`, {}, { Tag: ref });
           sendJson(res, 200, { registry: reg, imageName: repo, tag: tagAttributes(img, ref) });
           return;
         }
         const all = tags.map((t) => ({ t, img: catalog.resolve(repo, t) as ResolvedImage }));
         const p = page(all, (x) => x.t, url, path);
-        sendJson(res, 200, { registry: reg, imageName: repo, tags: p.items.map((x) => tagAttributes(x.img, x.t)) }, p.link ? { Link: p.link } : {});
+        sendJson(
+          res,
+          200,
+          { registry: reg, imageName: repo, tags: p.items.map((x) => tagAttributes(x.img, x.t)) },
+          p.link ? { Link: p.link } : {},
+        );
         return;
       }
       if (ref) {
@@ -238,7 +322,12 @@ export function createRegistryHandler(deps: RegistryDeps) {
         return;
       }
       const p = page(catalog.manifests(repo), (x) => x.digest, url, path);
-      sendJson(res, 200, { registry: reg, imageName: repo, manifests: p.items.map((i) => manifestAttributes(reg, i)) }, p.link ? { Link: p.link } : {});
+      sendJson(
+        res,
+        200,
+        { registry: reg, imageName: repo, manifests: p.items.map((i) => manifestAttributes(reg, i)) },
+        p.link ? { Link: p.link } : {},
+      );
       return;
     }
     dockerError(res, 404, 'NOT_FOUND', `no route for ${method} ${path}`);

@@ -141,5 +141,13 @@ export function ensureTls(dataDir: string): TlsMaterial {
   const base = systemBundle(caBundle).trimEnd();
   const bundle = base.includes(ca.trim()) ? base + '\n' : (base ? base + '\n' : '') + ca;
   writeFileSync(caBundle, bundle);
-  return { caCertFile, caBundle, certFile, keyFile, ca, cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
+  return {
+    caCertFile,
+    caBundle,
+    certFile,
+    keyFile,
+    ca,
+    cert: readFileSync(certFile, 'utf8'),
+    key: readFileSync(keyFile, 'utf8'),
+  };
 }

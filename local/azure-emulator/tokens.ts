@@ -31,9 +31,15 @@ export function signJwt(claims: Claims, secret: Buffer): string {
   return `${header}.${payload}.${sig}`;
 }
 
-export type VerifyResult = { ok: true; claims: Claims } | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'audience' };
+export type VerifyResult =
+  { ok: true; claims: Claims } | { ok: false; reason: 'malformed' | 'signature' | 'expired' | 'audience' };
 
-export function verifyJwt(token: string, secret: Buffer, audiences: readonly string[], nowSec = Math.floor(Date.now() / 1000)): VerifyResult {
+export function verifyJwt(
+  token: string,
+  secret: Buffer,
+  audiences: readonly string[],
+  nowSec = Math.floor(Date.now() / 1000),
+): VerifyResult {
   const parts = token.split('.');
   if (parts.length !== 3) return { ok: false, reason: 'malformed' };
   const [h, p, s] = parts as [string, string, string];

@@ -74,7 +74,10 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
   const { name } = ctx;
   validateName(name);
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw bad('InvalidRequestContent', 'The request content was invalid and could not be deserialized: the body must be a JSON object.');
+    throw bad(
+      'InvalidRequestContent',
+      'The request content was invalid and could not be deserialized: the body must be a JSON object.',
+    );
   }
   const b = body as Record<string, unknown>;
   if (typeof b.location !== 'string' || !b.location) {
@@ -89,28 +92,58 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
   }
   const props = b.properties as Record<string, unknown> | undefined;
   if (!props || typeof props !== 'object') {
-    throw bad('InvalidRequestContent', "The request content was invalid and could not be deserialized: 'properties' is required.", 'properties');
+    throw bad(
+      'InvalidRequestContent',
+      "The request content was invalid and could not be deserialized: 'properties' is required.",
+      'properties',
+    );
   }
   if (props.osType !== 'Linux') {
-    if (props.osType === 'Windows') throw bad('UnsupportedOsType', `The OS type 'Windows' of container group '${name}' is not supported by this (Linux) emulator.`, 'properties.osType');
-    throw bad('InvalidOsType', `The 'osType' of container group '${name}' must be 'Linux' or 'Windows'.`, 'properties.osType');
+    if (props.osType === 'Windows')
+      throw bad(
+        'UnsupportedOsType',
+        `The OS type 'Windows' of container group '${name}' is not supported by this (Linux) emulator.`,
+        'properties.osType',
+      );
+    throw bad(
+      'InvalidOsType',
+      `The 'osType' of container group '${name}' must be 'Linux' or 'Windows'.`,
+      'properties.osType',
+    );
   }
   const restartPolicy = (props.restartPolicy ?? 'Always') as string;
   if (!['Always', 'OnFailure', 'Never'].includes(restartPolicy)) {
-    throw bad('InvalidRestartPolicy', `The restart policy '${restartPolicy}' of container group '${name}' is invalid. Allowed values: 'Always', 'OnFailure', 'Never'.`, 'properties.restartPolicy');
+    throw bad(
+      'InvalidRestartPolicy',
+      `The restart policy '${restartPolicy}' of container group '${name}' is invalid. Allowed values: 'Always', 'OnFailure', 'Never'.`,
+      'properties.restartPolicy',
+    );
   }
   const sku = (props.sku ?? 'Standard') as string;
-  if (!['Standard', 'Dedicated', 'Confidential'].includes(sku)) throw bad('InvalidSku', `The sku '${sku}' is invalid.`, 'properties.sku');
+  if (!['Standard', 'Dedicated', 'Confidential'].includes(sku))
+    throw bad('InvalidSku', `The sku '${sku}' is invalid.`, 'properties.sku');
   const priority = props.priority as string | undefined;
   if (priority !== undefined && priority !== 'Regular' && priority !== 'Spot') {
-    throw bad('PriorityNotSpecified', `The priority '${priority}' of container group '${name}' is invalid. Allowed values: 'Regular', 'Spot'.`, 'properties.priority');
+    throw bad(
+      'PriorityNotSpecified',
+      `The priority '${priority}' of container group '${name}' is invalid. Allowed values: 'Regular', 'Spot'.`,
+      'properties.priority',
+    );
   }
 
   const rawContainers = props.containers;
   if (!Array.isArray(rawContainers) || rawContainers.length === 0) {
-    throw bad('ContainerGroupContainersMissing', `The container group '${name}' must have at least one container.`, 'properties.containers');
+    throw bad(
+      'ContainerGroupContainersMissing',
+      `The container group '${name}' must have at least one container.`,
+      'properties.containers',
+    );
   }
-  if (rawContainers.length > 60) throw bad('TooManyContainers', `The container group '${name}' has ${rawContainers.length} containers; at most 60 are allowed.`);
+  if (rawContainers.length > 60)
+    throw bad(
+      'TooManyContainers',
+      `The container group '${name}' has ${rawContainers.length} containers; at most 60 are allowed.`,
+    );
 
   // Identities and registry credentials.
   const identity = b.identity as GroupSpec['identity'];
@@ -121,31 +154,61 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
       throw bad('InvalidIdentityType', `The identity type '${t}' is invalid.`, 'identity.type');
     }
     if (t.includes('UserAssigned') && uamis.length === 0) {
-      throw bad('BadRequest', "The 'userAssignedIdentities' property is required when the identity type includes 'UserAssigned'.", 'identity.userAssignedIdentities');
+      throw bad(
+        'BadRequest',
+        "The 'userAssignedIdentities' property is required when the identity type includes 'UserAssigned'.",
+        'identity.userAssignedIdentities',
+      );
     }
     for (const id of uamis) {
-      if (!/^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i.test(id)) {
-        throw bad('InvalidIdentityResourceId', `The user-assigned identity '${id}' is not a valid resource id.`, 'identity.userAssignedIdentities');
+      if (
+        !/^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.managedidentity\/userassignedidentities\/[^/]+$/i.test(
+          id,
+        )
+      ) {
+        throw bad(
+          'InvalidIdentityResourceId',
+          `The user-assigned identity '${id}' is not a valid resource id.`,
+          'identity.userAssignedIdentities',
+        );
       }
       if (!ctx.identityExists(id)) {
-        throw bad('UserAssignedIdentityNotFound', `The user-assigned identity '${id}' of container group '${name}' was not found.`, 'identity.userAssignedIdentities');
+        throw bad(
+          'UserAssignedIdentityNotFound',
+          `The user-assigned identity '${id}' of container group '${name}' was not found.`,
+          'identity.userAssignedIdentities',
+        );
       }
     }
   }
   const creds = (props.imageRegistryCredentials ?? []) as Array<Record<string, unknown>>;
-  if (!Array.isArray(creds)) throw bad('InvalidRequestContent', "The request content was invalid: 'imageRegistryCredentials' must be an array.");
+  if (!Array.isArray(creds))
+    throw bad('InvalidRequestContent', "The request content was invalid: 'imageRegistryCredentials' must be an array.");
   for (const c of creds) {
-    if (typeof c.server !== 'string' || !c.server) throw bad('InvalidImageRegistryCredential', `An image registry credential of container group '${name}' has no server.`);
+    if (typeof c.server !== 'string' || !c.server)
+      throw bad(
+        'InvalidImageRegistryCredential',
+        `An image registry credential of container group '${name}' has no server.`,
+      );
     if (c.username && c.identity) {
-      throw bad('AmbiguousImageResitryCredentialType', `The image registry credential '${c.server}' of container group '${name}' is invalid. Please set exactly one of username or identity`);
+      throw bad(
+        'AmbiguousImageResitryCredentialType',
+        `The image registry credential '${c.server}' of container group '${name}' is invalid. Please set exactly one of username or identity`,
+      );
     }
     if (c.identity) {
       const idRef = String(c.identity).toLowerCase();
       if (idRef === '[system]') {
-        throw bad('InvalidImageRegistryIdentity', `The system-assigned identity of container group '${name}' cannot be used to pull images; use a user-assigned identity.`);
+        throw bad(
+          'InvalidImageRegistryIdentity',
+          `The system-assigned identity of container group '${name}' cannot be used to pull images; use a user-assigned identity.`,
+        );
       }
       if (!uamis.some((u) => u.toLowerCase() === idRef)) {
-        throw bad('InvalidImageRegistryIdentity', `The identity in the 'imageRegistryCredentials' of container group '${name}' not found in container group identity list.`);
+        throw bad(
+          'InvalidImageRegistryIdentity',
+          `The identity in the 'imageRegistryCredentials' of container group '${name}' not found in container group identity list.`,
+        );
       }
     }
   }
@@ -161,42 +224,87 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
     const cname = typeof c?.name === 'string' ? c.name : '';
     const target = `properties.containers[${i}]`;
     if (!NAME_RULE.test(cname)) {
-      throw bad('InvalidContainerName', `The container name '${cname}' in container group '${name}' is invalid. The name must contain no more than 63 characters and only lowercase alphanumeric characters and '-'. It can not start or end with '-'.`, `${target}.name`);
+      throw bad(
+        'InvalidContainerName',
+        `The container name '${cname}' in container group '${name}' is invalid. The name must contain no more than 63 characters and only lowercase alphanumeric characters and '-'. It can not start or end with '-'.`,
+        `${target}.name`,
+      );
     }
-    if (names.has(cname)) throw bad('DuplicateContainerName', `The container name '${cname}' is used more than once in container group '${name}'.`, `${target}.name`);
+    if (names.has(cname))
+      throw bad(
+        'DuplicateContainerName',
+        `The container name '${cname}' is used more than once in container group '${name}'.`,
+        `${target}.name`,
+      );
     names.add(cname);
     const p = c.properties;
-    if (!p || typeof p !== 'object') throw bad('InvalidRequestContent', `The request content was invalid: container '${cname}' has no properties.`, `${target}.properties`);
+    if (!p || typeof p !== 'object')
+      throw bad(
+        'InvalidRequestContent',
+        `The request content was invalid: container '${cname}' has no properties.`,
+        `${target}.properties`,
+      );
     const image = p.image;
-    if (typeof image !== 'string' || !image) throw bad('ContainerImageMissing', `The image of container '${cname}' in container group '${name}' is missing.`, `${target}.properties.image`);
-    const res = (p.resources as { requests?: Record<string, unknown>; limits?: Record<string, unknown> } | undefined)?.requests;
+    if (typeof image !== 'string' || !image)
+      throw bad(
+        'ContainerImageMissing',
+        `The image of container '${cname}' in container group '${name}' is missing.`,
+        `${target}.properties.image`,
+      );
+    const res = (p.resources as { requests?: Record<string, unknown>; limits?: Record<string, unknown> } | undefined)
+      ?.requests;
     const cpu = num(res?.cpu);
     const mem = num(res?.memoryInGB);
     if (cpu === undefined || mem === undefined) {
-      throw bad('InvalidContainerResourceRequests', `The resource requests (cpu and memoryInGB) of container '${cname}' in container group '${name}' are required.`, `${target}.properties.resources.requests`);
+      throw bad(
+        'InvalidContainerResourceRequests',
+        `The resource requests (cpu and memoryInGB) of container '${cname}' in container group '${name}' are required.`,
+        `${target}.properties.resources.requests`,
+      );
     }
     if (cpu <= 0 || mem <= 0 || Math.round(mem * 10) / 10 !== mem) {
-      throw bad('InvalidContainerResourceRequests', `The resource requests of container '${cname}' in container group '${name}' are invalid: cpu must be > 0 and memoryInGB > 0 in steps of 0.1. Requested: '${cpu}' CPU '${mem}' GB.`, `${target}.properties.resources.requests`);
+      throw bad(
+        'InvalidContainerResourceRequests',
+        `The resource requests of container '${cname}' in container group '${name}' are invalid: cpu must be > 0 and memoryInGB > 0 in steps of 0.1. Requested: '${cpu}' CPU '${mem}' GB.`,
+        `${target}.properties.resources.requests`,
+      );
     }
     totalCpu += cpu;
     totalMem += mem;
     let command: string[] | undefined;
     if (p.command !== undefined) {
-      if (!Array.isArray(p.command) || !p.command.every((x) => typeof x === 'string')) throw bad('InvalidRequestContent', `The command of container '${cname}' must be an array of strings.`, `${target}.properties.command`);
+      if (!Array.isArray(p.command) || !p.command.every((x) => typeof x === 'string'))
+        throw bad(
+          'InvalidRequestContent',
+          `The command of container '${cname}' must be an array of strings.`,
+          `${target}.properties.command`,
+        );
       command = p.command.length ? (p.command as string[]) : undefined;
     }
     const ports = ((p.ports ?? []) as Array<{ port?: unknown; protocol?: unknown }>).map((x) => {
       const port = num(x?.port);
       if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
-        throw bad('InvalidContainerPorts', `The ports of container '${cname}' in container group '${name}' are invalid: ${JSON.stringify(x?.port)}.`, `${target}.properties.ports`);
+        throw bad(
+          'InvalidContainerPorts',
+          `The ports of container '${cname}' in container group '${name}' are invalid: ${JSON.stringify(x?.port)}.`,
+          `${target}.properties.ports`,
+        );
       }
-      if (allPorts.has(port)) throw bad('DuplicateContainerPorts', `The port '${port}' is used by more than one container in container group '${name}'.`);
+      if (allPorts.has(port))
+        throw bad(
+          'DuplicateContainerPorts',
+          `The port '${port}' is used by more than one container in container group '${name}'.`,
+        );
       allPorts.add(port);
       return { port, protocol: typeof x.protocol === 'string' ? x.protocol : 'TCP' };
     });
     const env = ((p.environmentVariables ?? []) as Array<Record<string, unknown>>).map((e) => {
       if (!e || typeof e.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(e.name)) {
-        throw bad('InvalidEnvironmentVariable', `An environment variable name of container '${cname}' in container group '${name}' is invalid: ${JSON.stringify(e?.name)}.`, `${target}.properties.environmentVariables`);
+        throw bad(
+          'InvalidEnvironmentVariable',
+          `An environment variable name of container '${cname}' in container group '${name}' is invalid: ${JSON.stringify(e?.name)}.`,
+          `${target}.properties.environmentVariables`,
+        );
       }
       const v: EnvVar = { name: e.name };
       if (typeof e.value === 'string') v.value = e.value;
@@ -208,9 +316,22 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
     const resolved = hostOk && ref ? ctx.catalog.resolve(ref.repository, ref.reference) : undefined;
     const hasCred = hostOk && creds.some((c) => String(c.server).toLowerCase() === ref?.server);
     if (!ref || !resolved || (!hasCred && !ctx.anonymousPull)) {
-      throw bad('InaccessibleImage', `The image '${image}' in container group '${name}' is not accessible. Please check the image and registry credential.`);
+      throw bad(
+        'InaccessibleImage',
+        `The image '${image}' in container group '${name}' is not accessible. Please check the image and registry credential.`,
+      );
     }
-    containers.push({ name: cname, image, ports, env, cpu, memoryInGB: mem, repository: ref.repository, reference: ref.reference, ...(command ? { command } : {}) });
+    containers.push({
+      name: cname,
+      image,
+      ports,
+      env,
+      cpu,
+      memoryInGB: mem,
+      repository: ref.repository,
+      reference: ref.reference,
+      ...(command ? { command } : {}),
+    });
   });
   totalCpu = Math.round(totalCpu * 1000) / 1000;
   totalMem = Math.round(totalMem * 1000) / 1000;
@@ -222,15 +343,23 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
   }
   const ip = props.ipAddress as { type?: string; ports?: Array<{ port?: unknown }> } | undefined;
   if (ip) {
-    if (ip.type !== 'Public' && ip.type !== 'Private') throw bad('InvalidIpAddressType', `The IP address type '${ip.type}' is invalid.`, 'properties.ipAddress.type');
+    if (ip.type !== 'Public' && ip.type !== 'Private')
+      throw bad('InvalidIpAddressType', `The IP address type '${ip.type}' is invalid.`, 'properties.ipAddress.type');
     for (const gp of ip.ports ?? []) {
       const port = num(gp?.port);
       if (port === undefined || !allPorts.has(port)) {
-        throw bad('InvalidIpAddressPorts', `The IP address port '${JSON.stringify(gp?.port)}' of container group '${name}' is not exposed by any container.`, 'properties.ipAddress.ports');
+        throw bad(
+          'InvalidIpAddressPorts',
+          `The IP address port '${JSON.stringify(gp?.port)}' of container group '${name}' is not exposed by any container.`,
+          'properties.ipAddress.ports',
+        );
       }
     }
     if (priority === 'Spot' && ip.type === 'Public') {
-      throw bad('SpotPriorityContainerGroupNotSupportedForInboundConnectivity', `Container group '${name}' with 'Spot' priority does not support inbound connectivity (public IP address).`);
+      throw bad(
+        'SpotPriorityContainerGroupNotSupportedForInboundConnectivity',
+        `Container group '${name}' with 'Spot' priority does not support inbound connectivity (public IP address).`,
+      );
     }
   }
   const tags = (b.tags ?? {}) as Record<string, string>;

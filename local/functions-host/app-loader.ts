@@ -25,7 +25,9 @@ export interface LoadedApp {
 
 function readJson(path: string, what: string): Record<string, unknown> {
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (err) {
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
     throw new HostError('AppNotFound', `Cannot read ${what} at ${path}: ${errorMessage(err)}`);
   }
   try {
@@ -62,11 +64,17 @@ export async function loadApp(appDir: string): Promise<LoadedApp> {
   const pkg = readJson(pkgPath, 'package.json');
   const main = pkg.main;
   if (typeof main !== 'string' || main.trim() === '') {
-    throw new HostError('AppInvalid', `package.json in ${dir} has no "main" entry; set it to the file (or glob) that registers your functions.`);
+    throw new HostError(
+      'AppInvalid',
+      `package.json in ${dir} has no "main" entry; set it to the file (or glob) that registers your functions.`,
+    );
   }
   const files = isGlob(main) ? globFiles(dir, main) : [join(dir, main)].filter((p) => existsSync(p));
   if (files.length === 0) {
-    throw new HostError('MainNotFound', `package.json "main" (${main}) matches no file in ${dir}; build the app first?`);
+    throw new HostError(
+      'MainNotFound',
+      `package.json "main" (${main}) matches no file in ${dir}; build the app first?`,
+    );
   }
 
   installCoreShim();
@@ -74,7 +82,8 @@ export async function loadApp(appDir: string): Promise<LoadedApp> {
   // A second start in the same process (benchmarks, tests) must run the app's registrations again.
   const ownPrefix = dir + sep;
   for (const key of Object.keys(require.cache)) {
-    if (key.startsWith(ownPrefix) && !key.slice(ownPrefix.length).split(sep).includes('node_modules')) delete require.cache[key];
+    if (key.startsWith(ownPrefix) && !key.slice(ownPrefix.length).split(sep).includes('node_modules'))
+      delete require.cache[key];
   }
   for (const file of files) {
     try {
@@ -90,7 +99,10 @@ export async function loadApp(appDir: string): Promise<LoadedApp> {
     throw new HostError(dup ? 'DuplicateFunction' : 'AppInvalid', registry.errors.join(' '));
   }
   if (!registry.programmingModel || registry.functions.size === 0) {
-    throw new HostError('NoFunctions', `The app in ${dir} registered no functions (is @azure/functions v4 installed and does "main" call app.*?).`);
+    throw new HostError(
+      'NoFunctions',
+      `The app in ${dir} registered no functions (is @azure/functions v4 installed and does "main" call app.*?).`,
+    );
   }
   for (const hook of registry.hooks.appStart) {
     await hook({ hookData: {}, appHookData: {}, functionAppDirectory: dir });
@@ -99,7 +111,10 @@ export async function loadApp(appDir: string): Promise<LoadedApp> {
   registry.locked = true;
   if (capabilities.HttpUri) {
     // The library would wait for each request to be proxied to its own server (protocol doc §2).
-    throw new HostError('AppInvalid', 'HTTP streaming (app.setup({ enableHttpStream: true })) is not supported by the local host; remove it to run the app here.');
+    throw new HostError(
+      'AppInvalid',
+      'HTTP streaming (app.setup({ enableHttpStream: true })) is not supported by the local host; remove it to run the app here.',
+    );
   }
   return { dir, files, registry, settings: readSettings(dir) };
 }

@@ -7,13 +7,17 @@ import { startHost, defaultMaxActivities, defaultMaxBodyBytes, type RunningHost 
 import { createLogger } from './logger';
 import { HostError, errorMessage } from './errors';
 
-const usage = 'usage: npm run host -- --app <folder> [--port 7071] [--data <folder>] [--host 127.0.0.1] [--max-activities 16] [--max-body-bytes 10485760] [--log-level info]';
+const usage =
+  'usage: npm run host -- --app <folder> [--port 7071] [--data <folder>] [--host 127.0.0.1] [--max-activities 16] [--max-body-bytes 10485760] [--log-level info]';
 
 function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--help' || a === '-h') { out.help = 'true'; continue; }
+    if (a === '--help' || a === '-h') {
+      out.help = 'true';
+      continue;
+    }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
     if (!m) throw new Error(`unexpected argument "${a}"`);
     const value = m[2] ?? argv[++i];
@@ -36,7 +40,10 @@ async function main(): Promise<void> {
   let port: number, maxActivities: number, maxBodyBytes: number;
   try {
     args = parseArgs(process.argv.slice(2));
-    if (args.help) { process.stderr.write(usage + '\n'); return; }
+    if (args.help) {
+      process.stderr.write(usage + '\n');
+      return;
+    }
     if (!args.app) throw new Error('--app is required');
     const known = new Set(['app', 'port', 'data', 'host', 'max-activities', 'max-body-bytes', 'log-level']);
     for (const k of Object.keys(args)) if (!known.has(k)) throw new Error(`unknown option --${k}`);
@@ -81,8 +88,15 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping');
     host.close().then(
-      () => { logger.flush(); process.exit(0); },
-      (err: unknown) => { logger.error({ err }, 'stop failed'); logger.flush(); process.exit(1); },
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        logger.flush();
+        process.exit(1);
+      },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -50,17 +50,29 @@ export interface InvocationModel {
 class Disposable {
   #callback: (() => void) | undefined;
   static from(...items: { dispose(): void }[]): Disposable {
-    return new Disposable(() => { for (const item of items) item.dispose(); });
+    return new Disposable(() => {
+      for (const item of items) item.dispose();
+    });
   }
-  constructor(callback: () => void) { this.#callback = callback; }
-  dispose(): void { const cb = this.#callback; this.#callback = undefined; cb?.(); }
+  constructor(callback: () => void) {
+    this.#callback = callback;
+  }
+  dispose(): void {
+    const cb = this.#callback;
+    this.#callback = undefined;
+    cb?.();
+  }
 }
 
 /** What the app registered while it loaded. */
 export class Registry {
   readonly functions = new Map<string, RegisteredFunction>();
   readonly hooks: Record<HookName, Set<HookCallback>> = {
-    appStart: new Set(), appTerminate: new Set(), preInvocation: new Set(), postInvocation: new Set(), log: new Set(),
+    appStart: new Set(),
+    appTerminate: new Set(),
+    preInvocation: new Set(),
+    postInvocation: new Set(),
+    log: new Set(),
   };
   programmingModel: ProgrammingModel | undefined;
   /** Registration errors (duplicates, missing trigger) are collected and reported after loading. */
@@ -99,7 +111,9 @@ const coreApi = {
   registerFunction(metadata: FunctionMetadata, callback: FunctionCallback): Disposable {
     const reg = current;
     if (reg.locked) {
-      throw new Error(`Function "${metadata.name}" was registered after the app started; register functions while the app loads.`);
+      throw new Error(
+        `Function "${metadata.name}" was registered after the app started; register functions while the app loads.`,
+      );
     }
     const lower = metadata.name.toLowerCase();
     for (const existing of reg.functions.keys()) {
@@ -114,18 +128,24 @@ const coreApi = {
       return new Disposable(() => undefined);
     }
     reg.functions.set(metadata.name, { metadata, callback, triggerName: entry[0], trigger: entry[1] });
-    return new Disposable(() => { reg.functions.delete(metadata.name); });
+    return new Disposable(() => {
+      reg.functions.delete(metadata.name);
+    });
   },
   registerHook(name: string, callback: HookCallback): Disposable {
     const reg = current;
     if (!(name in reg.hooks)) {
-      const err = new RangeError(`Unrecognized hook "${name}"`) as RangeError & { isAzureFunctionsSystemError?: boolean };
+      const err = new RangeError(`Unrecognized hook "${name}"`) as RangeError & {
+        isAzureFunctionsSystemError?: boolean;
+      };
       err.isAzureFunctionsSystemError = true;
       throw err;
     }
     const set = reg.hooks[name as HookName];
     set.add(callback);
-    return new Disposable(() => { set.delete(callback); });
+    return new Disposable(() => {
+      set.delete(callback);
+    });
   },
   log(level: string, category: string, msg: string): void {
     current.userLog?.(level, category, msg);

@@ -30,7 +30,10 @@ export class DurableHttpApi {
   readonly webhookBase: string;
   private readonly qs: string;
 
-  constructor(private readonly engine: DurableEngine, private readonly urls: HostUrls) {
+  constructor(
+    private readonly engine: DurableEngine,
+    private readonly urls: HostUrls,
+  ) {
     this.webhookBase = `${urls.baseUrl}/runtime/webhooks/durabletask`;
     this.qs = `taskHub=${encodeURIComponent(urls.hubName)}&connection=Storage`;
   }
@@ -107,12 +110,17 @@ export class DurableHttpApi {
         }
       }
       if (head === 'entities') {
-        if (method === 'GET') return { status: 404, body: error('NotSupported', 'Durable entities are not supported by the local host.') };
+        if (method === 'GET')
+          return { status: 404, body: error('NotSupported', 'Durable entities are not supported by the local host.') };
         return { status: 501, body: error('NotSupported', 'Durable entities are not supported by the local host.') };
       }
-      return { status: 404, body: error('RouteNotFound', `No Durable API route for ${method} /${req.segments.join('/')}.`) };
+      return {
+        status: 404,
+        body: error('RouteNotFound', `No Durable API route for ${method} /${req.segments.join('/')}.`),
+      };
     } catch (err) {
-      if (err instanceof HostError) return { status: err.status === 500 ? 500 : err.status, body: error(err.code, err.message) };
+      if (err instanceof HostError)
+        return { status: err.status === 500 ? 500 : err.status, body: error(err.code, err.message) };
       throw err;
     }
   }
@@ -127,7 +135,9 @@ export class DurableHttpApi {
       for (;;) {
         const row = this.engine.getRow(id);
         if (row && terminalStatuses.has(row.status)) {
-          return row.status === 'Completed' ? { status: 200, body: parse(row.output) } : { status: 200, body: this.statusBody(row, {}) };
+          return row.status === 'Completed'
+            ? { status: 200, body: parse(row.output) }
+            : { status: 200, body: this.statusBody(row, {}) };
         }
         if (Date.now() >= deadline) break;
         await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(1, deadline - Date.now()))));
@@ -148,7 +158,8 @@ export class DurableHttpApi {
     let inputText: string | null = null;
     if (req.body.length > 0) {
       const type = String(req.headers['content-type'] ?? '');
-      if (type && !/json/i.test(type)) return { status: 400, body: error('BadRequest', 'Event data must be sent as application/json.') };
+      if (type && !/json/i.test(type))
+        return { status: 400, body: error('BadRequest', 'Event data must be sent as application/json.') };
       inputText = jsonBody(req.body);
     }
     const r = this.engine.raiseEvent(id, name, inputText);
@@ -166,13 +177,21 @@ export class DurableHttpApi {
       showInput: req.query.get('showInput') !== 'false',
     });
     if (runningStatuses.has(row.status)) {
-      return { status: 202, headers: { Location: this.managementUrls(id).statusQueryGetUri!, 'Retry-After': '5' }, body };
+      return {
+        status: 202,
+        headers: { Location: this.managementUrls(id).statusQueryGetUri!, 'Retry-After': '5' },
+        body,
+      };
     }
-    const failStatus = row.status === 'Failed' && req.query.get('returnInternalServerErrorOnFailure') === 'true' ? 500 : 200;
+    const failStatus =
+      row.status === 'Failed' && req.query.get('returnInternalServerErrorOnFailure') === 'true' ? 500 : 200;
     return { status: failStatus, body };
   }
 
-  statusBody(row: InstanceRow, o: { showHistory?: boolean; showHistoryOutput?: boolean; showInput?: boolean }): Record<string, unknown> {
+  statusBody(
+    row: InstanceRow,
+    o: { showHistory?: boolean; showHistoryOutput?: boolean; showInput?: boolean },
+  ): Record<string, unknown> {
     const body: Record<string, unknown> = {
       name: row.name,
       instanceId: row.id,
@@ -200,26 +219,34 @@ export class DurableHttpApi {
     const token = Array.isArray(tokenHeader) ? tokenHeader[0] : tokenHeader;
     let after: { c: number; id: string } | undefined;
     if (token) {
-      try { after = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { c: number; id: string }; } catch {
+      try {
+        after = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { c: number; id: string };
+      } catch {
         return { status: 400, body: error('BadRequest', 'Invalid x-ms-continuation-token.') };
       }
-      if (typeof after?.c !== 'number' || typeof after.id !== 'string') return { status: 400, body: error('BadRequest', 'Invalid x-ms-continuation-token.') };
+      if (typeof after?.c !== 'number' || typeof after.id !== 'string')
+        return { status: 400, body: error('BadRequest', 'Invalid x-ms-continuation-token.') };
     }
     const rows = this.engine.store.query({ ...filter, after, limit: top + 1 });
     const page = rows.slice(0, top);
     const headers: Record<string, string> = {};
     if (rows.length > top) {
       const last = page[page.length - 1]!;
-      headers['x-ms-continuation-token'] = Buffer.from(JSON.stringify({ c: last.created_at, id: last.id })).toString('base64url');
+      headers['x-ms-continuation-token'] = Buffer.from(JSON.stringify({ c: last.created_at, id: last.id })).toString(
+        'base64url',
+      );
     }
     const showInput = req.query.get('showInput') !== 'false';
     return { status: 200, headers, body: page.map((r) => this.statusBody(r, { showInput })) };
   }
 
   private purgeBy(req: ApiRequest): ApiResponse {
-    if (!req.query.get('createdTimeFrom')) return { status: 400, body: error('BadRequest', 'createdTimeFrom is required to purge instances.') };
+    if (!req.query.get('createdTimeFrom'))
+      return { status: 400, body: error('BadRequest', 'createdTimeFrom is required to purge instances.') };
     const n = this.engine.purgeWhere(this.filter(req));
-    return n > 0 ? { status: 200, body: { instancesDeleted: n } } : { status: 404, body: error('InstanceNotFound', 'No instances matched the filter.') };
+    return n > 0
+      ? { status: 200, body: { instancesDeleted: n } }
+      : { status: 404, body: error('InstanceNotFound', 'No instances matched the filter.') };
   }
 
   private filter(req: ApiRequest): { from?: number; to?: number; statuses?: string[]; prefix?: string } {
@@ -230,16 +257,26 @@ export class DurableHttpApi {
       if (Number.isNaN(t)) throw new HostError('BadRequest', `${name} is not a valid date: ${v}`, 400);
       return t;
     };
-    const statuses = (req.query.get('runtimeStatus') ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+    const statuses = (req.query.get('runtimeStatus') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
       .map((s) => s.charAt(0).toUpperCase() + s.slice(1));
-    return { from: time('createdTimeFrom'), to: time('createdTimeTo'), statuses: statuses.length ? statuses : undefined, prefix: req.query.get('instanceIdPrefix') ?? undefined };
+    return {
+      from: time('createdTimeFrom'),
+      to: time('createdTimeTo'),
+      statuses: statuses.length ? statuses : undefined,
+      prefix: req.query.get('instanceIdPrefix') ?? undefined,
+    };
   }
 }
 
 function jsonBody(body: Buffer): string | null {
   const text = body.toString('utf8').trim();
   if (text === '') return null;
-  try { JSON.parse(text); } catch (err) {
+  try {
+    JSON.parse(text);
+  } catch (err) {
     throw new HostError('BadRequest', `The request body is not valid JSON: ${errorMessage(err)}`, 400);
   }
   return text;
@@ -247,7 +284,11 @@ function jsonBody(body: Buffer): string | null {
 
 function parse(text: string | null): unknown {
   if (text === null) return null;
-  try { return JSON.parse(text); } catch { return text; }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function isoSeconds(ms: number): string {
@@ -277,15 +318,25 @@ function displayHistory(events: HistoryEvent[], showOutput: boolean): Record<str
       scheduled.set(e.EventId, { name: e.Name, at: e.Timestamp });
       if (type === EventType.TaskScheduled) continue;
     }
-    const d: Record<string, unknown> = { EventType: eventTypeName[type] ?? String(type), EventId: e.EventId, Timestamp: e.Timestamp };
+    const d: Record<string, unknown> = {
+      EventType: eventTypeName[type] ?? String(type),
+      EventId: e.EventId,
+      Timestamp: e.Timestamp,
+    };
     for (const [k, v] of Object.entries(e)) {
       if (k === 'EventType' || k === 'EventId' || k === 'IsPlayed' || k === 'Timestamp') continue;
       if ((k === 'Result' || k === 'Input') && !showOutput && type !== EventType.ExecutionStarted) continue;
-      if (k === 'Name' && type === EventType.ExecutionStarted) { d.FunctionName = v; continue; }
+      if (k === 'Name' && type === EventType.ExecutionStarted) {
+        d.FunctionName = v;
+        continue;
+      }
       d[k] = v;
     }
     const ref = typeof e.TaskScheduledId === 'number' ? scheduled.get(e.TaskScheduledId) : undefined;
-    if (ref) { d.FunctionName = ref.name; d.ScheduledTime = ref.at; }
+    if (ref) {
+      d.FunctionName = ref.name;
+      d.ScheduledTime = ref.at;
+    }
     out.push(d);
   }
   return out;

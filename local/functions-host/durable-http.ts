@@ -27,9 +27,16 @@ export async function performDurableHttp(req: DurableHttpRequest): Promise<Durab
   const method = (req.method ?? 'GET').toUpperCase();
   let res = await send(method, req.uri, req);
   const started = Date.now();
-  while (req.asynchronousPatternEnabled !== false && res.statusCode === 202 && res.headers.location && Date.now() - started < maxPollMs) {
+  while (
+    req.asynchronousPatternEnabled !== false &&
+    res.statusCode === 202 &&
+    res.headers.location &&
+    Date.now() - started < maxPollMs
+  ) {
     const retryAfter = Number(res.headers['retry-after']);
-    await new Promise((r) => setTimeout(r, Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 60) * 1000 : 1000));
+    await new Promise((r) =>
+      setTimeout(r, Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 60) * 1000 : 1000),
+    );
     res = await send('GET', new URL(res.headers.location, req.uri).href, { headers: req.headers });
   }
   return res;
@@ -37,8 +44,16 @@ export async function performDurableHttp(req: DurableHttpRequest): Promise<Durab
 
 async function send(method: string, uri: string, req: DurableHttpRequest): Promise<DurableHttpResponse> {
   const hasBody = method !== 'GET' && method !== 'HEAD' && req.content !== undefined && req.content !== null;
-  const res = await fetch(uri, { method, headers: req.headers, body: hasBody ? req.content : undefined, signal: AbortSignal.timeout(requestTimeoutMs), redirect: 'follow' });
+  const res = await fetch(uri, {
+    method,
+    headers: req.headers,
+    body: hasBody ? req.content : undefined,
+    signal: AbortSignal.timeout(requestTimeoutMs),
+    redirect: 'follow',
+  });
   const headers: Record<string, string> = {};
-  res.headers.forEach((v, k) => { headers[k] = v; });
+  res.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
   return { statusCode: res.status, content: await res.text(), headers };
 }

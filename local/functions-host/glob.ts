@@ -11,8 +11,18 @@ function segmentToRegExp(segment: string): RegExp {
     else if (c === '?') re += '[^/]';
     else if (c === '{') {
       const end = segment.indexOf('}', i);
-      if (end < 0) { re += '\\{'; continue; }
-      re += '(?:' + segment.slice(i + 1, end).split(',').map(escape).join('|') + ')';
+      if (end < 0) {
+        re += '\\{';
+        continue;
+      }
+      re +=
+        '(?:' +
+        segment
+          .slice(i + 1, end)
+          .split(',')
+          .map(escape)
+          .join('|') +
+        ')';
       i = end;
     } else re += escape(c);
   }
@@ -29,10 +39,15 @@ export function isGlob(pattern: string): boolean {
 
 /** Files under `root` matching `pattern` (relative, forward slashes), sorted for a stable load order. */
 export function globFiles(root: string, pattern: string): string[] {
-  const parts = pattern.replace(/^\.\//, '').split('/').filter((p) => p.length > 0);
+  const parts = pattern
+    .replace(/^\.\//, '')
+    .split('/')
+    .filter((p) => p.length > 0);
   const out: string[] = [];
   walk(root, parts, out);
-  return [...new Set(out)].sort((a, b) => relative(root, a).split(sep).join('/').localeCompare(relative(root, b).split(sep).join('/')));
+  return [...new Set(out)].sort((a, b) =>
+    relative(root, a).split(sep).join('/').localeCompare(relative(root, b).split(sep).join('/')),
+  );
 }
 
 function walk(dir: string, parts: string[], out: string[]): void {
@@ -57,11 +72,23 @@ function walk(dir: string, parts: string[], out: string[]): void {
 }
 
 function safeReaddir(dir: string): string[] {
-  try { return readdirSync(dir); } catch { return []; }
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 function isDir(p: string): boolean {
-  try { return statSync(p).isDirectory(); } catch { return false; }
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 function isFile(p: string): boolean {
-  try { return statSync(p).isFile(); } catch { return false; }
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }

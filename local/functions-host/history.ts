@@ -26,7 +26,9 @@ export const EventType = {
   ExecutionResumed: 20,
 } as const;
 
-export const eventTypeName: Record<number, string> = Object.fromEntries(Object.entries(EventType).map(([k, v]) => [v, k]));
+export const eventTypeName: Record<number, string> = Object.fromEntries(
+  Object.entries(EventType).map(([k, v]) => [v, k]),
+);
 
 export interface HistoryEvent {
   EventType: number;
@@ -36,7 +38,12 @@ export interface HistoryEvent {
   [field: string]: unknown;
 }
 
-export function historyEvent(type: number, at: number, fields: Record<string, unknown> = {}, eventId = -1): HistoryEvent {
+export function historyEvent(
+  type: number,
+  at: number,
+  fields: Record<string, unknown> = {},
+  eventId = -1,
+): HistoryEvent {
   return { EventType: type, EventId: eventId, IsPlayed: false, Timestamp: new Date(at).toISOString(), ...fields };
 }
 
@@ -110,19 +117,32 @@ export function flattenActions(actions: unknown): Action[] {
 /** What identifies a step for the determinism check: its kind and the name it targets. */
 export function actionSignature(a: Action): string {
   switch (a.actionType) {
-    case ActionType.CallActivity: return `CallActivity '${a.functionName}'`;
-    case ActionType.CallActivityWithRetry: return `CallActivityWithRetry '${a.functionName}'`;
-    case ActionType.CallSubOrchestrator: return `CallSubOrchestrator '${a.functionName}'`;
-    case ActionType.CallSubOrchestratorWithRetry: return `CallSubOrchestratorWithRetry '${a.functionName}'`;
-    case ActionType.ContinueAsNew: return 'ContinueAsNew';
-    case ActionType.CreateTimer: return 'CreateTimer';
-    case ActionType.WaitForExternalEvent: return `WaitForExternalEvent '${a.externalEventName}'`;
-    case ActionType.CallEntity: return 'CallEntity';
-    case ActionType.SignalEntity: return 'SignalEntity';
-    case ActionType.LockEntities: return 'LockEntities';
-    case ActionType.ReleaseEntities: return 'ReleaseEntities';
-    case ActionType.CallHttp: return `CallHttp ${a.httpRequest?.method ?? ''} ${a.httpRequest?.uri ?? ''}`;
-    default: return `ActionType ${a.actionType}`;
+    case ActionType.CallActivity:
+      return `CallActivity '${a.functionName}'`;
+    case ActionType.CallActivityWithRetry:
+      return `CallActivityWithRetry '${a.functionName}'`;
+    case ActionType.CallSubOrchestrator:
+      return `CallSubOrchestrator '${a.functionName}'`;
+    case ActionType.CallSubOrchestratorWithRetry:
+      return `CallSubOrchestratorWithRetry '${a.functionName}'`;
+    case ActionType.ContinueAsNew:
+      return 'ContinueAsNew';
+    case ActionType.CreateTimer:
+      return 'CreateTimer';
+    case ActionType.WaitForExternalEvent:
+      return `WaitForExternalEvent '${a.externalEventName}'`;
+    case ActionType.CallEntity:
+      return 'CallEntity';
+    case ActionType.SignalEntity:
+      return 'SignalEntity';
+    case ActionType.LockEntities:
+      return 'LockEntities';
+    case ActionType.ReleaseEntities:
+      return 'ReleaseEntities';
+    case ActionType.CallHttp:
+      return `CallHttp ${a.httpRequest?.method ?? ''} ${a.httpRequest?.uri ?? ''}`;
+    default:
+      return `ActionType ${a.actionType}`;
   }
 }
 

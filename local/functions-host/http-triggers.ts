@@ -4,7 +4,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegisteredFunction } from './core-shim';
 import type { InputData, Invoker } from './invoker';
 
-interface Nullable<T> { value?: T }
+interface Nullable<T> {
+  value?: T;
+}
 interface RpcCookie {
   name: string;
   value: string;
@@ -33,7 +35,8 @@ export function serializeCookie(c: RpcCookie): string {
   let s = `${c.name}=${c.value}`;
   if (c.domain?.value) s += `; Domain=${c.domain.value}`;
   if (c.path?.value) s += `; Path=${c.path.value}`;
-  if (c.expires?.value?.seconds !== undefined) s += `; Expires=${new Date(c.expires.value.seconds * 1000).toUTCString()}`;
+  if (c.expires?.value?.seconds !== undefined)
+    s += `; Expires=${new Date(c.expires.value.seconds * 1000).toUTCString()}`;
   if (c.maxAge?.value !== undefined) s += `; Max-Age=${c.maxAge.value}`;
   if (c.secure?.value) s += '; Secure';
   if (c.httpOnly?.value) s += '; HttpOnly';
@@ -66,12 +69,17 @@ export async function invokeHttpFunction(
   const out: [string, string][] = Object.entries(rpc.headers ?? {});
   for (const c of rpc.cookies ?? []) out.push(['set-cookie', serializeCookie(c)]);
   let payload: Buffer;
-  if (rpc.body?.bytes) payload = Buffer.from(rpc.body.bytes.buffer, rpc.body.bytes.byteOffset, rpc.body.bytes.byteLength);
+  if (rpc.body?.bytes)
+    payload = Buffer.from(rpc.body.bytes.buffer, rpc.body.bytes.byteOffset, rpc.body.bytes.byteLength);
   else if (rpc.body?.string !== undefined) payload = Buffer.from(rpc.body.string);
   else if (rpc.body?.json !== undefined) payload = Buffer.from(rpc.body.json);
   else payload = Buffer.alloc(0);
   const status = Number(rpc.statusCode ?? 200);
-  return { status: Number.isInteger(status) && status >= 100 && status <= 999 ? status : 500, headers: out, body: payload };
+  return {
+    status: Number.isInteger(status) && status >= 100 && status <= 999 ? status : 500,
+    headers: out,
+    body: payload,
+  };
 }
 
 export function writeResult(res: ServerResponse, r: HttpResult, head: boolean): void {

@@ -38,7 +38,9 @@ export interface RunningHost {
 export const defaultMaxBodyBytes = 10 * 1024 * 1024;
 export const defaultMaxActivities = 16;
 
-interface HttpRoute { fn: RegisteredFunction }
+interface HttpRoute {
+  fn: RegisteredFunction;
+}
 
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const logger = options.logger ?? createLogger();
@@ -61,7 +63,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
-    server.listen(options.port, host, () => { server.off('error', fail); ok(); });
+    server.listen(options.port, host, () => {
+      server.off('error', fail);
+      ok();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   const publicHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -93,16 +98,27 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     (byType[fn.trigger.type] ??= []).push(fn.metadata.name);
     if (type === 'httptrigger') {
       const template = typeof fn.trigger.route === 'string' ? fn.trigger.route : fn.metadata.name;
-      try { parseTemplate(template); } catch (err) {
-        store.close(); server.close();
+      try {
+        parseTemplate(template);
+      } catch (err) {
+        store.close();
+        server.close();
         throw new HostError('AppInvalid', `HTTP function "${fn.metadata.name}": ${errorMessage(err)}`);
       }
       routes.add(template, fn.trigger.methods, { fn });
     } else if (type === 'timertrigger') timerFns.push(fn);
     else if (type === 'orchestrationtrigger') orchestrators.set(fn.metadata.name.toLowerCase(), fn);
     else if (type === 'activitytrigger') activities.set(fn.metadata.name.toLowerCase(), fn);
-    else if (type === 'entitytrigger') logger.warn({ fn: fn.metadata.name }, 'Durable entities are not supported by the local host; this function will not run.');
-    else logger.warn({ fn: fn.metadata.name, trigger: fn.trigger.type }, `Trigger type ${fn.trigger.type} is not supported by the local host; this function will not run.`);
+    else if (type === 'entitytrigger')
+      logger.warn(
+        { fn: fn.metadata.name },
+        'Durable entities are not supported by the local host; this function will not run.',
+      );
+    else
+      logger.warn(
+        { fn: fn.metadata.name, trigger: fn.trigger.type },
+        `Trigger type ${fn.trigger.type} is not supported by the local host; this function will not run.`,
+      );
   }
 
   const apiRef: { api?: DurableHttpApi } = {};
@@ -122,7 +138,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const engine = new DurableEngine(store, invoker, { orchestrators, activities }, logger, {
     maxActivities,
     clientInputs,
-    onFatal: options.onFatal ?? (() => { process.exit(70); }),
+    onFatal:
+      options.onFatal ??
+      (() => {
+        process.exit(70);
+      }),
   });
   const api = new DurableHttpApi(engine, { baseUrl, hubName: settings.hubName });
   apiRef.api = api;
@@ -130,7 +150,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   try {
     timers = new TimerTriggers(timerFns, invoker, logger, clientInputs);
   } catch (err) {
-    store.close(); server.close();
+    store.close();
+    server.close();
     throw err;
   }
   const durableApi = api;
@@ -158,10 +179,17 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
 
     // Durable HTTP API: public webhook routes and the rpcBaseUrl the durable client uses.
     let apiSegments: string[] | undefined;
-    if (segments[0] === 'runtime' && segments[1] === 'webhooks' && segments[2] === 'durabletask') apiSegments = segments.slice(3);
+    if (segments[0] === 'runtime' && segments[1] === 'webhooks' && segments[2] === 'durabletask')
+      apiSegments = segments.slice(3);
     else if (segments[0] === 'durabletask') apiSegments = segments.slice(1);
     if (apiSegments) {
-      const r = await durableApi.handle({ method, segments: apiSegments, query: url.searchParams, headers: req.headers, body });
+      const r = await durableApi.handle({
+        method,
+        segments: apiSegments,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      });
       for (const [k, v] of Object.entries(r.headers ?? {})) res.setHeader(k, v);
       if (r.body !== undefined) {
         res.setHeader('content-type', 'application/json; charset=utf-8');
@@ -194,7 +222,12 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       }
       if (allowed) {
         res.setHeader('allow', allowed.join(', '));
-        sendError(res, 405, 'MethodNotAllowed', `Method ${method} is not allowed for ${url.pathname}; allowed: ${allowed.join(', ')}.`);
+        sendError(
+          res,
+          405,
+          'MethodNotAllowed',
+          `Method ${method} is not allowed for ${url.pathname}; allowed: ${allowed.join(', ')}.`,
+        );
         return;
       }
     }
@@ -216,7 +249,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         await timers.stop();
         await engine.close();
         for (const hook of registry.hooks.appTerminate) {
-          try { await hook({ hookData: {}, appHookData: invoker.appHookData }); } catch (err) { logger.error({ err }, 'appTerminate hook failed'); }
+          try {
+            await hook({ hookData: {}, appHookData: invoker.appHookData });
+          } catch (err) {
+            logger.error({ err }, 'appTerminate hook failed');
+          }
         }
         store.close();
         server.closeAllConnections();
@@ -235,10 +272,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
     req.on('data', (chunk: Buffer) => {
       if (over) return;
       size += chunk.length;
-      if (size > limit) { over = true; chunks.length = 0; ok(undefined); return; }
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        ok(undefined);
+        return;
+      }
       chunks.push(chunk);
     });
-    req.on('end', () => { if (!over) ok(Buffer.concat(chunks)); });
+    req.on('end', () => {
+      if (!over) ok(Buffer.concat(chunks));
+    });
     req.on('error', fail);
   });
 }

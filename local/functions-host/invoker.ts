@@ -25,19 +25,32 @@ export interface Invocation {
 }
 
 const pinoLevel: Record<string, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | undefined> = {
-  trace: 'trace', debug: 'debug', information: 'info', warning: 'warn', error: 'error', critical: 'fatal',
+  trace: 'trace',
+  debug: 'debug',
+  information: 'info',
+  warning: 'warn',
+  error: 'error',
+  critical: 'fatal',
 };
 
 export class Invoker {
   readonly appHookData: Record<string, unknown> = {};
 
-  constructor(private readonly registry: Registry, private readonly logger: Logger) {}
+  constructor(
+    private readonly registry: Registry,
+    private readonly logger: Logger,
+  ) {}
 
   /**
    * `trigger`, when given, replaces the decoded trigger input after getArguments: the orchestration
    * payload is handed over as an object instead of being serialized and parsed on every episode.
    */
-  async invoke(fn: RegisteredFunction, inputData: InputData[], fields: Record<string, unknown> = {}, trigger?: { value: unknown }): Promise<Invocation> {
+  async invoke(
+    fn: RegisteredFunction,
+    inputData: InputData[],
+    fields: Record<string, unknown> = {},
+    trigger?: { value: unknown },
+  ): Promise<Invocation> {
     const pm = this.registry.programmingModel;
     if (!pm) throw new Error('The app registered no programming model.');
     const invocationId = randomUUID();
@@ -53,7 +66,11 @@ export class Invoker {
         const method = pinoLevel[level];
         if (method) logger[method]({ fn: functionName, invocationId, category, ...fields }, msg);
         for (const hook of logHooks) {
-          try { void hook({ hookData: {}, level, message: msg, category, invocationContext: undefined }); } catch { /* a log hook must not break the invocation */ }
+          try {
+            void hook({ hookData: {}, level, message: msg, category, invocationContext: undefined });
+          } catch {
+            /* a log hook must not break the invocation */
+          }
         }
       },
     };
@@ -67,7 +84,13 @@ export class Invoker {
     if (pre.size > 0) {
       coreCtx.state = 'preInvocationHooks';
       for (const hook of pre) {
-        const hctx = { hookData, appHookData: this.appHookData, invocationContext: context, inputs: args, functionCallback: callback };
+        const hctx = {
+          hookData,
+          appHookData: this.appHookData,
+          invocationContext: context,
+          inputs: args,
+          functionCallback: callback,
+        };
         await hook(hctx);
         args = hctx.inputs;
         callback = hctx.functionCallback;
@@ -87,10 +110,20 @@ export class Invoker {
     if (post.size > 0) {
       coreCtx.state = 'postInvocationHooks';
       for (const hook of post) {
-        const hctx = { hookData, appHookData: this.appHookData, invocationContext: context, inputs: args, result, error };
+        const hctx = {
+          hookData,
+          appHookData: this.appHookData,
+          invocationContext: context,
+          inputs: args,
+          result,
+          error,
+        };
         await hook(hctx);
         result = hctx.result;
-        if (hctx.error !== error) { error = hctx.error; failed = error !== undefined && error !== null; }
+        if (hctx.error !== error) {
+          error = hctx.error;
+          failed = error !== undefined && error !== null;
+        }
       }
     }
     if (failed) throw error;

@@ -5,10 +5,19 @@
 const monthNames = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const dayNames = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
 
-interface FieldSpec { min: number; max: number; names?: string[]; nameBase?: number }
+interface FieldSpec {
+  min: number;
+  max: number;
+  names?: string[];
+  nameBase?: number;
+}
 const specs: FieldSpec[] = [
-  { min: 0, max: 59 }, { min: 0, max: 59 }, { min: 0, max: 23 }, { min: 1, max: 31 },
-  { min: 1, max: 12, names: monthNames, nameBase: 1 }, { min: 0, max: 7, names: dayNames, nameBase: 0 },
+  { min: 0, max: 59 },
+  { min: 0, max: 59 },
+  { min: 0, max: 23 },
+  { min: 1, max: 31 },
+  { min: 1, max: 12, names: monthNames, nameBase: 1 },
+  { min: 0, max: 7, names: dayNames, nameBase: 0 },
 ];
 const fieldNames = ['second', 'minute', 'hour', 'day', 'month', 'day-of-week'];
 
@@ -35,7 +44,10 @@ function parseField(text: string, spec: FieldSpec, field: string): Set<number> {
     if (!Number.isInteger(step) || step <= 0) throw new Error(`invalid step "${stepText}" in ${field}`);
     let lo: number;
     let hi: number;
-    if (rangeText === '*') { lo = spec.min; hi = spec.max; } else if (rangeText.includes('-')) {
+    if (rangeText === '*') {
+      lo = spec.min;
+      hi = spec.max;
+    } else if (rangeText.includes('-')) {
       const [a, b] = rangeText.split('-');
       lo = parseValue(a ?? '', spec, field);
       hi = parseValue(b ?? '', spec, field);
@@ -59,12 +71,17 @@ export function parseSchedule(expression: string): Schedule {
   }
   const fields = trimmed.split(/\s+/);
   if (fields.length !== 6) {
-    throw new Error(`Invalid schedule "${expression}": NCRONTAB needs 6 fields (second minute hour day month day-of-week), got ${fields.length}.`);
+    throw new Error(
+      `Invalid schedule "${expression}": NCRONTAB needs 6 fields (second minute hour day month day-of-week), got ${fields.length}.`,
+    );
   }
   try {
     const sets = fields.map((f, i) => parseField(f, specs[i]!, fieldNames[i]!));
     const dow = sets[5]!;
-    if (dow.has(7)) { dow.delete(7); dow.add(0); }
+    if (dow.has(7)) {
+      dow.delete(7);
+      dow.add(0);
+    }
     return { kind: 'cron', expression: trimmed, sets, dayStar: fields[3] === '*', dowStar: fields[5] === '*' };
   } catch (err) {
     throw new Error(`Invalid schedule "${expression}": ${(err as Error).message}.`);
@@ -74,7 +91,14 @@ export function parseSchedule(expression: string): Schedule {
 /** The first occurrence strictly after `after` (ms since epoch), or undefined if none within 5 years. */
 export function nextOccurrence(schedule: Schedule, after: number): number | undefined {
   if (schedule.kind === 'interval') return after + schedule.ms;
-  const [sec, min, hour, day, month, dow] = schedule.sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  const [sec, min, hour, day, month, dow] = schedule.sets as [
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+  ];
   const d = new Date(Math.floor(after / 1000) * 1000 + 1000);
   const limit = after + 5 * 366 * 86400_000;
   // cron semantics: when both day and day-of-week are restricted, either may match.
@@ -88,12 +112,27 @@ export function nextOccurrence(schedule: Schedule, after: number): number | unde
   };
   while (d.getTime() <= limit) {
     if (!month.has(d.getUTCMonth() + 1)) {
-      d.setUTCMonth(d.getUTCMonth() + 1, 1); d.setUTCHours(0, 0, 0, 0); continue;
+      d.setUTCMonth(d.getUTCMonth() + 1, 1);
+      d.setUTCHours(0, 0, 0, 0);
+      continue;
     }
-    if (!dayMatches(d)) { d.setUTCDate(d.getUTCDate() + 1); d.setUTCHours(0, 0, 0, 0); continue; }
-    if (!hour.has(d.getUTCHours())) { d.setUTCHours(d.getUTCHours() + 1, 0, 0, 0); continue; }
-    if (!min.has(d.getUTCMinutes())) { d.setUTCMinutes(d.getUTCMinutes() + 1, 0, 0); continue; }
-    if (!sec.has(d.getUTCSeconds())) { d.setUTCSeconds(d.getUTCSeconds() + 1, 0); continue; }
+    if (!dayMatches(d)) {
+      d.setUTCDate(d.getUTCDate() + 1);
+      d.setUTCHours(0, 0, 0, 0);
+      continue;
+    }
+    if (!hour.has(d.getUTCHours())) {
+      d.setUTCHours(d.getUTCHours() + 1, 0, 0, 0);
+      continue;
+    }
+    if (!min.has(d.getUTCMinutes())) {
+      d.setUTCMinutes(d.getUTCMinutes() + 1, 0, 0);
+      continue;
+    }
+    if (!sec.has(d.getUTCSeconds())) {
+      d.setUTCSeconds(d.getUTCSeconds() + 1, 0);
+      continue;
+    }
     return d.getTime();
   }
   return undefined;

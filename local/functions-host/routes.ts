@@ -29,9 +29,16 @@ export function parseTemplate(template: string): Segment[] {
       return { kind: 'literal', text: raw.toLowerCase() };
     }
     const catchAll = Boolean(m[1]);
-    if (catchAll && i !== all.length - 1) throw new Error(`Invalid route template "${template}": a catch-all parameter must be last.`);
+    if (catchAll && i !== all.length - 1)
+      throw new Error(`Invalid route template "${template}": a catch-all parameter must be last.`);
     const constraints = (m[3] ?? '').split(':').filter((c) => c.length > 0);
-    return { kind: 'param', name: m[2]!, optional: Boolean(m[4]) || catchAll || m[5] !== undefined, constraints, catchAll };
+    return {
+      kind: 'param',
+      name: m[2]!,
+      optional: Boolean(m[4]) || catchAll || m[5] !== undefined,
+      constraints,
+      catchAll,
+    };
   });
 }
 
@@ -44,21 +51,42 @@ function satisfies(value: string, constraint: string): boolean {
   const arg = m[2];
   const nums = (arg ?? '').split(',').map((s) => Number(s.trim()));
   switch (name) {
-    case 'int': return /^-?\d+$/.test(value) && Math.abs(Number(value)) <= 2147483648;
-    case 'long': return /^-?\d+$/.test(value);
-    case 'bool': return /^(true|false)$/i.test(value);
-    case 'alpha': return /^[a-z]+$/i.test(value);
-    case 'guid': return guid.test(value);
-    case 'double': case 'float': case 'decimal': return value.trim() !== '' && Number.isFinite(Number(value));
-    case 'datetime': return !Number.isNaN(Date.parse(value));
-    case 'min': return Number(value) >= nums[0]!;
-    case 'max': return Number(value) <= nums[0]!;
-    case 'range': return Number(value) >= nums[0]! && Number(value) <= nums[1]!;
-    case 'minlength': return value.length >= nums[0]!;
-    case 'maxlength': return value.length <= nums[0]!;
-    case 'length': return nums.length === 2 ? value.length >= nums[0]! && value.length <= nums[1]! : value.length === nums[0]!;
-    case 'regex': try { return new RegExp(arg ?? '', 'i').test(value); } catch { return false; }
-    default: return true; // unknown constraints are not enforced locally
+    case 'int':
+      return /^-?\d+$/.test(value) && Math.abs(Number(value)) <= 2147483648;
+    case 'long':
+      return /^-?\d+$/.test(value);
+    case 'bool':
+      return /^(true|false)$/i.test(value);
+    case 'alpha':
+      return /^[a-z]+$/i.test(value);
+    case 'guid':
+      return guid.test(value);
+    case 'double':
+    case 'float':
+    case 'decimal':
+      return value.trim() !== '' && Number.isFinite(Number(value));
+    case 'datetime':
+      return !Number.isNaN(Date.parse(value));
+    case 'min':
+      return Number(value) >= nums[0]!;
+    case 'max':
+      return Number(value) <= nums[0]!;
+    case 'range':
+      return Number(value) >= nums[0]! && Number(value) <= nums[1]!;
+    case 'minlength':
+      return value.length >= nums[0]!;
+    case 'maxlength':
+      return value.length <= nums[0]!;
+    case 'length':
+      return nums.length === 2 ? value.length >= nums[0]! && value.length <= nums[1]! : value.length === nums[0]!;
+    case 'regex':
+      try {
+        return new RegExp(arg ?? '', 'i').test(value);
+      } catch {
+        return false;
+      }
+    default:
+      return true; // unknown constraints are not enforced locally
   }
 }
 
@@ -71,7 +99,13 @@ export class RouteTable<T> {
     const literals = segments.filter((s) => s.kind === 'literal').length;
     const catchAll = segments.some((s) => s.kind === 'param' && s.catchAll) ? 1 : 0;
     const specificity = literals * 1000 + segments.length * 10 - catchAll * 5;
-    this.routes.push({ template, segments, methods: new Set((methods ?? []).map((m) => m.toUpperCase())), value, specificity });
+    this.routes.push({
+      template,
+      segments,
+      methods: new Set((methods ?? []).map((m) => m.toUpperCase())),
+      value,
+      specificity,
+    });
     this.routes.sort((a, b) => b.specificity - a.specificity);
   }
 
@@ -81,7 +115,8 @@ export class RouteTable<T> {
     for (const route of this.routes) {
       const params = matchSegments(route.segments, pathSegments);
       if (!params) continue;
-      if (route.methods.size === 0 || route.methods.has(method.toUpperCase())) return { found: { value: route.value, params } };
+      if (route.methods.size === 0 || route.methods.has(method.toUpperCase()))
+        return { found: { value: route.value, params } };
       for (const m of route.methods) allowed.add(m);
     }
     return allowed.size > 0 ? { allowed: [...allowed].sort() } : {};
@@ -117,7 +152,14 @@ function matchSegments(segments: Segment[], path: string[]): Record<string, stri
 
 /** Splits a URL path into decoded segments (empty segments from a trailing slash are dropped). */
 export function splitPath(pathname: string): string[] {
-  return pathname.split('/').filter((s) => s.length > 0).map((s) => {
-    try { return decodeURIComponent(s); } catch { return s; }
-  });
+  return pathname
+    .split('/')
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
 }

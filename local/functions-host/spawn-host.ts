@@ -33,14 +33,25 @@ export function hostArgs(o: SpawnOptions): string[] {
 }
 
 export function spawnHost(o: SpawnOptions): Promise<SpawnedHost> {
-  const child = spawn(process.execPath, hostArgs(o), { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, hostArgs(o), {
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`host not ready within ${o.readyTimeoutMs ?? 20000} ms:\n${err}`)); }, o.readyTimeoutMs ?? 20_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`host exited with ${code} before it was ready:\n${err}`)); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`host not ready within ${o.readyTimeoutMs ?? 20000} ms:\n${err}`));
+    }, o.readyTimeoutMs ?? 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`host exited with ${code} before it was ready:\n${err}`));
+    });
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       // The ready line is the only line the host prints; `npm run` (without --silent) adds its own banner first.
@@ -78,14 +89,27 @@ export function spawnHost(o: SpawnOptions): Promise<SpawnedHost> {
 }
 
 /** Runs the CLI expecting it to fail at startup; resolves with its exit code and stderr. */
-export function runHostExpectingFailure(o: SpawnOptions, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, hostArgs(o), { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runHostExpectingFailure(
+  o: SpawnOptions,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, hostArgs(o), {
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('exit', (code) => { clearTimeout(timer); resolve({ code, stdout: out, stderr: err }); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: out, stderr: err });
+    });
   });
 }

@@ -20,7 +20,8 @@ export function resolveSchedule(expression: string, env: NodeJS.ProcessEnv = pro
   const m = /^%([^%]+)%$/.exec(expression.trim());
   if (!m) return expression;
   const value = env[m[1]!];
-  if (value === undefined || value.trim() === '') throw new Error(`app setting ${m[1]} (used as a timer schedule) is not set`);
+  if (value === undefined || value.trim() === '')
+    throw new Error(`app setting ${m[1]} (used as a timer schedule) is not set`);
   return value;
 }
 
@@ -43,7 +44,14 @@ export class TimerTriggers {
       } catch (err) {
         throw new HostError('AppInvalid', `Timer function "${fn.metadata.name}": ${(err as Error).message}`);
       }
-      this.timers.push({ fn, schedule, runOnStartup: fn.trigger.runOnStartup === true, last: undefined, running: false, handle: undefined });
+      this.timers.push({
+        fn,
+        schedule,
+        runOnStartup: fn.trigger.runOnStartup === true,
+        last: undefined,
+        running: false,
+        handle: undefined,
+      });
     }
   }
 
@@ -59,11 +67,17 @@ export class TimerTriggers {
     const next = nextOccurrence(t.schedule, after);
     if (next === undefined) return;
     const delay = next - Date.now();
-    t.handle = setTimeout(() => {
-      if (delay > 2 ** 31 - 1) { this.arm(t, after); return; }
-      this.fire(t, next, Date.now() - next > 1000);
-      this.arm(t, next);
-    }, Math.min(Math.max(0, delay), 2 ** 31 - 1));
+    t.handle = setTimeout(
+      () => {
+        if (delay > 2 ** 31 - 1) {
+          this.arm(t, after);
+          return;
+        }
+        this.fire(t, next, Date.now() - next > 1000);
+        this.arm(t, next);
+      },
+      Math.min(Math.max(0, delay), 2 ** 31 - 1),
+    );
   }
 
   private fire(t: TimerFunction, scheduled: number, isPastDue: boolean): void {
@@ -84,9 +98,18 @@ export class TimerTriggers {
       IsPastDue: isPastDue,
     };
     t.last = scheduled;
-    const p = this.invoker.invoke(t.fn, [{ name: t.fn.triggerName, data: { json: JSON.stringify(info) } }, ...this.clientInputs(t.fn)])
-      .then(() => undefined, (err: unknown) => { this.logger.error({ fn: t.fn.metadata.name, err }, 'timer function failed'); })
-      .finally(() => { t.running = false; this.inflight.delete(p); });
+    const p = this.invoker
+      .invoke(t.fn, [{ name: t.fn.triggerName, data: { json: JSON.stringify(info) } }, ...this.clientInputs(t.fn)])
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.logger.error({ fn: t.fn.metadata.name, err }, 'timer function failed');
+        },
+      )
+      .finally(() => {
+        t.running = false;
+        this.inflight.delete(p);
+      });
     this.inflight.add(p);
   }
 

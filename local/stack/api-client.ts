@@ -50,7 +50,12 @@ export class ApiClient {
   }
 
   submit(body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<SubmitAnswer>> {
-    return requestJson<SubmitAnswer>(this.url('/jobs'), { method: 'POST', body, headers: this.headers(headers), timeoutMs: this.timeoutMs });
+    return requestJson<SubmitAnswer>(this.url('/jobs'), {
+      method: 'POST',
+      body,
+      headers: this.headers(headers),
+      timeoutMs: this.timeoutMs,
+    });
   }
 
   /** Submits and insists on 202 (the error body is in the exception). */
@@ -61,29 +66,53 @@ export class ApiClient {
   }
 
   get(id: string): Promise<JsonResponse<JobStatusView>> {
-    return requestJson<JobStatusView>(this.url(`/jobs/${encodeURIComponent(id)}`), { headers: this.headers(), timeoutMs: this.timeoutMs });
+    return requestJson<JobStatusView>(this.url(`/jobs/${encodeURIComponent(id)}`), {
+      headers: this.headers(),
+      timeoutMs: this.timeoutMs,
+    });
   }
 
   async status(id: string): Promise<JobStatusView> {
     const r = await this.get(id);
-    if (r.status !== 200) throw new Error(`GET job ${id} (${this.tenant}) answered ${r.status}: ${r.text.slice(0, 500)}`);
+    if (r.status !== 200)
+      throw new Error(`GET job ${id} (${this.tenant}) answered ${r.status}: ${r.text.slice(0, 500)}`);
     return r.body;
   }
 
-  list(query = ''): Promise<JsonResponse<{ jobs?: JobStatusView[]; items?: JobStatusView[]; value?: JobStatusView[]; continuationToken?: string }>> {
-    return requestJson(this.url(`/jobs${query ? '?' + query : ''}`), { headers: this.headers(), timeoutMs: this.timeoutMs });
+  list(query = ''): Promise<
+    JsonResponse<{
+      jobs?: JobStatusView[];
+      items?: JobStatusView[];
+      value?: JobStatusView[];
+      continuationToken?: string;
+    }>
+  > {
+    return requestJson(this.url(`/jobs${query ? '?' + query : ''}`), {
+      headers: this.headers(),
+      timeoutMs: this.timeoutMs,
+    });
   }
 
   cancel(id: string): Promise<JsonResponse> {
-    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/cancel`), { method: 'POST', headers: this.headers(), timeoutMs: this.timeoutMs });
+    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/cancel`), {
+      method: 'POST',
+      headers: this.headers(),
+      timeoutMs: this.timeoutMs,
+    });
   }
 
   logs(id: string): Promise<JsonResponse> {
-    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/logs`), { headers: this.headers({ accept: 'text/plain, application/json' }), timeoutMs: this.timeoutMs });
+    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/logs`), {
+      headers: this.headers({ accept: 'text/plain, application/json' }),
+      timeoutMs: this.timeoutMs,
+    });
   }
 
   result(id: string): Promise<JsonResponse> {
-    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/result`), { headers: this.headers(), timeoutMs: this.timeoutMs });
+    return requestJson(this.url(`/jobs/${encodeURIComponent(id)}/result`), {
+      headers: this.headers(),
+      timeoutMs: this.timeoutMs,
+    });
   }
 
   tenantInfo(): Promise<JsonResponse> {
@@ -94,12 +123,19 @@ export class ApiClient {
    * Polls until the job is in a terminal state; `onChange` sees every new (state, phase, progress).
    * Throws after `timeoutMs` with the last status seen.
    */
-  async waitForEnd(id: string, timeoutMs: number, onChange?: (s: JobStatusView) => void, intervalMs = 250): Promise<JobStatusView> {
+  async waitForEnd(
+    id: string,
+    timeoutMs: number,
+    onChange?: (s: JobStatusView) => void,
+    intervalMs = 250,
+  ): Promise<JobStatusView> {
     const end = Date.now() + timeoutMs;
     let last: JobStatusView | undefined;
     let lastKey = '';
     for (;;) {
-      const r = await this.get(id).catch((err: Error) => ({ status: 0, text: err.message }) as JsonResponse<JobStatusView>);
+      const r = await this.get(id).catch(
+        (err: Error) => ({ status: 0, text: err.message }) as JsonResponse<JobStatusView>,
+      );
       if (r.status === 200) {
         last = r.body;
         const key = `${last.state}|${last.phase}|${last.progress}|${last.message}`;
@@ -110,7 +146,9 @@ export class ApiClient {
         if (TERMINAL.includes(last.state)) return last;
       }
       if (Date.now() >= end) {
-        throw new Error(`job ${this.tenant}/${id} did not finish within ${Math.round(timeoutMs / 1000)} s; last status: ${last ? JSON.stringify(last) : `${r.status} ${r.text.slice(0, 300)}`}`);
+        throw new Error(
+          `job ${this.tenant}/${id} did not finish within ${Math.round(timeoutMs / 1000)} s; last status: ${last ? JSON.stringify(last) : `${r.status} ${r.text.slice(0, 300)}`}`,
+        );
       }
       await new Promise((res) => setTimeout(res, intervalMs));
     }

@@ -11,7 +11,8 @@ export const BASE_CATALOG = join(__dirname, 'images.json');
 
 export function readCatalog(file: string): Catalog {
   const c = JSON.parse(readFileSync(file, 'utf8')) as Catalog;
-  if (!c || typeof c !== 'object' || typeof c.repositories !== 'object') throw new Error(`${file}: expected {"repositories": {...}}`);
+  if (!c || typeof c !== 'object' || typeof c.repositories !== 'object')
+    throw new Error(`${file}: expected {"repositories": {...}}`);
   return absolutize(c, dirname(resolve(file)));
 }
 

@@ -102,7 +102,11 @@ export class ManagedChild {
    * Resolves with the first stdout line for which `match` returns a value; rejects with the
    * component's last output if the process exits first or the deadline passes.
    */
-  waitFor<T>(what: string, match: (line: string, stream: 'stdout' | 'stderr') => T | undefined, timeoutMs: number): Promise<T> {
+  waitFor<T>(
+    what: string,
+    match: (line: string, stream: 'stdout' | 'stderr') => T | undefined,
+    timeoutMs: number,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const done = (fn: () => void): void => {
@@ -117,18 +121,28 @@ export class ManagedChild {
         try {
           value = match(line, stream);
         } catch (err) {
-          done(() => reject(new ComponentError(this.name, `unexpected ${what}: ${(err as Error).message}`, this.lastLines())));
+          done(() =>
+            reject(new ComponentError(this.name, `unexpected ${what}: ${(err as Error).message}`, this.lastLines())),
+          );
           return;
         }
         if (value !== undefined) done(() => resolve(value));
       });
       const timer = setTimeout(() => {
-        done(() => reject(new ComponentError(this.name, `no ${what} within ${Math.round(timeoutMs / 1000)} s`, this.lastLines())));
+        done(() =>
+          reject(
+            new ComponentError(this.name, `no ${what} within ${Math.round(timeoutMs / 1000)} s`, this.lastLines()),
+          ),
+        );
       }, timeoutMs);
       void this.exited.then(() => {
         if (this.exitInfo) {
           const { code, signal } = this.exitInfo;
-          done(() => reject(new ComponentError(this.name, `exited (code ${code}, signal ${signal}) before ${what}`, this.lastLines())));
+          done(() =>
+            reject(
+              new ComponentError(this.name, `exited (code ${code}, signal ${signal}) before ${what}`, this.lastLines()),
+            ),
+          );
         }
       });
     });

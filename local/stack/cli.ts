@@ -17,7 +17,14 @@ const USAGE = `usage: npm start -- [--data <dir>] [--port <api port>] [--tenants
   --tenants   tenants file; default tenants.example.json
   --verbose   echo every component's log lines (they are always in <data>/logs/)`;
 
-function parse(): { dataDir: string; port: number; tenantsFile: string; provisioningDelayMs: number; pollIntervalSeconds: number; verbose: boolean } {
+function parse(): {
+  dataDir: string;
+  port: number;
+  tenantsFile: string;
+  provisioningDelayMs: number;
+  pollIntervalSeconds: number;
+  verbose: boolean;
+} {
   let values;
   try {
     ({ values } = parseArgs({
@@ -76,7 +83,9 @@ async function main(): Promise<void> {
       if (!stack) return; // still starting: stopped right after startStack returns
       void shutdown(0);
     } else {
-      say('still stopping (deleting container groups, waiting for processes to exit); press Ctrl-C again to stop waiting');
+      say(
+        'still stopping (deleting container groups, waiting for processes to exit); press Ctrl-C again to stop waiting',
+      );
       if (signals >= 3) process.exit(130);
     }
   };
@@ -86,8 +95,12 @@ async function main(): Promise<void> {
 
   async function shutdown(code: number): Promise<void> {
     const report = await stack!.stop();
-    if (report.leftoverGroups.length) say(`deleted ${report.leftoverGroups.length} container group(s) that were still there: ${report.leftoverGroups.join(', ')}`);
-    if (report.strayProcesses.length) say(`killed ${report.strayProcesses.length} stray process(es): ${report.strayProcesses.join('; ')}`);
+    if (report.leftoverGroups.length)
+      say(
+        `deleted ${report.leftoverGroups.length} container group(s) that were still there: ${report.leftoverGroups.join(', ')}`,
+      );
+    if (report.strayProcesses.length)
+      say(`killed ${report.strayProcesses.length} stray process(es): ${report.strayProcesses.join('; ')}`);
     if (report.forced.length) say(`had to SIGKILL: ${report.forced.join(', ')}`);
     say('stopped: no process and no container group left.');
     process.exit(code);
@@ -112,7 +125,12 @@ async function main(): Promise<void> {
   if (signals > 0) return shutdown(0);
 
   stack.onUnexpectedExit((component, how, lines) => {
-    say(`${component} exited unexpectedly (${how}); last output:\n${lines.slice(-20).map((l) => '    | ' + l).join('\n')}`);
+    say(
+      `${component} exited unexpectedly (${how}); last output:\n${lines
+        .slice(-20)
+        .map((l) => '    | ' + l)
+        .join('\n')}`,
+    );
     void shutdown(1);
   });
 
@@ -129,7 +147,10 @@ async function main(): Promise<void> {
     `  data/logs  ${stack.dataDir}  (${stack.logsDir})`,
     '',
     `  Tenants (${stack.tenantsFile}):`,
-    ...tenants.map((t) => `    ${t.id.padEnd(12)} ${t.displayName.padEnd(24)} key: ${t.localKey ?? '(not a local demo key; use your own)'}`),
+    ...tenants.map(
+      (t) =>
+        `    ${t.id.padEnd(12)} ${t.displayName.padEnd(24)} key: ${t.localKey ?? '(not a local demo key; use your own)'}`,
+    ),
     '',
   ];
   if (first?.localKey) {

@@ -31,7 +31,10 @@ function pct(p: number | undefined): string {
 function fmt(x: unknown, digits = 3): string {
   if (typeof x === 'number') return x.toFixed(digits);
   if (Array.isArray(x)) return `[${x.map((v) => fmt(v, digits)).join(', ')}]`;
-  if (x && typeof x === 'object') return `{${Object.entries(x).map(([k, v]) => `${k}: ${fmt(v, digits)}`).join(', ')}}`;
+  if (x && typeof x === 'object')
+    return `{${Object.entries(x)
+      .map(([k, v]) => `${k}: ${fmt(v, digits)}`)
+      .join(', ')}}`;
   return String(x);
 }
 
@@ -120,17 +123,26 @@ async function main(): Promise<void> {
         const answer = await client.submitOk({ image: 'batch/regime-switching:1.0', input: modelInput(j.series, 7) });
         j.id = answer.id;
         j.links = answer.links;
-        say(`  ${j.tenant}: job ${answer.id} ${answer.state}  (${new URL(answer.links.self, new URL(api!).origin).toString()})`);
+        say(
+          `  ${j.tenant}: job ${answer.id} ${answer.state}  (${new URL(answer.links.self, new URL(api!).origin).toString()})`,
+        );
       }),
     );
     say('\nProgress:');
     await Promise.all(
       jobs.map(async (j) => {
         const client = new ApiClient(api!, j.tenant, j.key);
-        j.final = await client.waitForEnd(j.id!, 10 * 60_000, (s) => {
-          const ts = new Date().toISOString().slice(11, 19);
-          say(`  ${ts} ${j.tenant.padEnd(10)} ${s.state.padEnd(12)} ${s.phase.padEnd(12)} ${pct(s.progress)}  ${s.message ?? ''}`);
-        }, 300);
+        j.final = await client.waitForEnd(
+          j.id!,
+          10 * 60_000,
+          (s) => {
+            const ts = new Date().toISOString().slice(11, 19);
+            say(
+              `  ${ts} ${j.tenant.padEnd(10)} ${s.state.padEnd(12)} ${s.phase.padEnd(12)} ${pct(s.progress)}  ${s.message ?? ''}`,
+            );
+          },
+          300,
+        );
       }),
     );
 
@@ -142,16 +154,28 @@ async function main(): Promise<void> {
     for (const j of jobs) {
       const s = j.final!;
       const client = new ApiClient(api, j.tenant, j.key);
-      say(`\n  ${j.tenant} — job ${s.id}: ${s.state}${s.error ? ` (${s.error.code}: ${s.error.message})` : ''}; container ${s.container.state}; ` +
-        `attempts ${s.attempts}; usage ${s.usage.vcpuSeconds.toFixed(1)} vCPU-s, ${s.usage.gbSeconds.toFixed(1)} GB-s, ~${s.usage.estimatedCost.toFixed(6)} ${s.usage.currency ?? ''}`);
+      say(
+        `\n  ${j.tenant} — job ${s.id}: ${s.state}${s.error ? ` (${s.error.code}: ${s.error.message})` : ''}; container ${s.container.state}; ` +
+          `attempts ${s.attempts}; usage ${s.usage.vcpuSeconds.toFixed(1)} vCPU-s, ${s.usage.gbSeconds.toFixed(1)} GB-s, ~${s.usage.estimatedCost.toFixed(6)} ${s.usage.currency ?? ''}`,
+      );
       const truth = j.series.spec;
       say(`    truth:     mu ${fmt(truth.mu)}  sigma2 ${fmt(truth.sigma2)}  P(stay) ${fmt(truth.stay)}`);
       if (s.state === 'succeeded') {
         const r = await client.result(s.id);
         if (r.status === 200) {
-          const result = r.body as { logLikelihood?: number; aic?: number; bic?: number; transitionMatrix?: number[][]; regimes?: Array<{ coefficients?: unknown; sigma2?: number }> };
-          say(`    fitted:    log-likelihood ${fmt(result.logLikelihood)}${result.aic !== undefined ? `  AIC ${fmt(result.aic)}` : ''}${result.bic !== undefined ? `  BIC ${fmt(result.bic)}` : ''}`);
-          (result.regimes ?? []).forEach((g, i) => say(`      regime ${i}: coefficients ${fmt(g.coefficients)}  sigma2 ${fmt(g.sigma2)}`));
+          const result = r.body as {
+            logLikelihood?: number;
+            aic?: number;
+            bic?: number;
+            transitionMatrix?: number[][];
+            regimes?: Array<{ coefficients?: unknown; sigma2?: number }>;
+          };
+          say(
+            `    fitted:    log-likelihood ${fmt(result.logLikelihood)}${result.aic !== undefined ? `  AIC ${fmt(result.aic)}` : ''}${result.bic !== undefined ? `  BIC ${fmt(result.bic)}` : ''}`,
+          );
+          (result.regimes ?? []).forEach((g, i) =>
+            say(`      regime ${i}: coefficients ${fmt(g.coefficients)}  sigma2 ${fmt(g.sigma2)}`),
+          );
           if (result.transitionMatrix) say(`      transition matrix ${fmt(result.transitionMatrix)}`);
           const file = join(outDir, `${j.tenant}-${s.id}-result.json`);
           writeFileSync(file, JSON.stringify(result, null, 2));
@@ -161,13 +185,19 @@ async function main(): Promise<void> {
         }
       }
       const links = Object.fromEntries(Object.entries(j.links ?? {}).map(([k, v]) => [k, absolute(v)]));
-      say(`    API:   status ${links.self ?? ''}\n           logs   ${links.logs ?? ''}\n           result ${links.result ?? ''}`);
+      say(
+        `    API:   status ${links.self ?? ''}\n           logs   ${links.logs ?? ''}\n           result ${links.result ?? ''}`,
+      );
       for (const [name, url] of Object.entries(s.result?.urls ?? {})) say(`    Blob:  ${name.padEnd(11)} ${url}`);
       say(`    curl -s ${links.result ?? api} -H 'Authorization: Bearer ${j.key}'`);
     }
     if (stack) {
-      say(`\nThe jobs, logs and results stay in ${stack.dataDir} (Azurite's blobs in ${join(stack.dataDir, 'azurite')}, the jobs in the host's SQLite).`);
-      say(`To look at them again through the API: npm start -- --data ${stack.dataDir}${new URL(api).port === '7071' ? '' : `   (the API is then on port 7071, not ${new URL(api).port})`}`);
+      say(
+        `\nThe jobs, logs and results stay in ${stack.dataDir} (Azurite's blobs in ${join(stack.dataDir, 'azurite')}, the jobs in the host's SQLite).`,
+      );
+      say(
+        `To look at them again through the API: npm start -- --data ${stack.dataDir}${new URL(api).port === '7071' ? '' : `   (the API is then on port 7071, not ${new URL(api).port})`}`,
+      );
     }
     const failed = jobs.filter((j) => j.final?.state !== 'succeeded');
     if (failed.length) process.exitCode = 1;

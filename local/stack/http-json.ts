@@ -26,7 +26,11 @@ export function requestJson<T = unknown>(url: string, opts: RequestOptions = {})
   const isHttps = u.protocol === 'https:';
   const payload = opts.rawBody ?? (opts.body !== undefined ? JSON.stringify(opts.body) : undefined);
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-  if (payload !== undefined && opts.rawBody === undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+  if (
+    payload !== undefined &&
+    opts.rawBody === undefined &&
+    !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')
+  ) {
     headers['content-type'] = 'application/json';
   }
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));

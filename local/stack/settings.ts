@@ -81,11 +81,24 @@ export function appSettings(input: AppSettingsInput): Record<string, string> {
 }
 
 /** Process environment of the host: the settings plus what the SDKs and Node read at start. */
-export function hostEnvironment(settings: Record<string, string>, emulator: EmulatorInfo, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function hostEnvironment(
+  settings: Record<string, string>,
+  emulator: EmulatorInfo,
+  base: NodeJS.ProcessEnv,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // A developer's own Azure credentials must never reach the emulator run (azure-emulation.md §3.4):
   // with these set, EnvironmentCredential would win and call login.microsoftonline.com.
-  for (const k of ['AZURE_TENANT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE', 'MSI_ENDPOINT', 'MSI_SECRET', 'IDENTITY_SERVER_THUMBPRINT', 'IMDS_ENDPOINT']) {
+  for (const k of [
+    'AZURE_TENANT_ID',
+    'AZURE_CLIENT_SECRET',
+    'AZURE_CLIENT_CERTIFICATE_PATH',
+    'AZURE_FEDERATED_TOKEN_FILE',
+    'MSI_ENDPOINT',
+    'MSI_SECRET',
+    'IDENTITY_SERVER_THUMBPRINT',
+    'IMDS_ENDPOINT',
+  ]) {
     delete env[k];
   }
   const noProxy = mergeList(base.NO_PROXY ?? base.no_proxy, ['127.0.0.1', 'localhost']);
@@ -104,7 +117,10 @@ export function hostEnvironment(settings: Record<string, string>, emulator: Emul
 }
 
 function mergeList(existing: string | undefined, add: string[]): string {
-  const items = (existing ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const items = (existing ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const a of add) if (!items.includes(a)) items.push(a);
   return items.join(',');
 }

@@ -11,7 +11,15 @@ import { ComponentError, ManagedChild } from './child';
 import { writeMergedCatalog, type Catalog } from './catalog';
 import { parseEmulatorReadyLine, type EmulatorInfo } from './emulator-info';
 import { requestJson, type JsonResponse } from './http-json';
-import { describe, descendantsOf, killProcesses, markedProcesses, stillAlive, STACK_MARKER_ENV, type ProcInfo } from './processes';
+import {
+  describe,
+  descendantsOf,
+  killProcesses,
+  markedProcesses,
+  stillAlive,
+  STACK_MARKER_ENV,
+  type ProcInfo,
+} from './processes';
 import { appSettings, callbackSigningKey, controllerIdentityResourceId, hostEnvironment } from './settings';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -108,7 +116,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? (() => undefined);
   const dataDir = resolve(opts.dataDir);
   const logsDir = join(dataDir, 'logs');
-  for (const d of [dataDir, logsDir, join(dataDir, 'emulator'), join(dataDir, 'azurite'), join(dataDir, 'host')]) mkdirSync(d, { recursive: true });
+  for (const d of [dataDir, logsDir, join(dataDir, 'emulator'), join(dataDir, 'azurite'), join(dataDir, 'host')])
+    mkdirSync(d, { recursive: true });
   const tenantsFile = resolve(opts.tenantsFile ?? DEFAULT_TENANTS_FILE);
   try {
     readFileSync(tenantsFile);
@@ -124,7 +133,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const apiPort = opts.ports?.api || (await freePort());
   if (opts.ports?.api && !(await portIsFree(apiPort))) {
-    throw new ComponentError('functions-host', `port ${apiPort} on 127.0.0.1 is already in use (is another stack running? choose another with --port)`);
+    throw new ComponentError(
+      'functions-host',
+      `port ${apiPort} on 127.0.0.1 is already in use (is another stack running? choose another with --port)`,
+    );
   }
   const hostBaseUrl = `http://127.0.0.1:${apiPort}`;
   const catalogFile = writeMergedCatalog(join(dataDir, 'images.json'), opts.extraImages, opts.extraImagesBase);
@@ -146,7 +158,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   // Last resort if the process running the stack exits without stop() (an uncaught error in a
   // test): the components do not outlive it. (Not reached on SIGKILL — nothing is.)
   const onExit = (): void => {
-    for (const c of started) if (c.pid !== undefined && c.running) try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const c of started)
+      if (c.pid !== undefined && c.running)
+        try {
+          process.kill(-c.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
   };
   process.on('exit', onExit);
   const abort = async (err: unknown): Promise<never> => {
@@ -165,10 +183,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       args: [
         ...TSX,
         join(REPO_ROOT, 'local/azure-emulator/cli.ts'),
-        '--port', String(opts.ports?.arm ?? 0),
-        '--data', join(dataDir, 'emulator'),
-        '--images', catalogFile,
-        '--provisioning-delay-ms', String(opts.provisioningDelayMs ?? 1000),
+        '--port',
+        String(opts.ports?.arm ?? 0),
+        '--data',
+        join(dataDir, 'emulator'),
+        '--images',
+        catalogFile,
+        '--provisioning-delay-ms',
+        String(opts.provisioningDelayMs ?? 1000),
         ...(opts.emulatorArgs ?? []),
       ],
       env: baseEnv,
@@ -182,7 +204,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     emulatorChild.start();
     started.push(emulatorChild);
     watchExit(emulatorChild);
-    emulator = await emulatorChild.waitFor('ready line (JSON on stdout)', (line, stream) => (stream === 'stdout' ? parseEmulatorReadyLine(line) : undefined), readyTimeoutMs);
+    emulator = await emulatorChild.waitFor(
+      'ready line (JSON on stdout)',
+      (line, stream) => (stream === 'stdout' ? parseEmulatorReadyLine(line) : undefined),
+      readyTimeoutMs,
+    );
   } catch (err) {
     return abort(err);
   }
@@ -198,12 +224,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       command: process.execPath,
       args: [
         join(REPO_ROOT, 'node_modules/azurite/dist/src/blob/main.js'),
-        '--blobHost', '127.0.0.1',
-        '--blobPort', String(opts.ports?.blob ?? 0),
-        '--location', join(dataDir, 'azurite'),
-        '--cert', emulator.tlsCertFile,
-        '--key', emulator.tlsKeyFile,
-        '--oauth', 'basic',
+        '--blobHost',
+        '127.0.0.1',
+        '--blobPort',
+        String(opts.ports?.blob ?? 0),
+        '--location',
+        join(dataDir, 'azurite'),
+        '--cert',
+        emulator.tlsCertFile,
+        '--key',
+        emulator.tlsKeyFile,
+        '--oauth',
+        'basic',
         '--skipApiVersionCheck',
         '--loose',
         '--silent',
@@ -255,9 +287,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         args: [
           ...TSX,
           join(REPO_ROOT, 'local/functions-host/cli.ts'),
-          '--app', join(REPO_ROOT, 'orchestration'),
-          '--port', String(apiPort),
-          '--data', join(dataDir, 'host'),
+          '--app',
+          join(REPO_ROOT, 'orchestration'),
+          '--port',
+          String(apiPort),
+          '--data',
+          join(dataDir, 'host'),
           ...(opts.hostArgs ?? []),
         ],
         env: hostEnv,
@@ -285,12 +320,22 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       readyTimeoutMs,
     );
     if (new URL(ready).port !== String(apiPort)) {
-      throw new ComponentError('functions-host', `listens on ${ready}, expected port ${apiPort} (the callback URL containers were given)`, host.lastLines());
+      throw new ComponentError(
+        'functions-host',
+        `listens on ${ready}, expected port ${apiPort} (the callback URL containers were given)`,
+        host.lastLines(),
+      );
     }
     // Ready means the app loaded; health says whether its configuration and dependencies are right.
-    const health = await requestJson(`${hostBaseUrl}/api/health`).catch((err: Error) => ({ status: 0, text: err.message }) as JsonResponse);
+    const health = await requestJson(`${hostBaseUrl}/api/health`).catch(
+      (err: Error) => ({ status: 0, text: err.message }) as JsonResponse,
+    );
     if (health.status !== 200) {
-      throw new ComponentError('functions-host', `GET /api/health answered ${health.status}: ${health.text.slice(0, 800)}`, host.lastLines());
+      throw new ComponentError(
+        'functions-host',
+        `GET /api/health answered ${health.status}: ${health.text.slice(0, 800)}`,
+        host.lastLines(),
+      );
     }
   }
   try {
@@ -306,7 +351,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const listGroups = async (): Promise<EmulatorGroup[]> => {
     const r = await admin<unknown>('/groups');
-    if (r.status !== 200) throw new ComponentError('azure-emulator', `GET /_emulator/groups answered ${r.status}: ${r.text.slice(0, 300)}`);
+    if (r.status !== 200)
+      throw new ComponentError('azure-emulator', `GET /_emulator/groups answered ${r.status}: ${r.text.slice(0, 300)}`);
     const body = r.body as { groups?: EmulatorGroup[]; value?: EmulatorGroup[] } | EmulatorGroup[];
     const list = Array.isArray(body) ? body : (body.groups ?? body.value ?? []);
     return list;
@@ -374,8 +420,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     publicSettings,
     admin,
     listGroups,
-    pids: () => ({ host: host.running ? host.pid : undefined, emulator: emulatorChild.running ? emulatorChild.pid : undefined, azurite: azuriteChild.running ? azuriteChild.pid : undefined }),
-    lastLines: (component, n) => (component === 'host' ? host : component === 'emulator' ? emulatorChild : azuriteChild).lastLines(n),
+    pids: () => ({
+      host: host.running ? host.pid : undefined,
+      emulator: emulatorChild.running ? emulatorChild.pid : undefined,
+      azurite: azuriteChild.running ? azuriteChild.pid : undefined,
+    }),
+    lastLines: (component, n) =>
+      (component === 'host' ? host : component === 'emulator' ? emulatorChild : azuriteChild).lastLines(n),
     onUnexpectedExit: (listener) => {
       exitListeners.push(listener);
     },
@@ -403,7 +454,8 @@ function dedupe(list: ProcInfo[]): ProcInfo[] {
 async function controllerClientIdOf(emulator: EmulatorInfo): Promise<string> {
   const raw = emulator.raw;
   if (typeof raw.controllerClientId === 'string') return raw.controllerClientId;
-  const ids = raw.identities as Record<string, { clientId?: string }> | Array<{ name?: string; clientId?: string }> | undefined;
+  const ids = raw.identities as
+    Record<string, { clientId?: string }> | Array<{ name?: string; clientId?: string }> | undefined;
   if (Array.isArray(ids)) {
     const c = ids.find((i) => i.name === 'aci-batch-controller')?.clientId;
     if (c) return c;
@@ -423,7 +475,10 @@ export async function armToken(emulator: EmulatorInfo, clientId: string): Promis
   u.searchParams.set('api-version', '2019-08-01');
   u.searchParams.set('resource', 'https://management.azure.com');
   u.searchParams.set('client_id', clientId);
-  const r = await requestJson<{ access_token?: string }>(u.toString(), { headers: { 'X-IDENTITY-HEADER': emulator.identityHeader } });
-  if (r.status !== 200 || !r.body.access_token) throw new ComponentError('azure-emulator', `identity endpoint answered ${r.status}: ${r.text.slice(0, 300)}`);
+  const r = await requestJson<{ access_token?: string }>(u.toString(), {
+    headers: { 'X-IDENTITY-HEADER': emulator.identityHeader },
+  });
+  if (r.status !== 200 || !r.body.access_token)
+    throw new ComponentError('azure-emulator', `identity endpoint answered ${r.status}: ${r.text.slice(0, 300)}`);
   return r.body.access_token;
 }

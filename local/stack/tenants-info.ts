@@ -28,8 +28,13 @@ export function readTenants(file: string): TenantSummary[] {
   const list: Array<Record<string, unknown>> = Array.isArray(raw)
     ? (raw as Array<Record<string, unknown>>)
     : Array.isArray((raw as { tenants?: unknown }).tenants)
-      ? ((raw as { tenants: Array<Record<string, unknown>> }).tenants)
-      : Object.entries(((raw as { tenants?: Record<string, Record<string, unknown>> }).tenants ?? {}) as Record<string, Record<string, unknown>>).map(([id, t]) => ({ id, ...t }));
+      ? (raw as { tenants: Array<Record<string, unknown>> }).tenants
+      : Object.entries(
+          ((raw as { tenants?: Record<string, Record<string, unknown>> }).tenants ?? {}) as Record<
+            string,
+            Record<string, unknown>
+          >,
+        ).map(([id, t]) => ({ id, ...t }));
   return list.map((t) => {
     const id = String(t.id);
     const keyMaterial = collectStrings(t.apiKeys ?? t.apiKeyHashes ?? t.keys ?? []);

@@ -64,13 +64,31 @@ export const ROUTES = {
 } as const;
 
 /** Job states (design.md). */
-export const JOB_STATES = ['queued', 'provisioning', 'starting', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'] as const;
+export const JOB_STATES = [
+  'queued',
+  'provisioning',
+  'starting',
+  'running',
+  'succeeded',
+  'failed',
+  'canceled',
+  'timed_out',
+] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'canceled', 'timed_out'];
 export const isTerminalState = (s: JobState): boolean => TERMINAL_STATES.includes(s);
 
 /** What the container group is (or was left) in, as the job status reports it. */
-export const CONTAINER_STATES = ['none', 'creating', 'running', 'terminated', 'deleted', 'stopped', 'kept', 'unknown'] as const;
+export const CONTAINER_STATES = [
+  'none',
+  'creating',
+  'running',
+  'terminated',
+  'deleted',
+  'stopped',
+  'kept',
+  'unknown',
+] as const;
 export type ContainerState = (typeof CONTAINER_STATES)[number];
 
 export type OnComplete = 'delete' | 'stop' | 'keep';
@@ -181,15 +199,7 @@ export interface JobInput {
 }
 
 export type Phase =
-  | 'admission'
-  | 'resolving'
-  | 'creating'
-  | 'provisioning'
-  | 'starting'
-  | 'running'
-  | 'restarting'
-  | 'teardown'
-  | 'done';
+  'admission' | 'resolving' | 'creating' | 'provisioning' | 'starting' | 'running' | 'restarting' | 'teardown' | 'done';
 
 /** The job status object of design.md: the orchestration's custom status, then its output. */
 export interface JobStatus {

@@ -31,7 +31,15 @@ export class CodedError extends Error {
   /** Extra response headers (e.g. Retry-After). */
   readonly headers?: Record<string, string>;
 
-  constructor(init: { code: string; message: string; httpStatus?: number; retryable?: boolean; details?: FieldProblem[]; headers?: Record<string, string>; cause?: unknown }) {
+  constructor(init: {
+    code: string;
+    message: string;
+    httpStatus?: number;
+    retryable?: boolean;
+    details?: FieldProblem[];
+    headers?: Record<string, string>;
+    cause?: unknown;
+  }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'CodedError';
     this.code = init.code;
@@ -42,7 +50,12 @@ export class CodedError extends Error {
   }
 
   toJobError(): JobError {
-    return { code: this.code, message: this.message, retryable: this.retryable, ...(this.details ? { details: this.details } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      ...(this.details ? { details: this.details } : {}),
+    };
   }
 
   /** The API's error body. Never a stack trace. */
@@ -53,14 +66,20 @@ export class CodedError extends Error {
 
 // ---- API errors -----------------------------------------------------------------------------
 
-export const validationFailed = (details: FieldProblem[], message = 'The request is invalid; see details for every field.'): CodedError =>
-  new CodedError({ code: API_ERROR_CODES.validationFailed, httpStatus: 400, message, details });
+export const validationFailed = (
+  details: FieldProblem[],
+  message = 'The request is invalid; see details for every field.',
+): CodedError => new CodedError({ code: API_ERROR_CODES.validationFailed, httpStatus: 400, message, details });
 
 export const invalidJson = (why: string): CodedError =>
   new CodedError({ code: API_ERROR_CODES.invalidJson, httpStatus: 400, message: `The body is not valid JSON: ${why}` });
 
 export const unsupportedMediaType = (): CodedError =>
-  new CodedError({ code: API_ERROR_CODES.unsupportedMediaType, httpStatus: 415, message: 'Send the body as application/json.' });
+  new CodedError({
+    code: API_ERROR_CODES.unsupportedMediaType,
+    httpStatus: 415,
+    message: 'Send the body as application/json.',
+  });
 
 export const unauthorized = (): CodedError =>
   new CodedError({
@@ -81,13 +100,25 @@ export const idempotencyConflict = (): CodedError =>
   });
 
 export const jobAlreadyFinished = (state: string): CodedError =>
-  new CodedError({ code: API_ERROR_CODES.jobAlreadyFinished, httpStatus: 409, message: `The job already finished (${state}).` });
+  new CodedError({
+    code: API_ERROR_CODES.jobAlreadyFinished,
+    httpStatus: 409,
+    message: `The job already finished (${state}).`,
+  });
 
 export const notFinished = (state: string): CodedError =>
-  new CodedError({ code: API_ERROR_CODES.notFinished, httpStatus: 409, message: `The job has no result yet (state ${state}).` });
+  new CodedError({
+    code: API_ERROR_CODES.notFinished,
+    httpStatus: 409,
+    message: `The job has no result yet (state ${state}).`,
+  });
 
 export const payloadTooLarge = (limit: number): CodedError =>
-  new CodedError({ code: API_ERROR_CODES.payloadTooLarge, httpStatus: 413, message: `The body exceeds ${limit} bytes.` });
+  new CodedError({
+    code: API_ERROR_CODES.payloadTooLarge,
+    httpStatus: 413,
+    message: `The body exceeds ${limit} bytes.`,
+  });
 
 export const queueFull = (limit: number, retryAfterSeconds: number): CodedError =>
   new CodedError({
@@ -99,7 +130,13 @@ export const queueFull = (limit: number, retryAfterSeconds: number): CodedError 
   });
 
 export const serviceUnavailable = (message: string, retryAfterSeconds = 5): CodedError =>
-  new CodedError({ code: API_ERROR_CODES.serviceUnavailable, httpStatus: 503, retryable: true, message, headers: { 'Retry-After': String(retryAfterSeconds) } });
+  new CodedError({
+    code: API_ERROR_CODES.serviceUnavailable,
+    httpStatus: 503,
+    retryable: true,
+    message,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
 
 export const internal = (message = 'Internal error.'): CodedError =>
   new CodedError({ code: API_ERROR_CODES.internal, httpStatus: 500, message });

@@ -5,7 +5,15 @@ import { app, type HttpRequest, type InvocationContext } from '@azure/functions'
 import * as df from 'durable-functions';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ACTIVITIES, FUNCTIONS, ORCHESTRATORS, ROUTES, type JobStatus, type RetryPolicy, type WorkflowSettings } from './contracts';
+import {
+  ACTIVITIES,
+  FUNCTIONS,
+  ORCHESTRATORS,
+  ROUTES,
+  type JobStatus,
+  type RetryPolicy,
+  type WorkflowSettings,
+} from './contracts';
 import { loadConfig } from './config';
 import { createLogger } from './logging';
 import { loadTenantsFile } from './tenants/loader';
@@ -32,13 +40,21 @@ const tenants = loadTenantsFile(resolve(appRoot, cfg.tenantsFile));
 log.info({ tenants: tenants.tenants.map((t) => t.id), version }, 'aci-batch starting');
 
 const credential = createCredential(cfg.controllerClientId);
-const groups = createArmContainerGroups(credential, { endpoint: cfg.armEndpoint, subscriptionId: cfg.subscriptionId, resourceGroup: cfg.jobsResourceGroup });
+const groups = createArmContainerGroups(credential, {
+  endpoint: cfg.armEndpoint,
+  subscriptionId: cfg.subscriptionId,
+  resourceGroup: cfg.jobsResourceGroup,
+});
 const images = createAcrResolver(credential, cfg.acrLoginServer);
 const container = createContainerClient(credential, cfg.resultsBlobEndpoint, cfg.resultsContainer);
 const results = createBlobResults(container);
 const ledger = createBlobLedger(container);
 const agent = createAgentClient({ port: cfg.agentPort });
-const globalLimits = { maxCores: cfg.globalMaxCores, maxGroups: cfg.globalMaxGroups, maxCreatesPer5Min: cfg.globalMaxCreatesPer5Min };
+const globalLimits = {
+  maxCores: cfg.globalMaxCores,
+  maxGroups: cfg.globalMaxGroups,
+  maxCreatesPer5Min: cfg.globalMaxCreatesPer5Min,
+};
 
 const settings: WorkflowSettings = {
   pollIntervalSeconds: cfg.pollIntervalSeconds,
@@ -48,13 +64,30 @@ const settings: WorkflowSettings = {
   startTimeoutSeconds: cfg.startTimeoutSeconds,
   teardownTimeoutSeconds: cfg.teardownTimeoutSeconds,
   stepsPerGeneration: cfg.historyStepsPerGeneration,
-  armRetry: { firstRetryMs: Math.round(cfg.armRetryFirstSeconds * 1000), maxAttempts: cfg.armRetryAttempts, backoffCoefficient: 2, maxRetryMs: 60_000 },
-  capacityRetry: { firstRetryMs: Math.round(cfg.capacityRetryFirstSeconds * 1000), maxAttempts: cfg.capacityRetryAttempts, backoffCoefficient: 2, maxRetryMs: 300_000 },
+  armRetry: {
+    firstRetryMs: Math.round(cfg.armRetryFirstSeconds * 1000),
+    maxAttempts: cfg.armRetryAttempts,
+    backoffCoefficient: 2,
+    maxRetryMs: 60_000,
+  },
+  capacityRetry: {
+    firstRetryMs: Math.round(cfg.capacityRetryFirstSeconds * 1000),
+    maxAttempts: cfg.capacityRetryAttempts,
+    backoffCoefficient: 2,
+    maxRetryMs: 300_000,
+  },
 };
 
 // ---- activities ---------------------------------------------------------------------------------
 const activities = createActivities({
-  groups, images, agent, results, ledger, tenants, log, now: () => new Date(),
+  groups,
+  images,
+  agent,
+  results,
+  ledger,
+  tenants,
+  log,
+  now: () => new Date(),
   signingKey: cfg.callbackSigningKey,
   callbackBaseUrl: cfg.callbackBaseUrl,
   acrLoginServer: cfg.acrLoginServer,
@@ -70,7 +103,16 @@ for (const name of Object.values(ACTIVITIES)) {
         return await fn(typeof input === 'string' ? (JSON.parse(input) as unknown) : input);
       } catch (e) {
         const ids = (input ?? {}) as { tenant?: string; jobId?: string; instanceId?: string };
-        log.warn({ activity: name, tenant: ids.tenant, jobId: ids.jobId, instanceId: ids.instanceId, err: (e as Error).message.split(' [aci-batch-error')[0] }, 'activity failed (will be retried if retryable)');
+        log.warn(
+          {
+            activity: name,
+            tenant: ids.tenant,
+            jobId: ids.jobId,
+            instanceId: ids.instanceId,
+            err: (e as Error).message.split(' [aci-batch-error')[0],
+          },
+          'activity failed (will be retried if retryable)',
+        );
         throw e;
       }
     },
@@ -121,7 +163,10 @@ function durableBackend(client: df.DurableClient): JobsBackend {
 }
 
 const jobsApi = createJobsApi({
-  tenants, log, ledger, results,
+  tenants,
+  log,
+  ledger,
+  results,
   liveLogs: (name) => groups.logs(name),
   settings,
   acrLoginServer: cfg.acrLoginServer,
@@ -161,7 +206,8 @@ app.http(FUNCTIONS.health, {
   route: ROUTES.health,
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: async () => json(200, { status: 'ok', version, tenants: tenants.tenants.length, time: new Date().toISOString() }),
+  handler: async () =>
+    json(200, { status: 'ok', version, tenants: tenants.tenants.length, time: new Date().toISOString() }),
 });
 app.http(FUNCTIONS.openapi, {
   route: ROUTES.openapi,
@@ -177,12 +223,20 @@ app.timer(FUNCTIONS.sweeper, {
   handler: async (_timer: unknown, context: InvocationContext) => {
     const backend = durableBackend(df.getClient(context));
     const report = await sweep({
-      groups, ledger, log, now: () => new Date(),
+      groups,
+      ledger,
+      log,
+      now: () => new Date(),
       lookup: async (instanceId) => {
         const info = await backend.get(instanceId);
-        return info ? { runtimeStatus: info.runtimeStatus, status: statusOf(info) as JobStatus | undefined } : undefined;
+        return info
+          ? { runtimeStatus: info.runtimeStatus, status: statusOf(info) as JobStatus | undefined }
+          : undefined;
       },
     });
-    log.info({ ...report, deleted: report.deleted.length, kept: report.kept.length, deletedGroups: report.deleted }, 'sweep done');
+    log.info(
+      { ...report, deleted: report.deleted.length, kept: report.kept.length, deletedGroups: report.deleted },
+      'sweep done',
+    );
   },
 });

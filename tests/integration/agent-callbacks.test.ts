@@ -10,17 +10,27 @@ import { startCallbackReceiver } from '../fixtures/agent/callback-receiver';
 import { waitFor } from '../fixtures/agent/wait';
 
 const WORK = ['node', join(FIXTURES, 'work.mjs')];
-const FAST_RETRIES = { AGENT_CALLBACK_BASE_DELAY_MS: '20', AGENT_CALLBACK_MAX_DELAY_MS: '100', AGENT_CALLBACK_PROGRESS_INTERVAL_MS: '0' };
+const FAST_RETRIES = {
+  AGENT_CALLBACK_BASE_DELAY_MS: '20',
+  AGENT_CALLBACK_MAX_DELAY_MS: '100',
+  AGENT_CALLBACK_PROGRESS_INTERVAL_MS: '0',
+};
 
 test('progress and final callbacks carry the token; the final one is retried after two 503s', async () => {
   // The final callback is refused twice (503), then accepted.
   const receiver = await startCallbackReceiver({
-    respond: (body, earlier) => (body.type !== 'progress' && earlier.filter((r) => r.body.type !== 'progress').length < 2 ? 503 : 200),
+    respond: (body, earlier) =>
+      body.type !== 'progress' && earlier.filter((r) => r.body.type !== 'progress').length < 2 ? 503 : 200,
   });
-  const agent = await startAgentProcess({ host: '127.0.0.31', env: { CALLBACK_URL: receiver.url, JOB_ID: 'job-cb', ...FAST_RETRIES } });
+  const agent = await startAgentProcess({
+    host: '127.0.0.31',
+    env: { CALLBACK_URL: receiver.url, JOB_ID: 'job-cb', ...FAST_RETRIES },
+  });
   try {
     await agent.call('POST', '/start', { jobId: 'job-cb', command: WORK, input: { values: [4], waitForGo: true } });
-    const progress = await waitFor('a progress callback', () => receiver.received.find((r) => r.body.type === 'progress'));
+    const progress = await waitFor('a progress callback', () =>
+      receiver.received.find((r) => r.body.type === 'progress'),
+    );
     assert.equal(progress.authorization, `Bearer ${TOKEN}`);
     assert.equal(progress.contentType, 'application/json');
     assert.equal(progress.body.jobId, 'job-cb');
@@ -30,9 +40,15 @@ test('progress and final callbacks carry the token; the final one is retried aft
     assert.ok(!Number.isNaN(Date.parse(progress.body.at as string)));
 
     writeFileSync(join(agent.resultDir, 'go'), '');
-    const delivered = await waitFor('the final callback to be accepted', () => receiver.received.find((r) => r.body.type === 'completed' && r.status === 200));
+    const delivered = await waitFor('the final callback to be accepted', () =>
+      receiver.received.find((r) => r.body.type === 'completed' && r.status === 200),
+    );
     const finals = receiver.received.filter((r) => r.body.type !== 'progress');
-    assert.deepEqual(finals.map((r) => r.status), [503, 503, 200], 'retried until accepted, then no more');
+    assert.deepEqual(
+      finals.map((r) => r.status),
+      [503, 503, 200],
+      'retried until accepted, then no more',
+    );
     for (const f of finals) {
       assert.equal(f.authorization, `Bearer ${TOKEN}`);
       assert.deepEqual(f.body, delivered.body, 'every retry sends the same callback');
@@ -41,12 +57,17 @@ test('progress and final callbacks carry the token; the final one is retried aft
     assert.equal(delivered.body.exitCode, 0);
     assert.equal(delivered.body.progress, 1);
     const seqs = receiver.received.map((r) => r.body.seq as number);
-    assert.ok(seqs.every((s, i) => i === 0 || s >= (seqs[i - 1] ?? 0)), `seq never decreases: ${seqs.join(',')}`);
+    assert.ok(
+      seqs.every((s, i) => i === 0 || s >= (seqs[i - 1] ?? 0)),
+      `seq never decreases: ${seqs.join(',')}`,
+    );
     assert.equal(receiver.received.at(-1)?.body.type, 'completed', 'the final callback is the last one');
 
     assert.ok(!agent.output().includes(TOKEN), 'the token is never logged');
     // The agent logs the delivery after reading the answer, a moment after the receiver recorded it.
-    const logged = await waitFor('the delivery to be logged', () => agent.logs().find((l) => l.msg === 'final callback delivered'));
+    const logged = await waitFor('the delivery to be logged', () =>
+      agent.logs().find((l) => l.msg === 'final callback delivered'),
+    );
     assert.equal(logged.attempt, 3);
   } finally {
     await agent.stop();
@@ -59,7 +80,9 @@ test('a 4xx other than 408/429 is not retried', async () => {
   const agent = await startAgentProcess({ host: '127.0.0.32', env: { CALLBACK_URL: receiver.url, ...FAST_RETRIES } });
   try {
     await agent.call('POST', '/start', { jobId: 'job-403', command: WORK, input: { exitCode: 1 } });
-    await waitFor('the agent to give up', () => agent.logs().find((l) => l.msg === 'final callback refused; not retrying'));
+    await waitFor('the agent to give up', () =>
+      agent.logs().find((l) => l.msg === 'final callback refused; not retrying'),
+    );
     const finals = receiver.received.filter((r) => r.body.type !== 'progress');
     assert.equal(finals.length, 1);
     assert.equal(finals[0]?.body.type, 'failed');
@@ -90,7 +113,9 @@ test('a dead callback URL does not change the job: its final state can still be 
     });
     assert.equal(status.exitCode, 0);
     await waitFor('the agent to give up on the callback', () =>
-      agent.logs().find((l) => l.msg === 'final callback not delivered; the job state remains available on GET /status'),
+      agent
+        .logs()
+        .find((l) => l.msg === 'final callback not delivered; the job state remains available on GET /status'),
     );
     const attempts = agent.logs().filter((l) => l.msg === 'final callback attempt failed');
     assert.equal(attempts.length, 3, 'bounded by AGENT_CALLBACK_ATTEMPTS');

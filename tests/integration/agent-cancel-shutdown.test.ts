@@ -13,7 +13,10 @@ const TREE = ['node', join(FIXTURES, 'tree.mjs')];
 async function runningTree(agent: AgentProcess): Promise<{ child: number; grandchild: number }> {
   return waitFor('the command to record its pids', () => {
     try {
-      return JSON.parse(readFileSync(join(agent.resultDir, 'pids.json'), 'utf8')) as { child: number; grandchild: number };
+      return JSON.parse(readFileSync(join(agent.resultDir, 'pids.json'), 'utf8')) as {
+        child: number;
+        grandchild: number;
+      };
     } catch {
       return undefined;
     }
@@ -54,7 +57,10 @@ test('cancel stops the whole process tree and ends the job as canceled', async (
 });
 
 test('a tree that ignores SIGTERM is killed after the grace period', async () => {
-  const agent = await startAgentProcess({ host: '127.0.0.42', env: { AGENT_MODE: 'command', AGENT_CANCEL_GRACE_MS: '300' } });
+  const agent = await startAgentProcess({
+    host: '127.0.0.42',
+    env: { AGENT_MODE: 'command', AGENT_CANCEL_GRACE_MS: '300' },
+  });
   try {
     await agent.call('POST', '/start', { jobId: 'job-k', command: TREE, env: { IGNORE_TERM: '1' } });
     const pids = await runningTree(agent);
@@ -73,7 +79,10 @@ test('a tree that ignores SIGTERM is killed after the grace period', async () =>
 
 test('SIGTERM: the running command is stopped, the final callback says canceled, the agent exits 0', async () => {
   const receiver = await startCallbackReceiver();
-  const agent = await startAgentProcess({ host: '127.0.0.43', env: { AGENT_MODE: 'command', CALLBACK_URL: receiver.url } });
+  const agent = await startAgentProcess({
+    host: '127.0.0.43',
+    env: { AGENT_MODE: 'command', CALLBACK_URL: receiver.url },
+  });
   try {
     await agent.call('POST', '/start', { jobId: 'job-t', command: TREE });
     const pids = await runningTree(agent);

@@ -26,7 +26,14 @@ describe('agent command mode: a job from start to result', () => {
     const health = await agent.call('GET', '/healthz', undefined, null);
     assert.equal(health.status, 200);
     assert.deepEqual(health.body, { status: 'ok' });
-    for (const [method, path] of [['GET', '/status'], ['POST', '/start'], ['POST', '/cancel'], ['GET', '/result'], ['GET', '/artifacts/x.txt'], ['GET', '/nowhere']]) {
+    for (const [method, path] of [
+      ['GET', '/status'],
+      ['POST', '/start'],
+      ['POST', '/cancel'],
+      ['GET', '/result'],
+      ['GET', '/artifacts/x.txt'],
+      ['GET', '/nowhere'],
+    ]) {
       for (const token of [null, 'wrong-token', TOKEN + 'x', '']) {
         const r = await agent.call(method as string, path as string, undefined, token);
         assert.equal(r.status, 401, `${method} ${path} with token ${String(token)}`);
@@ -46,7 +53,11 @@ describe('agent command mode: a job from start to result', () => {
   });
 
   test('bad start requests are 400 naming every bad field at once', async () => {
-    const r = await agent.call('POST', '/start', { jobId: 'job-2', command: ['node', 7], env: { 'BAD-NAME': 'x', N: 1 } });
+    const r = await agent.call('POST', '/start', {
+      jobId: 'job-2',
+      command: ['node', 7],
+      env: { 'BAD-NAME': 'x', N: 1 },
+    });
     assert.equal(r.status, 400);
     assert.equal(r.body.error.code, 'InvalidInput');
     assert.deepEqual(
@@ -55,7 +66,10 @@ describe('agent command mode: a job from start to result', () => {
     );
     const noCommand = await agent.call('POST', '/start', { jobId: 'job-1' });
     assert.equal(noCommand.status, 400);
-    assert.deepEqual(noCommand.body.error.details.map((d: { field: string }) => d.field), ['command']);
+    assert.deepEqual(
+      noCommand.body.error.details.map((d: { field: string }) => d.field),
+      ['command'],
+    );
     const notJson = await agent.call('POST', '/start', '{"jobId":');
     assert.equal(notJson.status, 400);
     assert.equal(notJson.body.error.code, 'InvalidJson');
@@ -63,7 +77,12 @@ describe('agent command mode: a job from start to result', () => {
   });
 
   test('start → running (idempotent, 409 for another job) → succeeded with result and artifacts', async () => {
-    const body = { jobId: 'job-1', command: WORK, env: { GREETING: 'hello' }, input: { values: [1, 2, 3.5], waitForGo: true } };
+    const body = {
+      jobId: 'job-1',
+      command: WORK,
+      env: { GREETING: 'hello' },
+      input: { values: [1, 2, 3.5], waitForGo: true },
+    };
     const started = await agent.call('POST', '/start', body);
     assert.equal(started.status, 202);
     assert.equal(started.body.jobId, 'job-1');
@@ -152,7 +171,11 @@ describe('agent command mode: exit codes and defaults', () => {
     const agent = await startAgentProcess({ host: '127.0.0.23' });
     try {
       const started = await agent.call('POST', '/start', { jobId: 'j', command: ['/nonexistent/program', '--flag'] });
-      assert.equal(started.status, 202, 'command in the request: command mode even though AGENT_MODE defaults to model');
+      assert.equal(
+        started.status,
+        202,
+        'command in the request: command mode even though AGENT_MODE defaults to model',
+      );
       const status = await finished(agent);
       assert.equal(status.state, 'failed');
       assert.equal((status.error as { code: string }).code, 'CommandSpawnFailed');

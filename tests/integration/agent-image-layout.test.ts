@@ -19,7 +19,8 @@ function buildLikeTheDockerfile(): string {
   const build = join(work, 'build');
   // COPY package.json tsconfig.json batch-image/ ; COPY src batch-image/src
   mkdirSync(join(build, 'batch-image'), { recursive: true });
-  for (const f of ['package.json', 'tsconfig.json']) cpSync(join(REPO_ROOT, 'batch-image', f), join(build, 'batch-image', f));
+  for (const f of ['package.json', 'tsconfig.json'])
+    cpSync(join(REPO_ROOT, 'batch-image', f), join(build, 'batch-image', f));
   cpSync(join(REPO_ROOT, 'batch-image/src'), join(build, 'batch-image/src'), { recursive: true });
   // RUN echo '{...}' > /build/tsconfig.json
   const base = /echo '(\{.*\})' > \/build\/tsconfig.json/.exec(dockerfile)?.[1];
@@ -28,7 +29,9 @@ function buildLikeTheDockerfile(): string {
   // RUN npm install typescript @types/node (the same pinned versions are in the repository's node_modules)
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(build, 'node_modules'), 'dir');
   // RUN npx tsc -p batch-image
-  execFileSync(process.execPath, [join(build, 'node_modules/typescript/bin/tsc'), '-p', join(build, 'batch-image')], { stdio: 'pipe' });
+  execFileSync(process.execPath, [join(build, 'node_modules/typescript/bin/tsc'), '-p', join(build, 'batch-image')], {
+    stdio: 'pipe',
+  });
   // Runtime stage: COPY package.json and dist to /app.
   const app = join(work, 'app');
   mkdirSync(app);
@@ -47,20 +50,33 @@ test('the runtime layout runs with no node_modules: health check, model fit, com
   try {
     const port = new URL(agent.baseUrl).port;
     const healthcheck = join(app, 'dist/agent/healthcheck.js');
-    const healthy = spawnSync(process.execPath, [healthcheck], { env: { HOST: '127.0.0.61', PORT: port }, timeout: 10_000 });
+    const healthy = spawnSync(process.execPath, [healthcheck], {
+      env: { HOST: '127.0.0.61', PORT: port },
+      timeout: 10_000,
+    });
     assert.equal(healthy.status, 0, 'HEALTHCHECK passes against the running agent');
-    const wrongPort = spawnSync(process.execPath, [healthcheck], { env: { HOST: '127.0.0.61', PORT: '1' }, timeout: 10_000 });
+    const wrongPort = spawnSync(process.execPath, [healthcheck], {
+      env: { HOST: '127.0.0.61', PORT: '1' },
+      timeout: 10_000,
+    });
     assert.equal(wrongPort.status, 1, 'and fails when nothing answers');
 
     const y = Array.from({ length: 60 }, (_, t) => (t < 30 ? 0 : 4) + Math.sin(t * 1.7));
     assert.equal((await agent.call('POST', '/start', { jobId: 'img', input: { y, k: 2, starts: 2 } })).status, 202);
-    const status = await waitFor('the fit', async () => {
-      const s = await agent.call('GET', '/status');
-      return s.body.state !== 'running' ? s.body : undefined;
-    }, 30_000);
+    const status = await waitFor(
+      'the fit',
+      async () => {
+        const s = await agent.call('GET', '/status');
+        return s.body.state !== 'running' ? s.body : undefined;
+      },
+      30_000,
+    );
     assert.equal(status.state, 'succeeded', JSON.stringify(status));
     const result = await agent.call('GET', '/result');
-    assert.deepEqual(result.body.artifacts.map((a: { name: string }) => a.name), ['chart.svg', 'result.json']);
+    assert.deepEqual(
+      result.body.artifacts.map((a: { name: string }) => a.name),
+      ['chart.svg', 'result.json'],
+    );
   } finally {
     await agent.stop();
   }
@@ -69,7 +85,13 @@ test('the runtime layout runs with no node_modules: health check, model fit, com
     host: '127.0.0.62',
     entry: main,
     cwd: app,
-    env: { AGENT_COMMAND: JSON.stringify(['node', '-e', "require('fs').writeFileSync(process.env.RESULT_DIR + '/result.json', '{\"ok\":true}')"]) },
+    env: {
+      AGENT_COMMAND: JSON.stringify([
+        'node',
+        '-e',
+        "require('fs').writeFileSync(process.env.RESULT_DIR + '/result.json', '{\"ok\":true}')",
+      ]),
+    },
   });
   try {
     await tenant.call('POST', '/start', { jobId: 'cmd' });

@@ -10,7 +10,7 @@ import { waitFor } from '../fixtures/agent/wait';
 /** Deterministic series: 60 observations around 0 (sd ~0.3), then 60 around 3 (sd ~1). */
 function twoRegimeSeries(): number[] {
   let s = 12345;
-  const uniform = (): number => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const uniform = (): number => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const normal = (): number => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
   return Array.from({ length: 120 }, (_, t) => (t < 60 ? 0.3 * normal() : 3 + normal()));
 }
@@ -45,11 +45,16 @@ test('model mode: fit, progress, result.json and chart.svg', async () => {
     assert.equal(fit.model, 'markov-switching-regression');
     assert.equal(fit.k, 2);
     assert.equal(fit.nobs, 120);
-    const means = fit.regimes.map((r: { coefficients: number[] }) => r.coefficients[0]).sort((a: number, b: number) => a - b);
+    const means = fit.regimes
+      .map((r: { coefficients: number[] }) => r.coefficients[0])
+      .sort((a: number, b: number) => a - b);
     assert.ok(Math.abs(means[0]) < 0.5 && Math.abs(means[1] - 3) < 0.5, `regime means near 0 and 3: ${means}`);
     assert.deepEqual(
       result.body.artifacts.map((a: { name: string; contentType: string }) => [a.name, a.contentType]),
-      [['chart.svg', 'image/svg+xml'], ['result.json', 'application/json']],
+      [
+        ['chart.svg', 'image/svg+xml'],
+        ['result.json', 'application/json'],
+      ],
     );
 
     const chart = await agent.call('GET', '/artifacts/chart.svg');
@@ -59,9 +64,14 @@ test('model mode: fit, progress, result.json and chart.svg', async () => {
     const json = await agent.call('GET', '/artifacts/result.json');
     assert.deepEqual(json.body, fit, 'result.json holds the same result as GET /result');
 
-    const final = await waitFor('the completed callback', () => receiver.received.find((r) => r.body.type === 'completed'));
+    const final = await waitFor('the completed callback', () =>
+      receiver.received.find((r) => r.body.type === 'completed'),
+    );
     assert.equal(final.authorization, `Bearer ${TOKEN}`);
-    assert.ok(receiver.received.some((r) => r.body.type === 'progress'), 'the model reported progress');
+    assert.ok(
+      receiver.received.some((r) => r.body.type === 'progress'),
+      'the model reported progress',
+    );
   } finally {
     await agent.stop();
     await receiver.close();
@@ -75,12 +85,23 @@ test('model mode: invalid input is a 400 naming every field under input.; cancel
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'InvalidInput');
     const fields: string[] = bad.body.error.details.map((d: { field: string }) => d.field);
-    for (const f of ['input.env', 'input.y[1]', 'input.k']) assert.ok(fields.includes(f), `${f} in ${fields.join(', ')}`);
+    for (const f of ['input.env', 'input.y[1]', 'input.k'])
+      assert.ok(fields.includes(f), `${f} in ${fields.join(', ')}`);
     const missing = await agent.call('POST', '/start', { jobId: 'job-x' });
     assert.equal(missing.status, 400);
-    assert.deepEqual(missing.body.error.details.map((d: { field: string }) => d.field), ['input']);
-    const envInModelMode = await agent.call('POST', '/start', { jobId: 'job-x', input: { y: twoRegimeSeries(), k: 2 }, env: { A: 'b' } });
-    assert.deepEqual(envInModelMode.body.error.details.map((d: { field: string }) => d.field), ['env']);
+    assert.deepEqual(
+      missing.body.error.details.map((d: { field: string }) => d.field),
+      ['input'],
+    );
+    const envInModelMode = await agent.call('POST', '/start', {
+      jobId: 'job-x',
+      input: { y: twoRegimeSeries(), k: 2 },
+      env: { A: 'b' },
+    });
+    assert.deepEqual(
+      envInModelMode.body.error.details.map((d: { field: string }) => d.field),
+      ['env'],
+    );
 
     // Many starts with a huge iteration budget: this fit is still running when cancel arrives.
     const long = { y: twoRegimeSeries(), k: 3, starts: 64, maxIterations: 100_000, tolerance: 1e-300 };

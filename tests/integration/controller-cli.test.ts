@@ -29,19 +29,42 @@ after(() => {
 
 test('npm start prints a working curl example and Ctrl-C leaves nothing behind', async () => {
   const port = await freePort();
-  const cli = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'local/stack/cli.ts'), '--data', dataDir, '--port', String(port), '--provisioning-delay-ms', '100', '--poll-interval-seconds', '0.5'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const cli = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'local/stack/cli.ts'),
+      '--data',
+      dataDir,
+      '--port',
+      String(port),
+      '--provisioning-delay-ms',
+      '100',
+      '--poll-interval-seconds',
+      '0.5',
+    ],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   cliPid = cli.pid;
   let out = '';
   let err = '';
   cli.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   cli.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => cli.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    cli.once('exit', (code, signal) => r({ code, signal })),
+  );
 
-  await waitFor('the CLI to print that the stack is up', async () => (out.includes('Ctrl-C stops everything') ? true : undefined), 120_000, async () => `stdout:\n${out}\nstderr:\n${err}`);
+  await waitFor(
+    'the CLI to print that the stack is up',
+    async () => (out.includes('Ctrl-C stops everything') ? true : undefined),
+    120_000,
+    async () => `stdout:\n${out}\nstderr:\n${err}`,
+  );
   const api = `http://127.0.0.1:${port}/api`;
   assert.match(out, new RegExp(`API\\s+${api.replace(/[.:/]/g, '\\$&')}`), out);
   assert.match(out, /contoso\s.*key: contoso-local-key/, out);
@@ -67,18 +90,33 @@ test('npm start prints a working curl example and Ctrl-C leaves nothing behind',
 
   // A second job left running when the user presses Ctrl-C: its group must not survive.
   const running = await client.submitOk({ image: 'contoso/custom-model:1.0', command: ['sleep', '60'] });
-  await waitFor('the second job to run', async () => ((await client.status(running.id)).state === 'running' ? true : undefined), 60_000, async () => JSON.stringify(await client.status(running.id)));
+  await waitFor(
+    'the second job to run',
+    async () => ((await client.status(running.id)).state === 'running' ? true : undefined),
+    60_000,
+    async () => JSON.stringify(await client.status(running.id)),
+  );
 
   const below: ProcInfo[] = descendantsOf([cli.pid!]);
-  assert.ok(below.some((p) => p.command.includes('batch-image/dist/agent/main.js')), `the job's container process is among the CLI's descendants: ${below.map((p) => p.command).join('; ')}`);
+  assert.ok(
+    below.some((p) => p.command.includes('batch-image/dist/agent/main.js')),
+    `the job's container process is among the CLI's descendants: ${below.map((p) => p.command).join('; ')}`,
+  );
   cli.kill('SIGINT');
   let timer: NodeJS.Timeout | undefined;
-  const end = await Promise.race([exited, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 60_000)))]);
+  const end = await Promise.race([
+    exited,
+    new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 60_000))),
+  ]);
   clearTimeout(timer);
   assert.ok(end, `the CLI stops within 60 s after Ctrl-C\nstderr:\n${err}`);
   cliPid = undefined;
   assert.deepEqual(end, { code: 0, signal: null }, `exit status\nstderr:\n${err}`);
   assert.match(err, /deleting 1 container group\(s\) left behind: acib-contoso-/, err);
   assert.match(err, /stopped: no process and no container group left\./, err);
-  assert.deepEqual(stillAlive(below).map((p) => `${p.pid} ${p.command}`), [], 'no process the stack started is alive');
+  assert.deepEqual(
+    stillAlive(below).map((p) => `${p.pid} ${p.command}`),
+    [],
+    'no process the stack started is alive',
+  );
 });

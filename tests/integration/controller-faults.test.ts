@@ -8,7 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { requestJson } from '../../local/stack/http-json';
-import { getFaults, setFaults, sleep, startTestStack, stopAndCheck, waitForEnd, waitForGroupGone, waitForStatus, type TestStack } from '../fixtures/stack/harness';
+import {
+  getFaults,
+  setFaults,
+  sleep,
+  startTestStack,
+  stopAndCheck,
+  waitForEnd,
+  waitForGroupGone,
+  waitForStatus,
+  type TestStack,
+} from '../fixtures/stack/harness';
 
 let ts: TestStack | undefined;
 const crashDir = mkdtempSync(join(tmpdir(), 'aci-batch-it-crashes-'));
@@ -29,7 +39,8 @@ after(async () => {
   }
 });
 
-const runsOf = (jobId: string): number => readFileSync(join(crashDir, jobId), 'utf8').split('\n').filter(Boolean).length;
+const runsOf = (jobId: string): number =>
+  readFileSync(join(crashDir, jobId), 'utf8').split('\n').filter(Boolean).length;
 
 describe('controller under failures', () => {
   test('a crashing container is restarted and then succeeds', async () => {
@@ -71,25 +82,46 @@ describe('controller under failures', () => {
     await waitForGroupGone(t, final.container.name);
     const logs = await t.contoso.logs(id);
     assert.equal(logs.status, 200, logs.text);
-    assert.match(logs.text, /crashy: run 2 of job/, 'the last attempt\'s output was kept after the group was deleted');
+    assert.match(logs.text, /crashy: run 2 of job/, "the last attempt's output was kept after the group was deleted");
   });
 
   test('injected capacity, throttling and 5xx faults: the job still completes', async () => {
     const t = stack();
     // Two creates refused for capacity (409 ServiceUnavailable, not retried by the SDK), three ARM
     // requests throttled (429 + Retry-After, retried by the SDK) and two answered 503.
-    await setFaults(t, { capacity: { count: 2 }, throttle: { count: 3, retryAfterSeconds: 1 }, transient5xx: { count: 2, status: 503 } });
+    await setFaults(t, {
+      capacity: { count: 2 },
+      throttle: { count: 3, retryAfterSeconds: 1 },
+      transient5xx: { count: 2, status: 503 },
+    });
     try {
-      const { id } = await t.contoso.submitOk({ image: 'test/sleep:1.0', env: { SLEEP_MS: '500', RESULT_MARKER: 'despite-faults' }, cpu: 0.5, memoryGb: 0.5 });
+      const { id } = await t.contoso.submitOk({
+        image: 'test/sleep:1.0',
+        env: { SLEEP_MS: '500', RESULT_MARKER: 'despite-faults' },
+        cpu: 0.5,
+        memoryGb: 0.5,
+      });
       const final = await waitForEnd(t, t.contoso, id, 120_000);
       assert.equal(final.state, 'succeeded', await t.explain(t.contoso, id));
       assert.equal(final.container.state, 'deleted');
       const r = await t.contoso.result(id);
       assert.equal((r.body as { marker?: string }).marker, 'despite-faults');
       const left = await getFaults(t);
-      assert.equal((left.capacity as { count: number } | undefined)?.count ?? 0, 0, `both capacity faults were hit: ${JSON.stringify(left)}`);
-      assert.equal((left.throttle as { count: number } | undefined)?.count ?? 0, 0, `all throttling faults were hit: ${JSON.stringify(left)}`);
-      assert.equal((left.transient5xx as { count: number } | undefined)?.count ?? 0, 0, `both 503s were hit: ${JSON.stringify(left)}`);
+      assert.equal(
+        (left.capacity as { count: number } | undefined)?.count ?? 0,
+        0,
+        `both capacity faults were hit: ${JSON.stringify(left)}`,
+      );
+      assert.equal(
+        (left.throttle as { count: number } | undefined)?.count ?? 0,
+        0,
+        `all throttling faults were hit: ${JSON.stringify(left)}`,
+      );
+      assert.equal(
+        (left.transient5xx as { count: number } | undefined)?.count ?? 0,
+        0,
+        `both 503s were hit: ${JSON.stringify(left)}`,
+      );
       await waitForGroupGone(t, final.container.name);
     } finally {
       await setFaults(t, { capacity: null, throttle: null, transient5xx: null });
@@ -98,14 +130,25 @@ describe('controller under failures', () => {
 
   test('the host SIGKILLed mid-job and restarted: the job completes and no group is left', async () => {
     const t = stack();
-    const { id } = await t.contoso.submitOk({ image: 'test/sleep:1.0', env: { SLEEP_MS: '6000', RESULT_MARKER: 'survived' }, cpu: 0.5, memoryGb: 0.5 });
+    const { id } = await t.contoso.submitOk({
+      image: 'test/sleep:1.0',
+      env: { SLEEP_MS: '6000', RESULT_MARKER: 'survived' },
+      cpu: 0.5,
+      memoryGb: 0.5,
+    });
     const running = await waitForStatus(t, t.contoso, id, 'running with progress', (s) => s.state === 'running');
     await t.stack.killHost();
-    const down = await requestJson(`${t.stack.apiBaseUrl}/health`, { timeoutMs: 2000 }).catch((err: Error) => ({ status: 0, text: err.message }));
+    const down = await requestJson(`${t.stack.apiBaseUrl}/health`, { timeoutMs: 2000 }).catch((err: Error) => ({
+      status: 0,
+      text: err.message,
+    }));
     assert.equal(down.status, 0, `the API is down after the SIGKILL: ${down.status} ${down.text}`);
     // While the host is down the job goes on in its group (and its callbacks fail and are retried).
     await sleep(1500);
-    assert.ok((await t.stack.listGroups()).some((g) => g.name === running.container.name), 'the group outlives the host');
+    assert.ok(
+      (await t.stack.listGroups()).some((g) => g.name === running.container.name),
+      'the group outlives the host',
+    );
     await t.stack.restartHost();
     const final = await waitForEnd(t, t.contoso, id, 90_000);
     assert.equal(final.state, 'succeeded', await t.explain(t.contoso, id));

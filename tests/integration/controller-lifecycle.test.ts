@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { generateRegimeSeries, modelInput } from '../../local/stack/demo-data';
 import { hamiltonLogLikelihood } from '../fixtures/stack/hamilton';
-import { startTestStack, stopAndCheck, waitForEnd, waitForGroupGone, waitForStatus, type TestStack } from '../fixtures/stack/harness';
+import {
+  startTestStack,
+  stopAndCheck,
+  waitForEnd,
+  waitForGroupGone,
+  waitForStatus,
+  type TestStack,
+} from '../fixtures/stack/harness';
 
 let ts: TestStack | undefined;
 const stack = (): TestStack => {
@@ -33,10 +40,18 @@ describe('controller lifecycle', { concurrency: true }, () => {
   test('two tenants submit at once: both complete with correct results and their groups are deleted', async () => {
     const t = stack();
     const truths = [
-      { tenant: t.contoso, series: generateRegimeSeries({ n: 200, mu: [0, 3], sigma2: [0.25, 0.5], stay: [0.95, 0.95], seed: 11 }) },
-      { tenant: t.fabrikam, series: generateRegimeSeries({ n: 200, mu: [-2, 1], sigma2: [0.3, 0.3], stay: [0.9, 0.95], seed: 12 }) },
+      {
+        tenant: t.contoso,
+        series: generateRegimeSeries({ n: 200, mu: [0, 3], sigma2: [0.25, 0.5], stay: [0.95, 0.95], seed: 11 }),
+      },
+      {
+        tenant: t.fabrikam,
+        series: generateRegimeSeries({ n: 200, mu: [-2, 1], sigma2: [0.3, 0.3], stay: [0.9, 0.95], seed: 12 }),
+      },
     ];
-    const submitted = await Promise.all(truths.map(({ tenant, series }) => tenant.submitOk({ input: { ...modelInput(series, 3), starts: 2 } })));
+    const submitted = await Promise.all(
+      truths.map(({ tenant, series }) => tenant.submitOk({ input: { ...modelInput(series, 3), starts: 2 } })),
+    );
     for (const s of submitted) {
       assert.equal(s.state, 'queued');
       assert.match(s.id, /^[a-z0-9-]+$/);
@@ -63,13 +78,22 @@ describe('controller lifecycle', { concurrency: true }, () => {
       const sigma2 = order.map((j) => fit.regimes[j]!.sigma2);
       const P = order.map((from) => order.map((to) => fit.transitionMatrix[from]![to]!));
       for (const j of [0, 1]) {
-        assert.ok(Math.abs(mu[j]! - series.spec.mu[j]!) < 0.4, `${tenant.tenant}: regime ${j} intercept ${mu[j]} vs true ${series.spec.mu[j]}`);
-        assert.ok(sigma2[j]! > series.spec.sigma2[j]! / 2 && sigma2[j]! < series.spec.sigma2[j]! * 2, `${tenant.tenant}: regime ${j} variance ${sigma2[j]} vs true ${series.spec.sigma2[j]}`);
+        assert.ok(
+          Math.abs(mu[j]! - series.spec.mu[j]!) < 0.4,
+          `${tenant.tenant}: regime ${j} intercept ${mu[j]} vs true ${series.spec.mu[j]}`,
+        );
+        assert.ok(
+          sigma2[j]! > series.spec.sigma2[j]! / 2 && sigma2[j]! < series.spec.sigma2[j]! * 2,
+          `${tenant.tenant}: regime ${j} variance ${sigma2[j]} vs true ${series.spec.sigma2[j]}`,
+        );
         assert.ok(Math.abs(P[j]!.reduce((a, b) => a + b, 0) - 1) < 1e-6, 'transition rows sum to 1');
       }
       // The reported log-likelihood belongs to the reported parameters (independent filter).
       const ll = hamiltonLogLikelihood(series.y, mu, sigma2, P);
-      assert.ok(Math.abs(ll - fit.logLikelihood) < 1, `${tenant.tenant}: reported log-likelihood ${fit.logLikelihood}, recomputed ${ll}`);
+      assert.ok(
+        Math.abs(ll - fit.logLikelihood) < 1,
+        `${tenant.tenant}: reported log-likelihood ${fit.logLikelihood}, recomputed ${ll}`,
+      );
 
       // Logs were copied before the group went away, and the result is in Blob.
       const logs = await tenant.logs(final.id);
@@ -77,16 +101,28 @@ describe('controller lifecycle', { concurrency: true }, () => {
       assert.ok(logs.text.length > 0, 'logs are not empty');
       // The agent's completion callback reached the controller (polling alone would also end the job).
       assert.match(logs.text, /"final callback delivered"/, 'the completion callback was accepted');
-      assert.ok(final.result && Object.keys(final.result.urls).length > 0, `result urls: ${JSON.stringify(final.result)}`);
-      for (const url of Object.values(final.result!.urls)) assert.ok(url.startsWith(t.stack.blobEndpoint), `${url} is in the stack's blob storage`);
+      assert.ok(
+        final.result && Object.keys(final.result.urls).length > 0,
+        `result urls: ${JSON.stringify(final.result)}`,
+      );
+      for (const url of Object.values(final.result!.urls))
+        assert.ok(url.startsWith(t.stack.blobEndpoint), `${url} is in the stack's blob storage`);
     }
   });
 
   test('cancel mid-run ends the job as canceled and deletes its group', async () => {
     const t = stack();
-    const { id } = await t.contoso.submitOk({ image: 'test/sleep:1.0', env: { SLEEP_MS: '60000' }, cpu: 0.5, memoryGb: 0.5 });
+    const { id } = await t.contoso.submitOk({
+      image: 'test/sleep:1.0',
+      env: { SLEEP_MS: '60000' },
+      cpu: 0.5,
+      memoryGb: 0.5,
+    });
     const running = await waitForStatus(t, t.contoso, id, 'running', (s) => s.state === 'running');
-    assert.ok((await t.stack.listGroups()).some((g) => g.name === running.container.name), 'the group exists while the job runs');
+    assert.ok(
+      (await t.stack.listGroups()).some((g) => g.name === running.container.name),
+      'the group exists while the job runs',
+    );
     const c = await t.contoso.cancel(id);
     assert.ok(c.status === 202 || c.status === 200, `cancel answered ${c.status}: ${c.text}`);
     const final = await waitForEnd(t, t.contoso, id, 60_000);
@@ -103,7 +139,12 @@ describe('controller lifecycle', { concurrency: true }, () => {
   test('an agent that never calls back is found complete by polling', async () => {
     const t = stack();
     // test/silent runs the agent without CALLBACK_URL: no progress or completion callback at all.
-    const { id } = await t.contoso.submitOk({ image: 'test/silent:1.0', env: { SLEEP_MS: '1500', RESULT_MARKER: 'silent-ok' }, cpu: 0.5, memoryGb: 0.5 });
+    const { id } = await t.contoso.submitOk({
+      image: 'test/silent:1.0',
+      env: { SLEEP_MS: '1500', RESULT_MARKER: 'silent-ok' },
+      cpu: 0.5,
+      memoryGb: 0.5,
+    });
     const final = await waitForEnd(t, t.contoso, id, 60_000);
     assert.equal(final.state, 'succeeded', await t.explain(t.contoso, id));
     assert.equal(final.container.state, 'deleted');
@@ -116,7 +157,13 @@ describe('controller lifecycle', { concurrency: true }, () => {
   test('a job past its deadline ends as timed_out and its group is deleted', async () => {
     const t = stack();
     // timeoutMinutes is whole minutes (API minimum 1): this test takes a minute, concurrently with the others.
-    const { id } = await t.fabrikam.submitOk({ image: 'test/sleep:1.0', env: { SLEEP_MS: '600000' }, timeoutMinutes: 1, cpu: 0.5, memoryGb: 0.5 });
+    const { id } = await t.fabrikam.submitOk({
+      image: 'test/sleep:1.0',
+      env: { SLEEP_MS: '600000' },
+      timeoutMinutes: 1,
+      cpu: 0.5,
+      memoryGb: 0.5,
+    });
     const running = await waitForStatus(t, t.fabrikam, id, 'running', (s) => s.state === 'running');
     const final = await waitForEnd(t, t.fabrikam, id, 120_000);
     assert.equal(final.state, 'timed_out', await t.explain(t.fabrikam, id));

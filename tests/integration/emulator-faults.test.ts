@@ -29,7 +29,10 @@ describe('azure emulator: faults, quotas and slow operations', () => {
     assert.deepEqual([noRa.name, noRa.statusCode, noRa.code], ['RestError', 429, 'SubscriptionRequestsThrottled']);
     assert.equal(o.transient, 'f-1', 'transient 500s are retried');
     assert.equal(o.transientLeft, 0);
-    assert.deepEqual([(o.transientExhausted as Err).statusCode, (o.transientExhausted as Err).code], [503, 'ServiceUnavailable']);
+    assert.deepEqual(
+      [(o.transientExhausted as Err).statusCode, (o.transientExhausted as Err).code],
+      [503, 'ServiceUnavailable'],
+    );
     const cap = o.capacity as Err;
     assert.deepEqual([cap.statusCode, cap.code], [409, 'ServiceUnavailable']);
     assert.match(cap.message, /requested resource is not available in the location 'westeurope'/);
@@ -45,12 +48,21 @@ describe('azure emulator: faults, quotas and slow operations', () => {
     assert.equal(pf.message, 'The long-running operation has failed. ContainerGroupDeploymentFailed. Injected failure');
     assert.equal(o.failedGroup, 'Failed');
     assert.equal(o.deleting, 'Deleting');
-    assert.deepEqual([(o.transitioning as Err).statusCode, (o.transitioning as Err).code], [409, 'ContainerGroupTransitioning']);
+    assert.deepEqual(
+      [(o.transitioning as Err).statusCode, (o.transitioning as Err).code],
+      [409, 'ContainerGroupTransitioning'],
+    );
     assert.equal((o.afterSlowDelete as Err).statusCode, 404);
-    assert.deepEqual([(o.whileCreating as Err).statusCode, (o.whileCreating as Err).code], [409, 'ContainerGroupTransitioning']);
+    assert.deepEqual(
+      [(o.whileCreating as Err).statusCode, (o.whileCreating as Err).code],
+      [409, 'ContainerGroupTransitioning'],
+    );
     assert.equal(o.slowCreate, 'Succeeded');
     assert.equal(o.samePutWhileCreating, 'Succeeded', 'a retried identical PUT joins the running operation');
-    assert.deepEqual([(o.otherPutWhileCreating as Err).statusCode, (o.otherPutWhileCreating as Err).code], [409, 'ContainerGroupTransitioning']);
+    assert.deepEqual(
+      [(o.otherPutWhileCreating as Err).statusCode, (o.otherPutWhileCreating as Err).code],
+      [409, 'ContainerGroupTransitioning'],
+    );
     const rate = o.createRate as Err & { retryAfter: number };
     assert.deepEqual([rate.statusCode, rate.code], [429, 'TooManyRequests']);
     assert.ok(rate.retryAfter > 200 && rate.retryAfter <= 300, `Retry-After ${rate.retryAfter}`);
@@ -59,10 +71,16 @@ describe('azure emulator: faults, quotas and slow operations', () => {
 
   it('validates fault updates on the admin API', async () => {
     const ca = readFileSync(emu.ready.caCertFile, 'utf8');
-    const bad = await admin<{ error: { code: string; message: string } }>(emu.ready, ca, 'faults', { throttle: { count: -1 }, bogus: 1 });
+    const bad = await admin<{ error: { code: string; message: string } }>(emu.ready, ca, 'faults', {
+      throttle: { count: -1 },
+      bogus: 1,
+    });
     assert.equal(bad.error.code, 'InvalidFaults');
     assert.match(bad.error.message, /unknown fault 'bogus'/);
-    const ok = await admin<{ latencyMs: number; capacity: { count: number } }>(emu.ready, ca, 'faults', { latencyMs: 5, capacity: { count: 2 } });
+    const ok = await admin<{ latencyMs: number; capacity: { count: number } }>(emu.ready, ca, 'faults', {
+      latencyMs: 5,
+      capacity: { count: 2 },
+    });
     assert.equal(ok.latencyMs, 5);
     assert.equal(ok.capacity.count, 2);
     const reset = await admin<{ faults: { latencyMs: number; capacity?: unknown } }>(emu.ready, ca, 'reset', {});

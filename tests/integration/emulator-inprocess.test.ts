@@ -16,7 +16,14 @@ describe('azure emulator: in-process startEmulator()', () => {
   let emu: Emulator;
 
   before(async () => {
-    emu = await startEmulator({ dataDir: data, imagesFile: IMAGES, provisioningDelayMs: 0, disableCgroups: true, stopGraceMs: 300, logger: createLogger('warn') });
+    emu = await startEmulator({
+      dataDir: data,
+      imagesFile: IMAGES,
+      provisioningDelayMs: 0,
+      disableCgroups: true,
+      stopGraceMs: 300,
+      logger: createLogger('warn'),
+    });
     // MSAL picks its managed-identity source on first use: set the App Service variables before that.
     process.env.IDENTITY_ENDPOINT = emu.identityEndpoint;
     process.env.IDENTITY_HEADER = emu.identityHeader;
@@ -29,10 +36,20 @@ describe('azure emulator: in-process startEmulator()', () => {
 
   it('allows anonymous pulls only when started with anonymousPull', async () => {
     const dir = tempDir('emu-anon-');
-    const open = await startEmulator({ dataDir: dir, imagesFile: IMAGES, provisioningDelayMs: 0, disableCgroups: true, anonymousPull: true, logger: createLogger('error') });
+    const open = await startEmulator({
+      dataDir: dir,
+      imagesFile: IMAGES,
+      provisioningDelayMs: 0,
+      disableCgroups: true,
+      anonymousPull: true,
+      logger: createLogger('error'),
+    });
     try {
       const ca = readFileSync(open.caCertFile, 'utf8');
-      const anonymous = new ContainerRegistryClient(open.registryEndpoint, { audience: 'https://containerregistry.azure.net', tlsOptions: { ca } });
+      const anonymous = new ContainerRegistryClient(open.registryEndpoint, {
+        audience: 'https://containerregistry.azure.net',
+        tlsOptions: { ca },
+      });
       const props = await anonymous.getArtifact('test/http', 'latest').getManifestProperties();
       assert.match(props.digest, /^sha256:/);
       const names: string[] = [];
@@ -73,7 +90,17 @@ describe('azure emulator: in-process startEmulator()', () => {
         restartPolicy: 'Never',
         identity: { type: 'UserAssigned', userAssignedIdentities: { [jobs.resourceId]: {} } },
         imageRegistryCredentials: [{ server: emu.registryLoginServer, identity: jobs.resourceId }],
-        containers: [{ name: 'c', image: `${emu.registryLoginServer}/test/crash@${digest}`, resources: { requests: { cpu: 1, memoryInGB: 1 } }, environmentVariables: [{ name: 'EXIT_CODE', value: '7' }, { name: 'DELAY_MS', value: '200' }] }],
+        containers: [
+          {
+            name: 'c',
+            image: `${emu.registryLoginServer}/test/crash@${digest}`,
+            resources: { requests: { cpu: 1, memoryInGB: 1 } },
+            environmentVariables: [
+              { name: 'EXIT_CODE', value: '7' },
+              { name: 'DELAY_MS', value: '200' },
+            ],
+          },
+        ],
       },
       { updateIntervalInMs: 20 },
     );
@@ -95,19 +122,29 @@ describe('azure emulator: in-process startEmulator()', () => {
         osType: 'Linux',
         identity: { type: 'UserAssigned', userAssignedIdentities: { [jobs.resourceId]: {} } },
         imageRegistryCredentials: [{ server: emu.registryLoginServer, identity: jobs.resourceId }],
-        containers: [{ name: 'web', image: `${emu.registryLoginServer}/test/http@${httpDigest}`, ports: [{ port: 8080 }], resources: { requests: { cpu: 1, memoryInGB: 1 } }, environmentVariables: [{ name: 'PORT', value: '8080' }] }],
+        containers: [
+          {
+            name: 'web',
+            image: `${emu.registryLoginServer}/test/http@${httpDigest}`,
+            ports: [{ port: 8080 }],
+            resources: { requests: { cpu: 1, memoryInGB: 1 } },
+            environmentVariables: [{ name: 'PORT', value: '8080' }],
+          },
+        ],
       },
       { updateIntervalInMs: 20 },
     );
     const res = await fetch(`${emu.armEndpoint}/_emulator/groups`).catch(() => undefined);
     assert.equal(res, undefined, 'fetch does not trust the local CA without NODE_EXTRA_CA_CERTS');
-    const groups = await new Promise<{ groups: Array<{ name: string; containers: Array<{ pid: number }> }> }>((resolve, reject) => {
-      httpsGet(`${emu.armEndpoint}/_emulator/groups`, { ca }, (r) => {
-        let d = '';
-        r.on('data', (c: Buffer) => (d += c.toString()));
-        r.on('end', () => resolve(JSON.parse(d)));
-      }).on('error', reject);
-    });
+    const groups = await new Promise<{ groups: Array<{ name: string; containers: Array<{ pid: number }> }> }>(
+      (resolve, reject) => {
+        httpsGet(`${emu.armEndpoint}/_emulator/groups`, { ca }, (r) => {
+          let d = '';
+          r.on('data', (c: Buffer) => (d += c.toString()));
+          r.on('end', () => resolve(JSON.parse(d)));
+        }).on('error', reject);
+      },
+    );
     const pid = groups.groups.find((g) => g.name === 'server')?.containers[0]?.pid;
     assert.ok(pid && pidAlive(pid));
     await emu.close();

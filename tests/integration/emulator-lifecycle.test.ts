@@ -6,31 +6,56 @@ import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { admin, IMAGES, pidAlive, REPO, removeDir, scenario, startCli, tempDir, waitUntil, type Ready, type RunningEmulator } from '../fixtures/emulator/harness';
+import {
+  admin,
+  IMAGES,
+  pidAlive,
+  REPO,
+  removeDir,
+  scenario,
+  startCli,
+  tempDir,
+  waitUntil,
+  type Ready,
+  type RunningEmulator,
+} from '../fixtures/emulator/harness';
 
 function miToken(ready: Ready, resource: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    httpGet(`${ready.identityEndpoint}?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`, { headers: { 'x-identity-header': ready.identityHeader } }, (r) => {
-      let d = '';
-      r.on('data', (c: Buffer) => (d += c.toString()));
-      r.on('end', () => resolve((JSON.parse(d) as { access_token: string }).access_token));
-    }).on('error', reject);
+    httpGet(
+      `${ready.identityEndpoint}?api-version=2019-08-01&resource=${encodeURIComponent(resource)}`,
+      { headers: { 'x-identity-header': ready.identityHeader } },
+      (r) => {
+        let d = '';
+        r.on('data', (c: Buffer) => (d += c.toString()));
+        r.on('end', () => resolve((JSON.parse(d) as { access_token: string }).access_token));
+      },
+    ).on('error', reject);
   });
 }
 
 function armPut(ready: Ready, ca: string, path: string, body: unknown, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(`${ready.armEndpoint}${path}?api-version=2023-05-01`, { method: 'PUT', ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (r) => {
-      r.resume();
-      r.on('end', () => resolve(r.statusCode ?? 0));
-    });
+    const req = httpsRequest(
+      `${ready.armEndpoint}${path}?api-version=2023-05-01`,
+      { method: 'PUT', ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+      (r) => {
+        r.resume();
+        r.on('end', () => resolve(r.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
 }
 
 interface AdminGroups {
-  groups: Array<{ name: string; state: string; ip: string; containers: Array<{ pid: number | null; alive: boolean; cgroup: Record<string, string> | null }> }>;
+  groups: Array<{
+    name: string;
+    state: string;
+    ip: string;
+    containers: Array<{ pid: number | null; alive: boolean; cgroup: Record<string, string> | null }>;
+  }>;
 }
 
 describe('azure emulator: lifecycle with the real SDK clients', () => {
@@ -39,7 +64,16 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
   let ca: string;
 
   before(async () => {
-    emu = await startCli(data, ['--provisioning-delay-ms', '0', '--page-size', '2', '--restart-backoff-ms', '100', '--stop-grace-ms', '500']);
+    emu = await startCli(data, [
+      '--provisioning-delay-ms',
+      '0',
+      '--page-size',
+      '2',
+      '--restart-backoff-ms',
+      '100',
+      '--stop-grace-ms',
+      '500',
+    ]);
     ca = readFileSync(emu.ready.caCertFile, 'utf8');
   });
 
@@ -90,16 +124,33 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
     assert.equal(put.status, 201);
     assert.equal(put.provisioningState, 'Pending');
     assert.equal(put.state, 'Pending');
-    assert.match(put.asyncOperation, new RegExp(`^${emu.ready.armEndpoint}/subscriptions/${emu.ready.subscriptionId}/providers/Microsoft.ContainerInstance/locations/westeurope/operations/[0-9a-f-]{36}\\?api-version=2018-06-01$`));
+    assert.match(
+      put.asyncOperation,
+      new RegExp(
+        `^${emu.ready.armEndpoint}/subscriptions/${emu.ready.subscriptionId}/providers/Microsoft.ContainerInstance/locations/westeurope/operations/[0-9a-f-]{36}\\?api-version=2018-06-01$`,
+      ),
+    );
     const created = o.created as { provisioningState: string; state: string; ip: string; fqdn: string };
     assert.equal(created.provisioningState, 'Succeeded');
     assert.equal(created.state, 'Running');
     assert.equal(created.fqdn, created.ip, 'the IP literal doubles as the FQDN');
-    const get = o.get as { provisioningState: string; state: string; ip: string; env: unknown; events: string[]; startTimeIsDate: boolean; identity: { clientId: string } };
+    const get = o.get as {
+      provisioningState: string;
+      state: string;
+      ip: string;
+      env: unknown;
+      events: string[];
+      startTimeIsDate: boolean;
+      identity: { clientId: string };
+    };
     assert.equal(get.provisioningState, 'Succeeded');
     assert.equal(get.state, 'Running');
     assert.match(get.ip, /^127\.0\.\d+\.\d+$/);
-    assert.deepEqual(get.env, [{ name: 'PORT', value: '8080' }, { name: 'PLAIN', value: 'visible' }, { name: 'SECRET' }], 'secure values are not echoed');
+    assert.deepEqual(
+      get.env,
+      [{ name: 'PORT', value: '8080' }, { name: 'PLAIN', value: 'visible' }, { name: 'SECRET' }],
+      'secure values are not echoed',
+    );
     assert.deepEqual(get.events, ['Pulling', 'Pulled', 'Created', 'Started']);
     assert.equal(get.startTimeIsDate, true);
     assert.equal(get.identity.clientId, emu.ready.identities.find((i) => i.name === 'aci-batch-jobs')?.clientId);
@@ -136,10 +187,19 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
     assert.equal(noToken.status, 401);
     assert.equal(noToken.body.error.code, 'AuthenticationFailed');
     assert.match(noToken.wwwAuthenticate, /^Bearer authorization_uri=.*error="invalid_token"/);
-    assert.deepEqual([(o.forged as { status: number }).status, (o.wrongAudience as { status: number }).status], [401, 401]);
-    assert.equal((o.wrongAudience as { body: { error: { code: string } } }).body.error.code, 'InvalidAuthenticationToken');
+    assert.deepEqual(
+      [(o.forged as { status: number }).status, (o.wrongAudience as { status: number }).status],
+      [401, 401],
+    );
+    assert.equal(
+      (o.wrongAudience as { body: { error: { code: string } } }).body.error.code,
+      'InvalidAuthenticationToken',
+    );
     assert.equal(o.good, 200);
-    assert.deepEqual([(o.sdkWrongScope as { statusCode: number }).statusCode, (o.sdkWrongScope as { code: string }).code], [401, 'InvalidAuthenticationToken']);
+    assert.deepEqual(
+      [(o.sdkWrongScope as { statusCode: number }).statusCode, (o.sdkWrongScope as { code: string }).code],
+      [401, 'InvalidAuthenticationToken'],
+    );
     assert.equal(o.miWrongHeader, 400);
     assert.equal(o.acrWithArmToken, 401, 'the registry exchange wants an ACR-audience token');
     const claims = o.claims as Record<string, unknown>;
@@ -156,7 +216,10 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
 
   it('answers malformed or invalid requests with ARM-shaped errors', async () => {
     const o = await scenario(emu.ready, 'malformed');
-    const code = (k: string) => [(o[k] as { statusCode?: number; status?: number }).statusCode ?? (o[k] as { status: number }).status, (o[k] as { code?: string }).code ?? (o[k] as { body: { error: { code: string } } }).body.error.code];
+    const code = (k: string) => [
+      (o[k] as { statusCode?: number; status?: number }).statusCode ?? (o[k] as { status: number }).status,
+      (o[k] as { code?: string }).code ?? (o[k] as { body: { error: { code: string } } }).body.error.code,
+    ];
     assert.deepEqual(code('badJson'), [400, 'InvalidRequestContent']);
     assert.deepEqual(code('noApiVersion'), [400, 'MissingApiVersionParameter']);
     assert.deepEqual(code('badName'), [400, 'ContainerGroupNameInvalid']);
@@ -174,7 +237,11 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
 
   it('started through `npm run -s emulator`, stops with npm and leaves no process behind', async () => {
     const dir = tempDir('emu-npm-');
-    const npm = spawn('npm', ['run', '-s', 'emulator', '--', '--port', '0', '--data', dir, '--images', IMAGES, '--provisioning-delay-ms', '0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] });
+    const npm = spawn(
+      'npm',
+      ['run', '-s', 'emulator', '--', '--port', '0', '--data', dir, '--images', IMAGES, '--provisioning-delay-ms', '0'],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     try {
       const ready = await new Promise<Ready>((resolve, reject) => {
         let out = '';
@@ -189,15 +256,29 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
       });
       const caPem = readFileSync(ready.caCertFile, 'utf8');
       const jobs = ready.identities.find((i) => i.name === 'aci-batch-jobs')?.resourceId as string;
-      const status = await armPut(ready, caPem, `/subscriptions/${ready.subscriptionId}/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/npm-run`, {
-        location: 'westeurope',
-        identity: { type: 'UserAssigned', userAssignedIdentities: { [jobs]: {} } },
-        properties: {
-          osType: 'Linux',
-          imageRegistryCredentials: [{ server: ready.registryLoginServer, identity: jobs }],
-          containers: [{ name: 'busy', properties: { image: `${ready.registryLoginServer}/test/busy:1.0`, resources: { requests: { cpu: 0.1, memoryInGB: 0.5 } } } }],
+      const status = await armPut(
+        ready,
+        caPem,
+        `/subscriptions/${ready.subscriptionId}/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/npm-run`,
+        {
+          location: 'westeurope',
+          identity: { type: 'UserAssigned', userAssignedIdentities: { [jobs]: {} } },
+          properties: {
+            osType: 'Linux',
+            imageRegistryCredentials: [{ server: ready.registryLoginServer, identity: jobs }],
+            containers: [
+              {
+                name: 'busy',
+                properties: {
+                  image: `${ready.registryLoginServer}/test/busy:1.0`,
+                  resources: { requests: { cpu: 0.1, memoryInGB: 0.5 } },
+                },
+              },
+            ],
+          },
         },
-      }, await miToken(ready, 'https://management.azure.com'));
+        await miToken(ready, 'https://management.azure.com'),
+      );
       assert.equal(status, 201);
       let pid = 0;
       await waitUntil('container running', async () => {

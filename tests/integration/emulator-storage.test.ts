@@ -6,7 +6,16 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { clientEnv, REPO, removeDir, runScript, startCli, tempDir, waitUntil, type RunningEmulator } from '../fixtures/emulator/harness';
+import {
+  clientEnv,
+  REPO,
+  removeDir,
+  runScript,
+  startCli,
+  tempDir,
+  waitUntil,
+  type RunningEmulator,
+} from '../fixtures/emulator/harness';
 import { connect } from 'node:net';
 
 function freePort(): Promise<number> {
@@ -42,7 +51,24 @@ describe('azure emulator: managed identity tokens for Blob Storage (Azurite)', (
     port = await freePort();
     azurite = spawn(
       process.execPath,
-      [join(REPO, 'node_modules/azurite/dist/src/blob/main.js'), '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', azuriteDir, '--oauth', 'basic', '--cert', emu.ready.tlsCertFile, '--key', emu.ready.tlsKeyFile, '--silent', '--disableTelemetry', '--skipApiVersionCheck'],
+      [
+        join(REPO, 'node_modules/azurite/dist/src/blob/main.js'),
+        '--blobHost',
+        '127.0.0.1',
+        '--blobPort',
+        String(port),
+        '--location',
+        azuriteDir,
+        '--oauth',
+        'basic',
+        '--cert',
+        emu.ready.tlsCertFile,
+        '--key',
+        emu.ready.tlsKeyFile,
+        '--silent',
+        '--disableTelemetry',
+        '--skipApiVersionCheck',
+      ],
       { stdio: 'ignore' },
     );
     await waitUntil('azurite listening', () => portOpen(port), 20000);
@@ -61,7 +87,10 @@ describe('azure emulator: managed identity tokens for Blob Storage (Azurite)', (
   });
 
   it('creates a container and round-trips a blob with ManagedIdentityCredential over HTTPS', async () => {
-    const o = await runScript('blob-scenario.ts', [], { ...clientEnv(emu.ready), BLOB_ENDPOINT: `https://127.0.0.1:${port}/devstoreaccount1` });
+    const o = await runScript('blob-scenario.ts', [], {
+      ...clientEnv(emu.ready),
+      BLOB_ENDPOINT: `https://127.0.0.1:${port}/devstoreaccount1`,
+    });
     assert.deepEqual(o, { roundTrip: true, names: ['job-1/result.json'], anonymous: 403, wrongAudience: 403 });
   });
 });

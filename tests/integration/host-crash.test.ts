@@ -18,9 +18,18 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const lines = (): string[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.length > 0) : []);
+const lines = (): string[] =>
+  existsSync(log)
+    ? readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0)
+    : [];
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, deadlineMs = 30_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  deadlineMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const v = await fn();
@@ -40,7 +49,9 @@ test('SIGKILL mid fan-out and with a timer pending: after a restart every instan
   assert.equal((await post('CrashFanOut', 'fan', { n, ms: 60, log })).status, 202);
   // A timer that is due while the host is down must fire at once after the restart.
   assert.equal((await post('Approval', 'timer', { timeoutMs: 1500 })).status, 202);
-  await waitFor('some activities to finish', () => (lines().filter((l) => l.startsWith('done')).length >= 12 ? true : undefined));
+  await waitFor('some activities to finish', () =>
+    lines().filter((l) => l.startsWith('done')).length >= 12 ? true : undefined,
+  );
   await host.kill();
   const before = lines();
   const doneBefore = before.filter((l) => l.startsWith('done')).length;
@@ -51,7 +62,7 @@ test('SIGKILL mid fan-out and with a timer pending: after a restart every instan
   hosts.push(host);
   const status = async (id: string): Promise<{ runtimeStatus: string; output: unknown } | undefined> => {
     const res = await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/instances/${id}`);
-    const body = await res.json() as { runtimeStatus: string; output: unknown };
+    const body = (await res.json()) as { runtimeStatus: string; output: unknown };
     return res.status === 200 ? body : undefined;
   };
   const fan = await waitFor('the fan-out to complete after restart', () => status('fan'));
@@ -75,22 +86,32 @@ test('repeated SIGKILLs during a sequential chain: it completes, and each kill r
   const n = 40;
   const chainLog = join(tmp, 'chain.log');
   const chainData = join(tmp, 'chain-data');
-  const read = (): string[] => (existsSync(chainLog) ? readFileSync(chainLog, 'utf8').split('\n').filter((l) => l.length > 0) : []);
+  const read = (): string[] =>
+    existsSync(chainLog)
+      ? readFileSync(chainLog, 'utf8')
+          .split('\n')
+          .filter((l) => l.length > 0)
+      : [];
   let host = await spawnHost({ appDir, dataDir: chainData });
   hosts.push(host);
-  const res = await fetch(`${host.baseUrl}/api/orchestrators/CrashChain/chain`, { method: 'POST', body: JSON.stringify({ n, ms: 25, log: chainLog }) });
+  const res = await fetch(`${host.baseUrl}/api/orchestrators/CrashChain/chain`, {
+    method: 'POST',
+    body: JSON.stringify({ n, ms: 25, log: chainLog }),
+  });
   assert.equal(res.status, 202);
   const kills = 3;
   for (let k = 0; k < kills; k++) {
     const target = (k + 1) * 8;
-    await waitFor(`step ${target}`, () => (read().filter((l) => l.startsWith('done')).length >= target ? true : undefined));
+    await waitFor(`step ${target}`, () =>
+      read().filter((l) => l.startsWith('done')).length >= target ? true : undefined,
+    );
     await host.kill();
     host = await spawnHost({ appDir, dataDir: chainData });
     hosts.push(host);
   }
   const done = await waitFor('the chain to complete', async () => {
     const r = await fetch(`${host.baseUrl}/runtime/webhooks/durabletask/instances/chain`);
-    return r.status === 200 ? await r.json() as { runtimeStatus: string; output: unknown } : undefined;
+    return r.status === 200 ? ((await r.json()) as { runtimeStatus: string; output: unknown }) : undefined;
   });
   assert.equal(done.runtimeStatus, 'Completed');
   assert.equal(done.output, (n * (n + 1) * (2 * n + 1)) / 6);

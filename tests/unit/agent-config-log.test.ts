@@ -53,13 +53,27 @@ test('bad settings fail at once, naming every variable, without echoing the toke
     AGENT_CALLBACK_ATTEMPTS: 'many',
     RESULT_DIR: join(dir, 'r3'),
   };
-  assert.throws(() => loadConfig(env), (err: Error) => {
-    assert.ok(err instanceof ConfigError);
-    for (const name of ['JOB_TOKEN', 'PORT', 'CALLBACK_URL', 'AGENT_COMMAND', 'AGENT_MODE', 'AGENT_CALLBACK_ATTEMPTS']) assert.match(err.message, new RegExp(name));
-    assert.doesNotMatch(err.message, /secret@host/);
-    return true;
-  });
-  assert.throws(() => loadConfig({ JOB_TOKEN: 't', AGENT_MODE: 'model', AGENT_COMMAND: '["x"]' }), /AGENT_COMMAND is set but AGENT_MODE is 'model'/);
+  assert.throws(
+    () => loadConfig(env),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      for (const name of [
+        'JOB_TOKEN',
+        'PORT',
+        'CALLBACK_URL',
+        'AGENT_COMMAND',
+        'AGENT_MODE',
+        'AGENT_CALLBACK_ATTEMPTS',
+      ])
+        assert.match(err.message, new RegExp(name));
+      assert.doesNotMatch(err.message, /secret@host/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => loadConfig({ JOB_TOKEN: 't', AGENT_MODE: 'model', AGENT_COMMAND: '["x"]' }),
+    /AGENT_COMMAND is set but AGENT_MODE is 'model'/,
+  );
   assert.throws(() => loadConfig({ JOB_TOKEN: 't', AGENT_COMMAND: '[""]' }), /AGENT_COMMAND/);
 });
 
@@ -67,7 +81,11 @@ test('logs: one JSON line each, token scrubbed wherever it appears, secret-named
   const lines: string[] = [];
   const log = createLogger({ secrets: ['s3cr"et'], write: (l) => lines.push(l) }).child({ jobId: 'j' });
   log.info('hello', { n: 1 });
-  log.error('failed', { err: new Error('request with s3cr"et failed'), authorization: 'Bearer abc', nested: { token: 'abc' } });
+  log.error('failed', {
+    err: new Error('request with s3cr"et failed'),
+    authorization: 'Bearer abc',
+    nested: { token: 'abc' },
+  });
   log.debug('hidden at info level');
   assert.equal(lines.length, 2);
   assert.ok(lines.every((l) => l.endsWith('\n') && !l.slice(0, -1).includes('\n')));
@@ -90,8 +108,10 @@ test('token check', () => {
 });
 
 test('artifact names: no separators, no leading dot, no traversal', () => {
-  for (const good of ['chart.svg', 'result.json', 'a', 'Report_2024-01.csv', 'x..y']) assert.equal(isSafeArtifactName(good), true, good);
-  for (const bad of ['', '.', '..', '../x', 'a/b', 'a\\b', '.env', 'a b', 'é.txt', 'x\u0000', 'a'.repeat(256)]) assert.equal(isSafeArtifactName(bad), false, JSON.stringify(bad));
+  for (const good of ['chart.svg', 'result.json', 'a', 'Report_2024-01.csv', 'x..y'])
+    assert.equal(isSafeArtifactName(good), true, good);
+  for (const bad of ['', '.', '..', '../x', 'a/b', 'a\\b', '.env', 'a b', 'é.txt', 'x\u0000', 'a'.repeat(256)])
+    assert.equal(isSafeArtifactName(bad), false, JSON.stringify(bad));
   assert.equal(contentTypeOf('chart.SVG'), 'image/svg+xml');
   assert.equal(contentTypeOf('data.bin'), 'application/octet-stream');
 });

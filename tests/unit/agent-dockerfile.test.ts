@@ -25,8 +25,14 @@ test('multi-stage: the runtime stage takes only dist/ and package.json from the 
   assert.ok(stages.length >= 2, 'at least a build and a runtime stage');
   assert.match(stages[0]?.[0] ?? '', /^FROM \S+ AS build$/);
   const copies = runtime.filter((l) => l.startsWith('COPY'));
-  assert.deepEqual(copies, ['COPY --from=build /build/batch-image/package.json ./', 'COPY --from=build /build/batch-image/dist ./dist']);
-  assert.ok(!runtime.some((l) => /npm (install|ci)/.test(l)), 'no npm install at runtime: the agent has no runtime dependencies');
+  assert.deepEqual(copies, [
+    'COPY --from=build /build/batch-image/package.json ./',
+    'COPY --from=build /build/batch-image/dist ./dist',
+  ]);
+  assert.ok(
+    !runtime.some((l) => /npm (install|ci)/.test(l)),
+    'no npm install at runtime: the agent has no runtime dependencies',
+  );
 });
 
 test('non-root, health-checked, the agent as entrypoint', () => {
@@ -46,7 +52,9 @@ test("the build stage compiles with the repository's compiler options and versio
   assert.equal(root.error, undefined);
   assert.deepEqual(JSON.parse(echoed).compilerOptions, root.config.compilerOptions);
 
-  const dev = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies;
+  const dev = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }
+  ).devDependencies;
   assert.ok(dockerfile.includes(`typescript@${dev.typescript}`), `typescript@${dev.typescript}`);
   assert.ok(dockerfile.includes(`@types/node@${dev['@types/node']}`), `@types/node@${dev['@types/node']}`);
 });

@@ -43,7 +43,10 @@ async function run(work: Work): Promise<{ runner: JobRunner; events: JobEvent[] 
   const runner = new JobRunner();
   const events: JobEvent[] = [];
   runner.onEvent((e) => events.push(e));
-  assert.equal(runner.start('job-u', 'command', () => work), true);
+  assert.equal(
+    runner.start('job-u', 'command', () => work),
+    true,
+  );
   await runner.whenSettled();
   return { runner, events };
 }
@@ -66,10 +69,21 @@ test('a successful command: output passed through, progress markers read, result
     assert.equal(s.exitCode, 0);
     assert.equal(s.progress, 1);
     const { inputFile, ...rest } = runner.result as { inputFile: string };
-    assert.deepEqual(rest, { doubled: 42, exitCode: 0, env: 'mine', token: null }, "the agent's exit code wins over result.json's");
+    assert.deepEqual(
+      rest,
+      { doubled: 42, exitCode: 0, env: 'mine', token: null },
+      "the agent's exit code wins over result.json's",
+    );
     assert.ok(!existsSync(inputFile), 'the input file is removed once the command has ended');
     const progress = events.filter((e) => e.type === 'progress').map((e) => [e.status.progress, e.status.message]);
-    assert.deepEqual(progress, [[0.4, 'forty'], [0.4, 'forty']], 'progress never goes backwards; bad markers are ignored');
+    assert.deepEqual(
+      progress,
+      [
+        [0.4, 'forty'],
+        [0.4, 'forty'],
+      ],
+      'progress never goes backwards; bad markers are ignored',
+    );
     assert.deepEqual(events.map((e) => e.type).at(-1), 'completed');
     assert.match(output(), /^plain line\nAGENT_PROGRESS /);
   } finally {
@@ -104,11 +118,19 @@ test('readCommandResult: absent, invalid, non-object and object result.json', ()
 });
 
 test('start is idempotent for the same job and refuses another; cancel ends as canceled', async () => {
-  const { work, resultDir } = nodeCommand(`require('node:fs').writeFileSync(process.env.RESULT_DIR + '/up', ''); setInterval(() => {}, 1000);`);
+  const { work, resultDir } = nodeCommand(
+    `require('node:fs').writeFileSync(process.env.RESULT_DIR + '/up', ''); setInterval(() => {}, 1000);`,
+  );
   const runner = new JobRunner();
   assert.throws(() => runner.cancel(new CancelRequest('Canceled', 'x', 10)), { code: 'NotRunning' });
-  assert.equal(runner.start('job-u', 'command', () => work), true);
-  assert.equal(runner.start('job-u', 'command', () => assert.fail('must not build a second work')), false);
+  assert.equal(
+    runner.start('job-u', 'command', () => work),
+    true,
+  );
+  assert.equal(
+    runner.start('job-u', 'command', () => assert.fail('must not build a second work')),
+    false,
+  );
   assert.throws(() => runner.start('other', 'command', () => work), { code: 'AgentBusy', status: 409 });
   await waitFor('the command to run', () => {
     try {
@@ -149,7 +171,10 @@ test('a work that ignores its abort signal is still canceled after the grace per
   await runner.whenSettled();
   assert.equal(runner.snapshot().state, 'canceled', 'a late outcome does not change a final state');
   assert.equal(runner.result, null);
-  assert.deepEqual(events.map((e) => e.type), ['progress', 'canceled']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['progress', 'canceled'],
+  );
 });
 
 test('a work that throws fails the job with WorkFailed', async () => {

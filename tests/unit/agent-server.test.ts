@@ -16,7 +16,12 @@ import type { Server } from 'node:http';
 
 const TOKEN = 'unit-token';
 const resultDir = mkdtempSync(join(tmpdir(), 'agent-server-'));
-const config = loadConfig({ JOB_TOKEN: TOKEN, RESULT_DIR: resultDir, AGENT_MAX_BODY_BYTES: '2048', AGENT_MODE: 'command' });
+const config = loadConfig({
+  JOB_TOKEN: TOKEN,
+  RESULT_DIR: resultDir,
+  AGENT_MAX_BODY_BYTES: '2048',
+  AGENT_MODE: 'command',
+});
 const runner = new JobRunner();
 let shuttingDown = false;
 let server: Server;
@@ -40,7 +45,11 @@ after(async () => {
   rmSync(resultDir, { recursive: true, force: true });
 });
 
-async function call(method: string, path: string, opts: { body?: string; auth?: string | null; headers?: Record<string, string> } = {}) {
+async function call(
+  method: string,
+  path: string,
+  opts: { body?: string; auth?: string | null; headers?: Record<string, string> } = {},
+) {
   const res = await fetch(base + path, {
     method,
     headers: { ...(opts.auth === null ? {} : { Authorization: opts.auth ?? `Bearer ${TOKEN}` }), ...opts.headers },
@@ -48,7 +57,12 @@ async function call(method: string, path: string, opts: { body?: string; auth?: 
     signal: AbortSignal.timeout(5_000),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: text && res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : undefined };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: text && res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : undefined,
+  };
 }
 
 test('authorization: Bearer scheme (any case), the exact token only', async () => {
@@ -99,11 +113,15 @@ test('bodies: over the limit → 413 (declared or streamed), bad JSON → 400 In
 
   // Chunked (no Content-Length): the limit is enforced while reading.
   const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(`${base}/start`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Transfer-Encoding': 'chunked' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      `${base}/start`,
+      { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Transfer-Encoding': 'chunked' } },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     for (let i = 0; i < 8; i++) req.write('x'.repeat(512));
     req.end();
@@ -135,7 +153,12 @@ test('artifacts: only plain files with safe names, and only once finished', asyn
     assert.equal((await call('GET', `/artifacts/${name}`)).status, 404, name);
   }
   const result = await call('GET', '/result');
-  assert.deepEqual(result.json, { jobId: 'j', state: 'succeeded', result: { done: true }, artifacts: [{ name: 'out.txt', contentType: 'text/plain; charset=utf-8', bytes: 5 }] });
+  assert.deepEqual(result.json, {
+    jobId: 'j',
+    state: 'succeeded',
+    result: { done: true },
+    artifacts: [{ name: 'out.txt', contentType: 'text/plain; charset=utf-8', bytes: 5 }],
+  });
 });
 
 test('while shutting down, /start is refused with 503 ShuttingDown', async () => {

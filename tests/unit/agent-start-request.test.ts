@@ -22,12 +22,27 @@ test('invalid bodies name every bad field at once', () => {
     ['jobId of the wrong type', { jobId: 42, input: { y, k: 2 } }, MODEL, ['jobId']],
     ['jobId with a newline', { jobId: 'a\nb', input: { y, k: 2 } }, MODEL, ['jobId']],
     ['jobId too long', { jobId: 'x'.repeat(257), input: { y, k: 2 } }, MODEL, ['jobId']],
-    ['model input errors are prefixed with input.', { jobId: 'j', input: { y: [1, null], k: 7 } }, MODEL, ['input.y[1]', 'input.k']],
+    [
+      'model input errors are prefixed with input.',
+      { jobId: 'j', input: { y: [1, null], k: 7 } },
+      MODEL,
+      ['input.y[1]', 'input.k'],
+    ],
     ['env without a command in model mode', { jobId: 'j', input: { y, k: 2 }, env: { A: 'b' } }, MODEL, ['env']],
     ['command of the wrong shape', { jobId: 'j', command: 'python main.py' }, COMMAND, ['command']],
     ['empty command', { jobId: 'j', command: [] }, COMMAND, ['command']],
-    ['command elements', { jobId: 'j', command: [' ', 3, 'ok', 'a\u0000b'] }, COMMAND, ['command[0]', 'command[1]', 'command[3]']],
-    ['env names and values', { jobId: 'j', command: ['x'], env: { '1A': 'v', B: 2, C: 'ok' } }, COMMAND, ['env.1A', 'env.B']],
+    [
+      'command elements',
+      { jobId: 'j', command: [' ', 3, 'ok', 'a\u0000b'] },
+      COMMAND,
+      ['command[0]', 'command[1]', 'command[3]'],
+    ],
+    [
+      'env names and values',
+      { jobId: 'j', command: ['x'], env: { '1A': 'v', B: 2, C: 'ok' } },
+      COMMAND,
+      ['env.1A', 'env.B'],
+    ],
     ['env not an object', { jobId: 'j', command: ['x'], env: ['A=b'] }, COMMAND, ['env']],
     ['command mode without any command', { jobId: 'j' }, COMMAND, ['command']],
     ['JOB_ID mismatch', { jobId: 'job-2' }, WITH_DEFAULT, ['jobId']],
@@ -45,17 +60,37 @@ test('every error says what is wrong', () => {
 test('valid bodies become plans', () => {
   const model = planStart({ jobId: 'j', input: { y, k: 2 } }, MODEL, regimeSwitchingModel.validateInput);
   assert.ok(model.ok && model.plan.mode === 'model');
-  assert.equal((model.plan.input as { starts: number }).starts, 8, 'the validated input, with the model defaults filled in');
+  assert.equal(
+    (model.plan.input as { starts: number }).starts,
+    8,
+    'the validated input, with the model defaults filled in',
+  );
 
-  const explicit = planStart({ jobId: 'j', command: ['python', '-c', ''], env: { A: '1' }, input: [1] }, MODEL, regimeSwitchingModel.validateInput);
-  assert.deepEqual(explicit, { ok: true, plan: { mode: 'command', jobId: 'j', command: ['python', '-c', ''], env: { A: '1' }, input: [1] } });
+  const explicit = planStart(
+    { jobId: 'j', command: ['python', '-c', ''], env: { A: '1' }, input: [1] },
+    MODEL,
+    regimeSwitchingModel.validateInput,
+  );
+  assert.deepEqual(explicit, {
+    ok: true,
+    plan: { mode: 'command', jobId: 'j', command: ['python', '-c', ''], env: { A: '1' }, input: [1] },
+  });
 
-  const byDefault = planStart({ jobId: 'job-1', input: { any: 'thing' }, unknownField: true }, WITH_DEFAULT, regimeSwitchingModel.validateInput);
-  assert.deepEqual(byDefault, { ok: true, plan: { mode: 'command', jobId: 'job-1', command: ['python', 'main.py'], env: {}, input: { any: 'thing' } } });
+  const byDefault = planStart(
+    { jobId: 'job-1', input: { any: 'thing' }, unknownField: true },
+    WITH_DEFAULT,
+    regimeSwitchingModel.validateInput,
+  );
+  assert.deepEqual(byDefault, {
+    ok: true,
+    plan: { mode: 'command', jobId: 'job-1', command: ['python', 'main.py'], env: {}, input: { any: 'thing' } },
+  });
 });
 
 test('parseJobId reads just enough for idempotency and 409', () => {
   assert.deepEqual(parseJobId({ jobId: 'a', input: 'garbage' }, undefined), { jobId: 'a' });
-  assert.deepEqual(parseJobId({ jobId: 'a' }, 'b'), { errors: [{ field: 'jobId', message: "does not match this container's JOB_ID" }] });
+  assert.deepEqual(parseJobId({ jobId: 'a' }, 'b'), {
+    errors: [{ field: 'jobId', message: "does not match this container's JOB_ID" }],
+  });
   assert.ok('errors' in parseJobId('x', undefined));
 });

@@ -50,11 +50,13 @@ const FORBIDDEN_BUILT_IN_ROLES: Record<string, string> = {
  * Flex Consumption takes the runtime from functionAppConfig and rejects them.
  */
 const RUNTIME_SETTINGS: Record<string, string> = {
-  AzureWebJobsStorage__accountName: 'host storage (task hub, leases, timers) through an identity-based connection: no connection string',
+  AzureWebJobsStorage__accountName:
+    'host storage (task hub, leases, timers) through an identity-based connection: no connection string',
   AzureWebJobsStorage__credential: "'managedidentity' makes that connection use a managed identity",
   AzureWebJobsStorage__clientId: 'which user-assigned identity that connection uses (the controller)',
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'where the host sends telemetry',
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Entra ID auth for telemetry, required because the component disables local auth',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING:
+    'Entra ID auth for telemetry, required because the component disables local auth',
 };
 
 /** Settings Bicep derives from the deployment instead of taking them from `tuning`, and why. */
@@ -136,29 +138,63 @@ function readBicep(file: string): BicepFile {
     const next = src[i + 1];
     if (top.kind === 'string') {
       if (top.multi) {
-        if (src.startsWith("'''", i)) { stack.pop(); i += 3; continue; }
+        if (src.startsWith("'''", i)) {
+          stack.pop();
+          i += 3;
+          continue;
+        }
         blank(i++, false);
         continue;
       }
-      if (c === '\\') { blank(i, false); blank(i + 1, false); i += 2; continue; }
-      if (c === "'") { stack.pop(); i++; continue; }
-      if (c === '$' && next === '{') { blank(i, false); blank(i + 1, false); stack.push({ kind: 'interp', depth: 0 }); i += 2; continue; }
+      if (c === '\\') {
+        blank(i, false);
+        blank(i + 1, false);
+        i += 2;
+        continue;
+      }
+      if (c === "'") {
+        stack.pop();
+        i++;
+        continue;
+      }
+      if (c === '$' && next === '{') {
+        blank(i, false);
+        blank(i + 1, false);
+        stack.push({ kind: 'interp', depth: 0 });
+        i += 2;
+        continue;
+      }
       blank(i++, false);
       continue;
     }
-    if (c === '/' && next === '/') { while (i < src.length && src[i] !== '\n') blank(i++, true); continue; }
+    if (c === '/' && next === '/') {
+      while (i < src.length && src[i] !== '\n') blank(i++, true);
+      continue;
+    }
     if (c === '/' && next === '*') {
       const end = src.indexOf('*/', i + 2);
       const stop = end < 0 ? src.length : end + 2;
       while (i < stop) blank(i++, true);
       continue;
     }
-    if (src.startsWith("'''", i)) { stack.push({ kind: 'string', multi: true }); i += 3; continue; }
-    if (c === "'") { stack.push({ kind: 'string', multi: false }); i++; continue; }
+    if (src.startsWith("'''", i)) {
+      stack.push({ kind: 'string', multi: true });
+      i += 3;
+      continue;
+    }
+    if (c === "'") {
+      stack.push({ kind: 'string', multi: false });
+      i++;
+      continue;
+    }
     if (top.kind === 'interp') {
       if (c === '{') top.depth++;
       else if (c === '}') {
-        if (top.depth === 0) { blank(i++, false); stack.pop(); continue; }
+        if (top.depth === 0) {
+          blank(i++, false);
+          stack.pop();
+          continue;
+        }
         top.depth--;
       }
     }
@@ -305,7 +341,13 @@ function varValue(b: BicepFile, name: string): string | undefined {
 
 // ---------------------------------------------------------------------------------------------
 
-const bicepFiles = ['bicep/main.bicep', ...readdirSync(join(BICEP, 'modules')).filter((f) => f.endsWith('.bicep')).sort().map((f) => `bicep/modules/${f}`)];
+const bicepFiles = [
+  'bicep/main.bicep',
+  ...readdirSync(join(BICEP, 'modules'))
+    .filter((f) => f.endsWith('.bicep'))
+    .sort()
+    .map((f) => `bicep/modules/${f}`),
+];
 const parsed = new Map(bicepFiles.map((f) => [f, readBicep(f)]));
 const main = parsed.get(MAIN)!;
 const appModule = parsed.get(APP_MODULE)!;
@@ -313,10 +355,19 @@ const mainModules = declarations(main).filter((d) => d.kind === 'module');
 const settingNames: string[] = SETTINGS.map((s) => s.name);
 
 function appSettings(): Entry[] {
-  const config = declarations(appModule).filter((d) => d.target === 'Microsoft.Web/sites/config' && entry(appModule, d.open, 'name')?.value === "'appsettings'");
-  assert.equal(config.length, 1, `${APP_MODULE}: expected exactly one Microsoft.Web/sites/config resource named 'appsettings' holding every app setting, found ${config.length}`);
+  const config = declarations(appModule).filter(
+    (d) => d.target === 'Microsoft.Web/sites/config' && entry(appModule, d.open, 'name')?.value === "'appsettings'",
+  );
+  assert.equal(
+    config.length,
+    1,
+    `${APP_MODULE}: expected exactly one Microsoft.Web/sites/config resource named 'appsettings' holding every app setting, found ${config.length}`,
+  );
   const props = entry(appModule, config[0]!.open, 'properties');
-  assert.ok(props && props.value.startsWith('{'), `${APP_MODULE}: the appsettings resource needs a literal properties: { NAME: value … } object so the settings contract can be checked`);
+  assert.ok(
+    props && props.value.startsWith('{'),
+    `${APP_MODULE}: the appsettings resource needs a literal properties: { NAME: value … } object so the settings contract can be checked`,
+  );
   return objectEntries(appModule, props.at);
 }
 
@@ -324,17 +375,31 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
   test('every setting the code reads is set by the Function App module', () => {
     const set = new Set(appSettings().map((e) => e.key));
     const missing = settingNames.filter((n) => !set.has(n));
-    assert.deepEqual(missing, [], `${APP_MODULE} does not set ${missing.join(', ')}: add each to the 'appsettings' properties (value from a module param wired in ${MAIN})`);
+    assert.deepEqual(
+      missing,
+      [],
+      `${APP_MODULE} does not set ${missing.join(', ')}: add each to the 'appsettings' properties (value from a module param wired in ${MAIN})`,
+    );
   });
 
   test('bicep/ sets nothing the code or the Functions host ignores', () => {
-    const ignored = appSettings().map((e) => e.key).filter((k) => !settingNames.includes(k) && !(k in RUNTIME_SETTINGS));
-    assert.deepEqual(ignored, [], `${APP_MODULE} sets ${ignored.join(', ')} but neither orchestration/src/config.ts SETTINGS nor the Functions host reads it: remove it, or add it to SETTINGS (or, for a host setting, to RUNTIME_SETTINGS in this test with the reason)`);
+    const ignored = appSettings()
+      .map((e) => e.key)
+      .filter((k) => !settingNames.includes(k) && !(k in RUNTIME_SETTINGS));
+    assert.deepEqual(
+      ignored,
+      [],
+      `${APP_MODULE} sets ${ignored.join(', ')} but neither orchestration/src/config.ts SETTINGS nor the Functions host reads it: remove it, or add it to SETTINGS (or, for a host setting, to RUNTIME_SETTINGS in this test with the reason)`,
+    );
   });
 
   test('every app setting has a value and no setting is defined twice', () => {
     const entries = appSettings();
-    for (const e of entries) assert.ok(e.value !== '' && e.value !== "''", `${APP_MODULE}: app setting ${e.key} is empty: give it a value or drop it so the code's default applies`);
+    for (const e of entries)
+      assert.ok(
+        e.value !== '' && e.value !== "''",
+        `${APP_MODULE}: app setting ${e.key} is empty: give it a value or drop it so the code's default applies`,
+      );
     const seen = entries.map((e) => e.key).filter((k, i, all) => all.indexOf(k) !== i);
     assert.deepEqual(seen, [], `${APP_MODULE}: app settings defined twice: ${seen.join(', ')}`);
   });
@@ -346,15 +411,25 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
     for (const s of secrets) {
       const e = entries.find((x) => x.key === s.name);
       assert.ok(e, `${APP_MODULE}: ${s.name} is not set`);
-      assert.match(e.value, /^'@Microsoft\.KeyVault\(SecretUri=\$\{\w+\}\)'$/, `${APP_MODULE}: ${s.name} must be '@Microsoft.KeyVault(SecretUri=\${…})', never the secret itself; got ${e.value}`);
+      assert.match(
+        e.value,
+        /^'@Microsoft\.KeyVault\(SecretUri=\$\{\w+\}\)'$/,
+        `${APP_MODULE}: ${s.name} must be '@Microsoft.KeyVault(SecretUri=\${…})', never the secret itself; got ${e.value}`,
+      );
     }
     const site = declarations(appModule).find((d) => d.target === 'Microsoft.Web/sites');
     assert.ok(site, `${APP_MODULE}: no Microsoft.Web/sites resource`);
     const props = entry(appModule, site.open, 'properties')!;
     const kvIdentity = entry(appModule, props.at, 'keyVaultReferenceIdentity');
     const identity = entry(appModule, site.open, 'identity')!;
-    assert.ok(kvIdentity, `${APP_MODULE}: set properties.keyVaultReferenceIdentity to the controller identity's resource id, or Key Vault references resolve with a system identity the app does not have`);
-    assert.ok(identity.value.includes(`'\${${kvIdentity.value}}'`), `${APP_MODULE}: keyVaultReferenceIdentity (${kvIdentity.value}) must be one of the site's user-assigned identities`);
+    assert.ok(
+      kvIdentity,
+      `${APP_MODULE}: set properties.keyVaultReferenceIdentity to the controller identity's resource id, or Key Vault references resolve with a system identity the app does not have`,
+    );
+    assert.ok(
+      identity.value.includes(`'\${${kvIdentity.value}}'`),
+      `${APP_MODULE}: keyVaultReferenceIdentity (${kvIdentity.value}) must be one of the site's user-assigned identities`,
+    );
   });
 
   test("tunable settings default to the code's defaults, and every setting's value has a known source", () => {
@@ -363,45 +438,90 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
       const value = byKey.get(s.name) ?? '';
       const tunable = /^string\(tuning\.\?(\w+) \?\? '((?:[^'\\]|\\.)*)'\)$/.exec(value);
       if (tunable) {
-        assert.equal(tunable[1], s.name, `${APP_MODULE}: ${s.name} reads tuning.?${tunable[1]}: it must read tuning.?${s.name}`);
-        assert.ok(s.default !== undefined, `${APP_MODULE}: ${s.name} is required by the code, so Bicep must derive it from the deployment, not take it from tuning`);
-        assert.equal(tunable[2], s.default, `${APP_MODULE}: ${s.name} defaults to '${tunable[2]}' but orchestration/src/config.ts says '${s.default}': write the code's default`);
+        assert.equal(
+          tunable[1],
+          s.name,
+          `${APP_MODULE}: ${s.name} reads tuning.?${tunable[1]}: it must read tuning.?${s.name}`,
+        );
+        assert.ok(
+          s.default !== undefined,
+          `${APP_MODULE}: ${s.name} is required by the code, so Bicep must derive it from the deployment, not take it from tuning`,
+        );
+        assert.equal(
+          tunable[2],
+          s.default,
+          `${APP_MODULE}: ${s.name} defaults to '${tunable[2]}' but orchestration/src/config.ts says '${s.default}': write the code's default`,
+        );
       } else {
-        assert.ok(s.name in DERIVED_SETTINGS, `${APP_MODULE}: ${s.name} = ${value}: tunable settings must be string(tuning.?${s.name} ?? '<config.ts default>'); others must be listed in DERIVED_SETTINGS of this test with the reason`);
+        assert.ok(
+          s.name in DERIVED_SETTINGS,
+          `${APP_MODULE}: ${s.name} = ${value}: tunable settings must be string(tuning.?${s.name} ?? '<config.ts default>'); others must be listed in DERIVED_SETTINGS of this test with the reason`,
+        );
       }
     }
-    for (const [name, paramName] of [['RESULTS_CONTAINER', 'resultsContainerName'], ['AGENT_PORT', 'agentPort']] as const) {
+    for (const [name, paramName] of [
+      ['RESULTS_CONTAINER', 'resultsContainerName'],
+      ['AGENT_PORT', 'agentPort'],
+    ] as const) {
       const m = new RegExp(`^param\\s+${paramName}\\s+\\w+\\s*=\\s*'?([^'\\n]*)'?`, 'm').exec(main.text);
       const def = SETTINGS.find((x) => x.name === name) as { default?: string } | undefined;
-      assert.equal(m?.[1]?.trim(), def?.default, `${MAIN}: param ${paramName} (${name}) must default to the code's default '${def?.default}'`);
+      assert.equal(
+        m?.[1]?.trim(),
+        def?.default,
+        `${MAIN}: param ${paramName} (${name}) must default to the code's default '${def?.default}'`,
+      );
     }
   });
 
   test('the code reads the controller identity the app runs as, and identity-based host storage', () => {
     const byKey = new Map(appSettings().map((e) => [e.key, e.value]));
-    assert.equal(byKey.get('AZURE_CLIENT_ID'), byKey.get('AzureWebJobsStorage__clientId'), `${APP_MODULE}: AZURE_CLIENT_ID and AzureWebJobsStorage__clientId must both be the controller identity's client id`);
-    assert.equal(byKey.get('AzureWebJobsStorage__credential'), "'managedidentity'", `${APP_MODULE}: AzureWebJobsStorage__credential must be 'managedidentity' (shared keys are disabled)`);
-    assert.ok(!byKey.has('AzureWebJobsStorage'), `${APP_MODULE}: AzureWebJobsStorage (a connection string) must not be set: use the AzureWebJobsStorage__accountName identity-based form`);
-    assert.match(byKey.get('CALLBACK_BASE_URL') ?? '', /^'https:\/\/\$\{site\.properties\.defaultHostName\}'$/, `${APP_MODULE}: CALLBACK_BASE_URL must be 'https://\${site.properties.defaultHostName}' so job containers call this app back`);
+    assert.equal(
+      byKey.get('AZURE_CLIENT_ID'),
+      byKey.get('AzureWebJobsStorage__clientId'),
+      `${APP_MODULE}: AZURE_CLIENT_ID and AzureWebJobsStorage__clientId must both be the controller identity's client id`,
+    );
+    assert.equal(
+      byKey.get('AzureWebJobsStorage__credential'),
+      "'managedidentity'",
+      `${APP_MODULE}: AzureWebJobsStorage__credential must be 'managedidentity' (shared keys are disabled)`,
+    );
+    assert.ok(
+      !byKey.has('AzureWebJobsStorage'),
+      `${APP_MODULE}: AzureWebJobsStorage (a connection string) must not be set: use the AzureWebJobsStorage__accountName identity-based form`,
+    );
+    assert.match(
+      byKey.get('CALLBACK_BASE_URL') ?? '',
+      /^'https:\/\/\$\{site\.properties\.defaultHostName\}'$/,
+      `${APP_MODULE}: CALLBACK_BASE_URL must be 'https://\${site.properties.defaultHostName}' so job containers call this app back`,
+    );
   });
 });
 
 describe('config contract: orchestration/ reads settings only through SETTINGS', () => {
   const sources = (dir: string): string[] =>
-    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sources(`${dir}/${d.name}`) : d.name.endsWith('.ts') ? [`${dir}/${d.name}`] : []));
+    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((d) =>
+      d.isDirectory() ? sources(`${dir}/${d.name}`) : d.name.endsWith('.ts') ? [`${dir}/${d.name}`] : [],
+    );
   const files = sources('orchestration/src');
 
   test('no module but config.ts touches process.env', () => {
     assert.ok(files.includes('orchestration/src/config.ts'), 'orchestration/src/config.ts is missing');
     for (const f of files.filter((x) => x !== 'orchestration/src/config.ts')) {
-      mustNotMatch(readFileSync(join(ROOT, f), 'utf8'), /\bprocess\s*\.\s*env\b|\bprocess\s*\[\s*['"]env['"]\s*\]/, `${f} reads process.env directly: add the setting to SETTINGS in orchestration/src/config.ts and read it from the Config, so bicep/ and README.md know about it`);
+      mustNotMatch(
+        readFileSync(join(ROOT, f), 'utf8'),
+        /\bprocess\s*\.\s*env\b|\bprocess\s*\[\s*['"]env['"]\s*\]/,
+        `${f} reads process.env directly: add the setting to SETTINGS in orchestration/src/config.ts and read it from the Config, so bicep/ and README.md know about it`,
+      );
     }
   });
 
   test('binding expressions (%NAME%) name settings bicep/ sets', () => {
     for (const f of files) {
       for (const m of readFileSync(join(ROOT, f), 'utf8').matchAll(/['"`]%([A-Za-z_][\w]*)%['"`]/g)) {
-        assert.ok(settingNames.includes(m[1]!) || m[1]! in RUNTIME_SETTINGS, `${f} binds to app setting %${m[1]}%, which is not in SETTINGS: add it there (and so to bicep/ and README.md)`);
+        assert.ok(
+          settingNames.includes(m[1]!) || m[1]! in RUNTIME_SETTINGS,
+          `${f} binds to app setting %${m[1]}%, which is not in SETTINGS: add it there (and so to bicep/ and README.md)`,
+        );
       }
     }
   });
@@ -413,16 +533,27 @@ describe('config contract: README settings table', () => {
   const end = readme.indexOf('<!-- settings:end -->');
 
   test('README.md has the generated settings table', () => {
-    assert.ok(start >= 0 && end > start, 'README.md: no settings table between <!-- settings:start --> and <!-- settings:end --> : regenerate it from orchestration/src/config.ts SETTINGS (scripts/settings-table.ts --write)');
+    assert.ok(
+      start >= 0 && end > start,
+      'README.md: no settings table between <!-- settings:start --> and <!-- settings:end --> : regenerate it from orchestration/src/config.ts SETTINGS (scripts/settings-table.ts --write)',
+    );
   });
 
   test('every setting the code reads is documented in README.md, and no other', () => {
     const table = readme.slice(start, end);
     const rows = [...table.matchAll(/^\|\s*`([A-Za-z_][\w]*)`\s*\|/gm)].map((m) => m[1]!);
     const undocumented = settingNames.filter((n) => !rows.includes(n));
-    assert.deepEqual(undocumented, [], `README.md settings table lacks ${undocumented.join(', ')}: regenerate it from orchestration/src/config.ts SETTINGS`);
+    assert.deepEqual(
+      undocumented,
+      [],
+      `README.md settings table lacks ${undocumented.join(', ')}: regenerate it from orchestration/src/config.ts SETTINGS`,
+    );
     const stale = rows.filter((r) => !settingNames.includes(r));
-    assert.deepEqual(stale, [], `README.md settings table documents ${stale.join(', ')}, which orchestration/src/config.ts no longer reads: regenerate the table`);
+    assert.deepEqual(
+      stale,
+      [],
+      `README.md settings table documents ${stale.join(', ')}, which orchestration/src/config.ts no longer reads: regenerate the table`,
+    );
   });
 });
 
@@ -433,51 +564,85 @@ describe('bicep: built-in role ids', () => {
   test('every GUID literal in bicep/ is a verified built-in role id', () => {
     let count = 0;
     for (const b of parsed.values()) {
-      for (const m of b.text.matchAll(/'([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})'/g)) {
+      for (const m of b.text.matchAll(
+        /'([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})'/g,
+      )) {
         count++;
         const id = m[1]!.toLowerCase();
         const forbidden = Object.entries(FORBIDDEN_BUILT_IN_ROLES).find(([, v]) => v === id);
-        assert.ok(!forbidden, `${b.file}: ${id} is the built-in role "${forbidden?.[0]}", broader than least privilege allows: use a custom role scoped to what the identity needs`);
-        assert.ok(verifiedIds.has(id), `${b.file}: role id ${id} is not in VERIFIED_BUILT_IN_ROLES of ${__filename}: check it against Microsoft's built-in roles list and add it with its name`);
+        assert.ok(
+          !forbidden,
+          `${b.file}: ${id} is the built-in role "${forbidden?.[0]}", broader than least privilege allows: use a custom role scoped to what the identity needs`,
+        );
+        assert.ok(
+          verifiedIds.has(id),
+          `${b.file}: role id ${id} is not in VERIFIED_BUILT_IN_ROLES of ${__filename}: check it against Microsoft's built-in roles list and add it with its name`,
+        );
       }
     }
-    assert.ok(count >= Object.keys(VERIFIED_BUILT_IN_ROLES).length, `bicep/ uses ${count} built-in role ids, fewer than the ${Object.keys(VERIFIED_BUILT_IN_ROLES).length} the permissions model needs`);
+    assert.ok(
+      count >= Object.keys(VERIFIED_BUILT_IN_ROLES).length,
+      `bicep/ uses ${count} built-in role ids, fewer than the ${Object.keys(VERIFIED_BUILT_IN_ROLES).length} the permissions model needs`,
+    );
   });
 
-  test("each role id variable is named after the role it holds (catches swapped ids)", () => {
+  test('each role id variable is named after the role it holds (catches swapped ids)', () => {
     for (const b of parsed.values()) {
       for (const m of b.text.matchAll(/^var\s+(\w+)RoleId\s*=\s*'([0-9a-f-]{36})'/gm)) {
         const role = Object.entries(VERIFIED_BUILT_IN_ROLES).find(([, id]) => id === m[2]);
         assert.ok(role, `${b.file}: ${m[1]}RoleId = '${m[2]}' is not a verified role id`);
-        assert.equal(normalize(m[1]!), normalize(role[0]), `${b.file}: ${m[1]}RoleId holds the id of "${role[0]}": rename the variable or fix the id`);
+        assert.equal(
+          normalize(m[1]!),
+          normalize(role[0]),
+          `${b.file}: ${m[1]}RoleId holds the id of "${role[0]}": rename the variable or fix the id`,
+        );
       }
     }
   });
 
   test('every built-in role the permissions model needs is assigned', () => {
     const all = [...parsed.values()].map((b) => b.text).join('\n');
-    for (const [name, id] of Object.entries(VERIFIED_BUILT_IN_ROLES)) assert.ok(all.includes(`'${id}'`), `bicep/: no assignment of ${name} (${id}); the permissions model in bicep/README.md needs it`);
+    for (const [name, id] of Object.entries(VERIFIED_BUILT_IN_ROLES))
+      assert.ok(
+        all.includes(`'${id}'`),
+        `bicep/: no assignment of ${name} (${id}); the permissions model in bicep/README.md needs it`,
+      );
   });
 
   test('every role assignment uses a role id variable or a custom role of the same file, for a service principal', () => {
     let count = 0;
     for (const b of parsed.values()) {
       const decls = declarations(b);
-      const customRoles = decls.filter((d) => d.target === 'Microsoft.Authorization/roleDefinitions').map((d) => d.symbol);
+      const customRoles = decls
+        .filter((d) => d.target === 'Microsoft.Authorization/roleDefinitions')
+        .map((d) => d.symbol);
       for (const d of decls.filter((x) => x.target === 'Microsoft.Authorization/roleAssignments')) {
         count++;
         const props = entry(b, d.open, 'properties');
         assert.ok(props, `${b.file}: role assignment ${d.symbol} has no properties`);
         const roleDef = entry(b, props.at, 'roleDefinitionId')?.value ?? '';
-        const builtIn = /^subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+RoleId)\)$/.exec(roleDef);
+        const builtIn = /^subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+RoleId)\)$/.exec(
+          roleDef,
+        );
         const custom = /^(\w+)\.id$/.exec(roleDef);
         assert.ok(
           (builtIn && varValue(b, builtIn[1]!) !== undefined) || (custom && customRoles.includes(custom[1]!)),
           `${b.file}: role assignment ${d.symbol} has roleDefinitionId ${roleDef}: use subscriptionResourceId('Microsoft.Authorization/roleDefinitions', <name>RoleId) with a verified var, or <customRole>.id`,
         );
-        assert.equal(entry(b, props.at, 'principalType')?.value, "'ServicePrincipal'", `${b.file}: role assignment ${d.symbol} must set principalType: 'ServicePrincipal' (managed identities; avoids replication-delay failures)`);
-        assert.match(entry(b, d.open, 'name')?.value ?? '', /^guid\(/, `${b.file}: role assignment ${d.symbol} needs a deterministic name: guid(scope, principal, role)`);
-        assert.ok(entry(b, d.open, 'scope'), `${b.file}: role assignment ${d.symbol} needs an explicit scope (the narrowest resource)`);
+        assert.equal(
+          entry(b, props.at, 'principalType')?.value,
+          "'ServicePrincipal'",
+          `${b.file}: role assignment ${d.symbol} must set principalType: 'ServicePrincipal' (managed identities; avoids replication-delay failures)`,
+        );
+        assert.match(
+          entry(b, d.open, 'name')?.value ?? '',
+          /^guid\(/,
+          `${b.file}: role assignment ${d.symbol} needs a deterministic name: guid(scope, principal, role)`,
+        );
+        assert.ok(
+          entry(b, d.open, 'scope'),
+          `${b.file}: role assignment ${d.symbol} needs an explicit scope (the narrowest resource)`,
+        );
       }
     }
     assert.ok(count >= 8, `bicep/: only ${count} role assignments found; the permissions model has at least 8`);
@@ -487,20 +652,36 @@ describe('bicep: built-in role ids', () => {
 describe('bicep: params, modules and outputs', () => {
   test('every param of every Bicep file is used in that file', () => {
     for (const b of parsed.values()) {
-      for (const p of params(b)) assert.ok(usesOf(b, p.name, p.at) > 0, `${b.file}: param ${p.name} is never used: use it or remove it`);
+      for (const p of params(b))
+        assert.ok(usesOf(b, p.name, p.at) > 0, `${b.file}: param ${p.name} is never used: use it or remove it`);
     }
   });
 
   test('main.bicep is subscription-scoped and every module file is deployed by it', () => {
-    mustMatch(main.text, /^targetScope\s*=\s*'subscription'/m, `${MAIN}: targetScope must be 'subscription' (it creates both resource groups)`);
+    mustMatch(
+      main.text,
+      /^targetScope\s*=\s*'subscription'/m,
+      `${MAIN}: targetScope must be 'subscription' (it creates both resource groups)`,
+    );
     const used = mainModules.map((m) => posix.join('bicep', m.target));
     for (const f of bicepFiles.filter((x) => x !== MAIN)) {
       assert.ok(used.includes(f), `${f} is not deployed by ${MAIN}: add a module for it or delete it`);
-      mustNotMatch(parsed.get(f)!.text, /^targetScope/m, `${f}: modules are resource-group scoped; give the module a scope in ${MAIN} instead`);
+      mustNotMatch(
+        parsed.get(f)!.text,
+        /^targetScope/m,
+        `${f}: modules are resource-group scoped; give the module a scope in ${MAIN} instead`,
+      );
     }
     for (const m of mainModules) {
-      assert.ok(existsSync(join(BICEP, m.target)), `${MAIN}: module ${m.symbol} points to ${m.target}, which does not exist`);
-      assert.match(entry(main, m.open, 'scope')?.value ?? '', /^\w+Rg$/, `${MAIN}: module ${m.symbol} needs scope: appRg or jobsRg`);
+      assert.ok(
+        existsSync(join(BICEP, m.target)),
+        `${MAIN}: module ${m.symbol} points to ${m.target}, which does not exist`,
+      );
+      assert.match(
+        entry(main, m.open, 'scope')?.value ?? '',
+        /^\w+Rg$/,
+        `${MAIN}: module ${m.symbol} needs scope: appRg or jobsRg`,
+      );
     }
   });
 
@@ -511,15 +692,27 @@ describe('bicep: params, modules and outputs', () => {
       const passedEntry = entry(main, m.open, 'params');
       assert.ok(passedEntry, `${MAIN}: module ${m.symbol} has no params`);
       const passed = objectEntries(main, passedEntry.at).map((e) => e.key);
-      for (const k of passed) assert.ok(declared.some((p) => p.name === k), `${MAIN}: module ${m.symbol} passes ${k}, which ${mod.file} does not declare: add the param there or stop passing it`);
-      for (const p of declared.filter((x) => !x.hasDefault)) assert.ok(passed.includes(p.name), `${MAIN}: module ${m.symbol} does not pass required param ${p.name} of ${mod.file}`);
+      for (const k of passed)
+        assert.ok(
+          declared.some((p) => p.name === k),
+          `${MAIN}: module ${m.symbol} passes ${k}, which ${mod.file} does not declare: add the param there or stop passing it`,
+        );
+      for (const p of declared.filter((x) => !x.hasDefault))
+        assert.ok(
+          passed.includes(p.name),
+          `${MAIN}: module ${m.symbol} does not pass required param ${p.name} of ${mod.file}`,
+        );
     }
   });
 
-  test("every module output is used by main.bicep", () => {
+  test('every module output is used by main.bicep', () => {
     for (const m of mainModules) {
       const mod = parsed.get(posix.join('bicep', m.target))!;
-      for (const o of outputs(mod)) assert.ok(main.code.includes(`${m.symbol}.outputs.${o.name}`), `${mod.file}: output ${o.name} is not used by ${MAIN} (${m.symbol}.outputs.${o.name}): use it or remove it`);
+      for (const o of outputs(mod))
+        assert.ok(
+          main.code.includes(`${m.symbol}.outputs.${o.name}`),
+          `${mod.file}: output ${o.name} is not used by ${MAIN} (${m.symbol}.outputs.${o.name}): use it or remove it`,
+        );
     }
   });
 
@@ -527,7 +720,11 @@ describe('bicep: params, modules and outputs', () => {
     const readme = readFileSync(join(BICEP, 'README.md'), 'utf8');
     const outs = outputs(main);
     assert.ok(outs.length > 0, `${MAIN} has no outputs`);
-    for (const o of outs) assert.ok(readme.includes(`\`${o.name}\``), `bicep/README.md does not document the output ${o.name} of ${MAIN}: add it to the outputs table`);
+    for (const o of outs)
+      assert.ok(
+        readme.includes(`\`${o.name}\``),
+        `bicep/README.md does not document the output ${o.name} of ${MAIN}: add it to the outputs table`,
+      );
   });
 
   test('main.bicepparam targets main.bicep and gives every required parameter, and only declared ones', () => {
@@ -535,11 +732,20 @@ describe('bicep: params, modules and outputs', () => {
     mustMatch(text, /^using\s+'\.\/main\.bicep'/m, `${PARAMS}: must start with using './main.bicep'`);
     const given = [...text.matchAll(/^param\s+(\w+)\s*=\s*(.+)$/gm)].map((m) => ({ name: m[1]!, value: m[2]!.trim() }));
     const declared = params(main);
-    for (const p of declared.filter((x) => !x.hasDefault)) assert.ok(given.some((g) => g.name === p.name), `${PARAMS}: required parameter ${p.name} of ${MAIN} is not given`);
+    for (const p of declared.filter((x) => !x.hasDefault))
+      assert.ok(
+        given.some((g) => g.name === p.name),
+        `${PARAMS}: required parameter ${p.name} of ${MAIN} is not given`,
+      );
     for (const g of given) {
       const p = declared.find((x) => x.name === g.name);
       assert.ok(p, `${PARAMS}: ${g.name} is not a parameter of ${MAIN}`);
-      if (p.decorators.includes('@secure()')) assert.match(g.value, /^(readEnvironmentVariable|getSecret)\(/, `${PARAMS}: secure parameter ${g.name} must come from readEnvironmentVariable(…) or getSecret(…), never a literal`);
+      if (p.decorators.includes('@secure()'))
+        assert.match(
+          g.value,
+          /^(readEnvironmentVariable|getSecret)\(/,
+          `${PARAMS}: secure parameter ${g.name} must come from readEnvironmentVariable(…) or getSecret(…), never a literal`,
+        );
     }
   });
 
@@ -547,8 +753,14 @@ describe('bicep: params, modules and outputs', () => {
     for (const b of parsed.values()) {
       for (const d of declarations(b).filter((x) => x.kind === 'resource')) {
         const min = MIN_API_VERSIONS[d.target];
-        assert.ok(min, `${b.file}: resource ${d.symbol} has type ${d.target}, not in MIN_API_VERSIONS of this test: add its current API version there`);
-        assert.ok(d.apiVersion.replace(/-preview$/, '') >= min, `${b.file}: ${d.symbol} uses ${d.target}@${d.apiVersion}; use ${min} or newer`);
+        assert.ok(
+          min,
+          `${b.file}: resource ${d.symbol} has type ${d.target}, not in MIN_API_VERSIONS of this test: add its current API version there`,
+        );
+        assert.ok(
+          d.apiVersion.replace(/-preview$/, '') >= min,
+          `${b.file}: ${d.symbol} uses ${d.target}@${d.apiVersion}; use ${min} or newer`,
+        );
       }
     }
   });
@@ -571,10 +783,22 @@ describe('bicep: no secrets, least privilege', () => {
   test('no key, connection string or SAS literal in any Bicep or parameters file', () => {
     for (const b of allFiles) {
       for (const s of stringLiterals(b.text)) {
-        assert.doesNotMatch(s, /AccountKey=|SharedAccessSignature=|[?&]sig=|InstrumentationKey=|DefaultEndpointsProtocol=|-----BEGIN/, `${b.file}: '${s.slice(0, 40)}…' looks like a credential: use a managed identity or a @secure() parameter stored in Key Vault`);
-        assert.doesNotMatch(s, /^[A-Za-z0-9+/]{32,}={0,2}$/, `${b.file}: '${s.slice(0, 12)}…' looks like a key: pass it as a @secure() parameter`);
+        assert.doesNotMatch(
+          s,
+          /AccountKey=|SharedAccessSignature=|[?&]sig=|InstrumentationKey=|DefaultEndpointsProtocol=|-----BEGIN/,
+          `${b.file}: '${s.slice(0, 40)}…' looks like a credential: use a managed identity or a @secure() parameter stored in Key Vault`,
+        );
+        assert.doesNotMatch(
+          s,
+          /^[A-Za-z0-9+/]{32,}={0,2}$/,
+          `${b.file}: '${s.slice(0, 12)}…' looks like a key: pass it as a @secure() parameter`,
+        );
       }
-      mustNotMatch(b.code, /\blist(Keys|AccountSas|ServiceSas|Credentials)\s*\(/, `${b.file}: calls a list*Keys/SAS/credentials function: use identity-based access instead`);
+      mustNotMatch(
+        b.code,
+        /\blist(Keys|AccountSas|ServiceSas|Credentials)\s*\(/,
+        `${b.file}: calls a list*Keys/SAS/credentials function: use identity-based access instead`,
+      );
     }
   });
 
@@ -589,7 +813,11 @@ describe('bicep: no secrets, least privilege', () => {
         if (p.decorators.includes('@secure()')) {
           for (const o of outputs(b)) {
             const line = b.code.slice(o.at, b.code.indexOf('\n', o.at));
-            assert.doesNotMatch(line, new RegExp(`\\b${p.name}\\b`), `${b.file}: output ${o.name} exposes secure param ${p.name}`);
+            assert.doesNotMatch(
+              line,
+              new RegExp(`\\b${p.name}\\b`),
+              `${b.file}: output ${o.name} exposes secure param ${p.name}`,
+            );
           }
         }
       }
@@ -604,8 +832,16 @@ describe('bicep: no secrets, least privilege', () => {
         accounts++;
         const props = entry(b, d.open, 'properties');
         assert.ok(props, `${b.file}: storage account ${d.symbol} has no properties`);
-        assert.equal(entry(b, props.at, 'allowSharedKeyAccess')?.value, 'false', `${b.file}: storage account ${d.symbol} must set allowSharedKeyAccess: false (identity-based access only)`);
-        assert.equal(entry(b, props.at, 'allowBlobPublicAccess')?.value, 'false', `${b.file}: storage account ${d.symbol} must set allowBlobPublicAccess: false`);
+        assert.equal(
+          entry(b, props.at, 'allowSharedKeyAccess')?.value,
+          'false',
+          `${b.file}: storage account ${d.symbol} must set allowSharedKeyAccess: false (identity-based access only)`,
+        );
+        assert.equal(
+          entry(b, props.at, 'allowBlobPublicAccess')?.value,
+          'false',
+          `${b.file}: storage account ${d.symbol} must set allowBlobPublicAccess: false`,
+        );
       }
     }
     assert.equal(accounts, 1, `bicep/: expected one storage account, found ${accounts}`);
@@ -614,23 +850,60 @@ describe('bicep: no secrets, least privilege', () => {
   test('container-group rights are a custom role assignable and assigned only on the jobs resource group', () => {
     const jobs = parsed.get(JOBS_MODULE)!;
     for (const b of parsed.values()) {
-      if (b !== jobs) mustNotMatch(b.text, /Microsoft\.ContainerInstance\//, `${b.file}: container-instance permissions belong in ${JOBS_MODULE} only, scoped to the jobs resource group`);
-      mustNotMatch(b.text, /'Microsoft\.[^'\s]*\*[^'\s]*'/, `${b.file}: wildcard actions are not least privilege: list the actions`);
+      if (b !== jobs)
+        mustNotMatch(
+          b.text,
+          /Microsoft\.ContainerInstance\//,
+          `${b.file}: container-instance permissions belong in ${JOBS_MODULE} only, scoped to the jobs resource group`,
+        );
+      mustNotMatch(
+        b.text,
+        /'Microsoft\.[^'\s]*\*[^'\s]*'/,
+        `${b.file}: wildcard actions are not least privilege: list the actions`,
+      );
     }
     const roles = declarations(jobs).filter((d) => d.target === 'Microsoft.Authorization/roleDefinitions');
-    const aciRole = roles.find((d) => jobs.text.slice(d.open, closing(jobs.code, d.open)).includes('containerGroupActions'));
+    const aciRole = roles.find((d) =>
+      jobs.text.slice(d.open, closing(jobs.code, d.open)).includes('containerGroupActions'),
+    );
     assert.ok(aciRole, `${JOBS_MODULE}: no custom role definition with containerGroupActions`);
     const actions = stringLiterals(varValue(jobs, 'containerGroupActions') ?? '');
-    for (const needed of ['read', 'write', 'delete', 'containers/logs/read'].map((a) => `Microsoft.ContainerInstance/containerGroups/${a}`)) {
-      assert.ok(actions.includes(needed), `${JOBS_MODULE}: containerGroupActions lacks ${needed}, which the controller needs`);
+    for (const needed of ['read', 'write', 'delete', 'containers/logs/read'].map(
+      (a) => `Microsoft.ContainerInstance/containerGroups/${a}`,
+    )) {
+      assert.ok(
+        actions.includes(needed),
+        `${JOBS_MODULE}: containerGroupActions lacks ${needed}, which the controller needs`,
+      );
     }
-    for (const a of actions) assert.match(a, /^Microsoft\.ContainerInstance\/containerGroups\//, `${JOBS_MODULE}: containerGroupActions has ${a}: the container-group role grants container-group actions only`);
+    for (const a of actions)
+      assert.match(
+        a,
+        /^Microsoft\.ContainerInstance\/containerGroups\//,
+        `${JOBS_MODULE}: containerGroupActions has ${a}: the container-group role grants container-group actions only`,
+      );
     const props = entry(jobs, aciRole.open, 'properties')!;
-    assert.equal(stringLiterals(entry(jobs, props.at, 'assignableScopes')?.value ?? '').length, 0, `${JOBS_MODULE}: assignableScopes must be [resourceGroup().id], not literal ids`);
-    assert.match(entry(jobs, props.at, 'assignableScopes')?.value ?? '', /^\[\s*resourceGroup\(\)\.id\s*\]$/, `${JOBS_MODULE}: the container-group role's assignableScopes must be exactly [resourceGroup().id] (the jobs resource group)`);
-    const assignment = declarations(jobs).find((d) => d.target === 'Microsoft.Authorization/roleAssignments' && entry(jobs, entry(jobs, d.open, 'properties')!.at, 'roleDefinitionId')?.value === `${aciRole.symbol}.id`);
+    assert.equal(
+      stringLiterals(entry(jobs, props.at, 'assignableScopes')?.value ?? '').length,
+      0,
+      `${JOBS_MODULE}: assignableScopes must be [resourceGroup().id], not literal ids`,
+    );
+    assert.match(
+      entry(jobs, props.at, 'assignableScopes')?.value ?? '',
+      /^\[\s*resourceGroup\(\)\.id\s*\]$/,
+      `${JOBS_MODULE}: the container-group role's assignableScopes must be exactly [resourceGroup().id] (the jobs resource group)`,
+    );
+    const assignment = declarations(jobs).find(
+      (d) =>
+        d.target === 'Microsoft.Authorization/roleAssignments' &&
+        entry(jobs, entry(jobs, d.open, 'properties')!.at, 'roleDefinitionId')?.value === `${aciRole.symbol}.id`,
+    );
     assert.ok(assignment, `${JOBS_MODULE}: the container-group role is never assigned`);
-    assert.equal(entry(jobs, assignment.open, 'scope')?.value, 'resourceGroup()', `${JOBS_MODULE}: assign the container-group role at scope: resourceGroup() (the jobs resource group)`);
+    assert.equal(
+      entry(jobs, assignment.open, 'scope')?.value,
+      'resourceGroup()',
+      `${JOBS_MODULE}: assign the container-group role at scope: resourceGroup() (the jobs resource group)`,
+    );
   });
 
   test('the jobs module is deployed to the resource group the app is told to use', () => {
@@ -640,55 +913,121 @@ describe('bicep: no secrets, least privilege', () => {
     const scope = entry(main, jobsModule.open, 'scope')!.value;
     const appParams = objectEntries(main, entry(main, appModuleDecl.open, 'params')!.at);
     const rgParam = appParams.find((e) => e.key === 'jobsResourceGroupName');
-    assert.equal(rgParam?.value, `${scope}.name`, `${MAIN}: the function app's jobsResourceGroupName (JOBS_RESOURCE_GROUP) must be ${scope}.name, the resource group the container-group role is granted on`);
+    assert.equal(
+      rgParam?.value,
+      `${scope}.name`,
+      `${MAIN}: the function app's jobsResourceGroupName (JOBS_RESOURCE_GROUP) must be ${scope}.name, the resource group the container-group role is granted on`,
+    );
     const mainAssignments = declarations(main).filter((d) => d.target.startsWith('Microsoft.Authorization/'));
-    assert.deepEqual(mainAssignments.map((d) => d.symbol), [], `${MAIN}: no role definitions or assignments at subscription scope; put them in the module of the resource they grant on`);
+    assert.deepEqual(
+      mainAssignments.map((d) => d.symbol),
+      [],
+      `${MAIN}: no role definitions or assignments at subscription scope; put them in the module of the resource they grant on`,
+    );
   });
 
   test('with the VNet option, the controller may join the ACI subnet only', () => {
     const jobs = parsed.get(JOBS_MODULE)!;
-    const joinAssignments = declarations(jobs).filter((d) => d.target === 'Microsoft.Authorization/roleAssignments' && d.symbol !== 'controllerManagesGroups');
+    const joinAssignments = declarations(jobs).filter(
+      (d) => d.target === 'Microsoft.Authorization/roleAssignments' && d.symbol !== 'controllerManagesGroups',
+    );
     const join = joinAssignments.find((d) => /Subnet/i.test(d.symbol));
     assert.ok(join, `${JOBS_MODULE}: no role assignment letting the controller join job groups to the ACI subnet`);
     const scope = entry(jobs, join.open, 'scope')?.value ?? '';
     const subnet = declarations(jobs).find((d) => d.symbol === scope);
-    assert.ok(subnet && subnet.target === 'Microsoft.Network/virtualNetworks/subnets', `${JOBS_MODULE}: ${join.symbol} must be scoped to the ACI subnet resource, not ${scope}`);
-    mustMatch(jobs.text, /'Microsoft\.Network\/virtualNetworks\/subnets\/join\/action'/, `${JOBS_MODULE}: the subnet role must grant Microsoft.Network/virtualNetworks/subnets/join/action`);
-    mustMatch(jobs.text, /serviceName:\s*'Microsoft\.ContainerInstance\/containerGroups'/, `${JOBS_MODULE}: the ACI subnet must be delegated to Microsoft.ContainerInstance/containerGroups`);
-    mustMatch(jobs.text, /serviceName:\s*'Microsoft\.App\/environments'/, `${JOBS_MODULE}: the Functions integration subnet must be delegated to Microsoft.App/environments (Flex Consumption)`);
+    assert.ok(
+      subnet && subnet.target === 'Microsoft.Network/virtualNetworks/subnets',
+      `${JOBS_MODULE}: ${join.symbol} must be scoped to the ACI subnet resource, not ${scope}`,
+    );
+    mustMatch(
+      jobs.text,
+      /'Microsoft\.Network\/virtualNetworks\/subnets\/join\/action'/,
+      `${JOBS_MODULE}: the subnet role must grant Microsoft.Network/virtualNetworks/subnets/join/action`,
+    );
+    mustMatch(
+      jobs.text,
+      /serviceName:\s*'Microsoft\.ContainerInstance\/containerGroups'/,
+      `${JOBS_MODULE}: the ACI subnet must be delegated to Microsoft.ContainerInstance/containerGroups`,
+    );
+    mustMatch(
+      jobs.text,
+      /serviceName:\s*'Microsoft\.App\/environments'/,
+      `${JOBS_MODULE}: the Functions integration subnet must be delegated to Microsoft.App/environments (Flex Consumption)`,
+    );
   });
 
   test('the Function App is Flex Consumption on Node 20 with identity-based deployment storage', () => {
     const plan = declarations(appModule).find((d) => d.target === 'Microsoft.Web/serverfarms');
     assert.ok(plan, `${APP_MODULE}: no plan`);
-    assert.match(entry(appModule, plan.open, 'sku')?.value ?? '', /name:\s*'FC1'/, `${APP_MODULE}: the plan must be Flex Consumption (sku FC1)`);
-    mustMatch(appModule.text, /runtime:\s*\{\s*name:\s*'node'\s*version:\s*'20'\s*\}/, `${APP_MODULE}: functionAppConfig.runtime must be node 20 (the Node version orchestration/ is built for)`);
-    mustMatch(appModule.text, /authentication:\s*\{\s*type:\s*'UserAssignedIdentity'/, `${APP_MODULE}: deployment storage must authenticate with the user-assigned identity (shared keys are off)`);
+    assert.match(
+      entry(appModule, plan.open, 'sku')?.value ?? '',
+      /name:\s*'FC1'/,
+      `${APP_MODULE}: the plan must be Flex Consumption (sku FC1)`,
+    );
+    mustMatch(
+      appModule.text,
+      /runtime:\s*\{\s*name:\s*'node'\s*version:\s*'20'\s*\}/,
+      `${APP_MODULE}: functionAppConfig.runtime must be node 20 (the Node version orchestration/ is built for)`,
+    );
+    mustMatch(
+      appModule.text,
+      /authentication:\s*\{\s*type:\s*'UserAssignedIdentity'/,
+      `${APP_MODULE}: deployment storage must authenticate with the user-assigned identity (shared keys are off)`,
+    );
   });
 });
 
 describe('Dockerfile (Function App image)', () => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const lines = dockerfile.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = dockerfile
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const froms = lines.filter((l) => /^FROM\s/i.test(l));
-  const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const ignored = (path: string): boolean =>
     ignore.some((p) => {
-      const re = new RegExp('^' + p.replace(/[.+^$()|[\]]/g, '\\$&').replace(/\*\*\//g, '(.*/)?').replace(/\*/g, '[^/]*') + '(/.*)?$');
+      const re = new RegExp(
+        '^' +
+          p
+            .replace(/[.+^$()|[\]]/g, '\\$&')
+            .replace(/\*\*\//g, '(.*/)?')
+            .replace(/\*/g, '[^/]*') +
+          '(/.*)?$',
+      );
       return re.test(path.replace(/\/$/, ''));
     });
 
   test('runs on the Azure Functions Node 20 base image with the script root and console logging set', () => {
-    assert.equal(froms.at(-1)?.split(/\s+/)[1], 'mcr.microsoft.com/azure-functions/node:4-node20', 'Dockerfile: the runtime stage must be FROM mcr.microsoft.com/azure-functions/node:4-node20');
-    for (const f of froms.slice(0, -1)) assert.match(f, /^FROM node:20\b/, `Dockerfile: build stages must use node:20 like the runtime, got "${f}"`);
-    mustMatch(dockerfile, /AzureWebJobsScriptRoot=\/home\/site\/wwwroot/, 'Dockerfile: set ENV AzureWebJobsScriptRoot=/home/site/wwwroot');
-    mustMatch(dockerfile, /AzureFunctionsJobHost__Logging__Console__IsEnabled=true/, 'Dockerfile: set ENV AzureFunctionsJobHost__Logging__Console__IsEnabled=true');
+    assert.equal(
+      froms.at(-1)?.split(/\s+/)[1],
+      'mcr.microsoft.com/azure-functions/node:4-node20',
+      'Dockerfile: the runtime stage must be FROM mcr.microsoft.com/azure-functions/node:4-node20',
+    );
+    for (const f of froms.slice(0, -1))
+      assert.match(f, /^FROM node:20\b/, `Dockerfile: build stages must use node:20 like the runtime, got "${f}"`);
+    mustMatch(
+      dockerfile,
+      /AzureWebJobsScriptRoot=\/home\/site\/wwwroot/,
+      'Dockerfile: set ENV AzureWebJobsScriptRoot=/home/site/wwwroot',
+    );
+    mustMatch(
+      dockerfile,
+      /AzureFunctionsJobHost__Logging__Console__IsEnabled=true/,
+      'Dockerfile: set ENV AzureFunctionsJobHost__Logging__Console__IsEnabled=true',
+    );
   });
 
   test('every file copied from the build context exists and is not excluded by .dockerignore', () => {
     let checked = 0;
     for (const l of lines.filter((x) => /^COPY\s/i.test(x) && !/--from=/.test(x))) {
-      const parts = l.split(/\s+/).slice(1).filter((p) => !p.startsWith('--'));
+      const parts = l
+        .split(/\s+/)
+        .slice(1)
+        .filter((p) => !p.startsWith('--'));
       for (const src of parts.slice(0, -1)) {
         if (src.includes('$')) continue; // a build argument (the tenants file), given at build time
         checked++;
@@ -697,33 +1036,84 @@ describe('Dockerfile (Function App image)', () => {
       }
     }
     assert.ok(checked >= 6, `Dockerfile: only ${checked} context paths copied`);
-    for (const must of ['node_modules', 'orchestration/node_modules', 'orchestration/dist', '.git']) assert.ok(ignored(must), `.dockerignore must exclude ${must} (built inside the image, or not part of it)`);
+    for (const must of ['node_modules', 'orchestration/node_modules', 'orchestration/dist', '.git'])
+      assert.ok(ignored(must), `.dockerignore must exclude ${must} (built inside the image, or not part of it)`);
   });
 
   test("the runtime stage holds the app where package.json's main and TENANTS_FILE point", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'orchestration/package.json'), 'utf8')) as { main: string };
     const tsconfig = readFileSync(join(ROOT, 'orchestration/tsconfig.json'), 'utf8');
-    mustMatch(tsconfig, /"outDir":\s*"dist"/, 'orchestration/tsconfig.json: outDir is no longer dist; update the Dockerfile COPY --from=build');
+    mustMatch(
+      tsconfig,
+      /"outDir":\s*"dist"/,
+      'orchestration/tsconfig.json: outDir is no longer dist; update the Dockerfile COPY --from=build',
+    );
     assert.match(pkg.main, /^dist\//, 'orchestration/package.json main is not under dist/; update the Dockerfile');
     const mainSource = join(ROOT, 'orchestration', pkg.main.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
-    assert.ok(existsSync(mainSource), `orchestration/package.json main (${pkg.main}) is built from ${mainSource}, which does not exist: the image and the zip would have no entry point`);
+    assert.ok(
+      existsSync(mainSource),
+      `orchestration/package.json main (${pkg.main}) is built from ${mainSource}, which does not exist: the image and the zip would have no entry point`,
+    );
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    mustMatch(runtime, /^WORKDIR \/home\/site\/wwwroot$/m, 'Dockerfile: the runtime stage must work in /home/site/wwwroot');
-    mustMatch(runtime, /^COPY --from=build \/src\/orchestration\/dist \.\/dist$/m, 'Dockerfile: copy the build output to ./dist so package.json main resolves');
-    mustMatch(runtime, /^COPY orchestration\/host\.json orchestration\/package\.json \.\/$/m, 'Dockerfile: copy orchestration/host.json and package.json to the app root');
-    mustMatch(runtime, /^COPY --from=deps \/src\/node_modules \.\/node_modules$/m, 'Dockerfile: copy the production node_modules');
+    mustMatch(
+      runtime,
+      /^WORKDIR \/home\/site\/wwwroot$/m,
+      'Dockerfile: the runtime stage must work in /home/site/wwwroot',
+    );
+    mustMatch(
+      runtime,
+      /^COPY --from=build \/src\/orchestration\/dist \.\/dist$/m,
+      'Dockerfile: copy the build output to ./dist so package.json main resolves',
+    );
+    mustMatch(
+      runtime,
+      /^COPY orchestration\/host\.json orchestration\/package\.json \.\/$/m,
+      'Dockerfile: copy orchestration/host.json and package.json to the app root',
+    );
+    mustMatch(
+      runtime,
+      /^COPY --from=deps \/src\/node_modules \.\/node_modules$/m,
+      'Dockerfile: copy the production node_modules',
+    );
     const tenantsDefault = SETTINGS.find((s) => s.name === 'TENANTS_FILE')?.default;
-    mustMatch(runtime, new RegExp(`^COPY \\$\\{TENANTS_FILE\\} \\./${(tenantsDefault ?? '').replace('.', '\\.')}$`, 'm'), `Dockerfile: copy the tenants file to ./${tenantsDefault}, where TENANTS_FILE's default points`);
-    mustMatch(dockerfile, /npm ci --omit=dev[^\n]*--workspace orchestration/, 'Dockerfile: the runtime node_modules must be orchestration/ production dependencies only (npm ci --omit=dev --workspace orchestration)');
+    mustMatch(
+      runtime,
+      new RegExp(`^COPY \\$\\{TENANTS_FILE\\} \\./${(tenantsDefault ?? '').replace('.', '\\.')}$`, 'm'),
+      `Dockerfile: copy the tenants file to ./${tenantsDefault}, where TENANTS_FILE's default points`,
+    );
+    mustMatch(
+      dockerfile,
+      /npm ci --omit=dev[^\n]*--workspace orchestration/,
+      'Dockerfile: the runtime node_modules must be orchestration/ production dependencies only (npm ci --omit=dev --workspace orchestration)',
+    );
   });
 
   test('bicep/package-app.sh packs the Flex Consumption zip with the same layout as the image', () => {
     const script = readFileSync(join(BICEP, 'package-app.sh'), 'utf8');
     const tenantsDefault = SETTINGS.find((s) => s.name === 'TENANTS_FILE')?.default ?? '';
-    mustMatch(script, /^set -euo pipefail$/m, 'bicep/package-app.sh: must stop at the first failing step (set -euo pipefail)');
-    mustMatch(script, /cp orchestration\/host\.json orchestration\/package\.json "\$app\/"/, 'bicep/package-app.sh: put orchestration/host.json and package.json at the package root');
-    mustMatch(script, /cp -R orchestration\/dist "\$app\/dist"/, "bicep/package-app.sh: put the build output in dist/ so package.json's main resolves");
-    mustMatch(script, /npm ci --omit=dev[^\n]*--workspace orchestration/, 'bicep/package-app.sh: ship orchestration/ production dependencies only, from the root lockfile');
-    assert.ok(script.includes(`"$app/${tenantsDefault}"`), `bicep/package-app.sh: copy the tenants file to ${tenantsDefault}, where TENANTS_FILE's default points`);
+    mustMatch(
+      script,
+      /^set -euo pipefail$/m,
+      'bicep/package-app.sh: must stop at the first failing step (set -euo pipefail)',
+    );
+    mustMatch(
+      script,
+      /cp orchestration\/host\.json orchestration\/package\.json "\$app\/"/,
+      'bicep/package-app.sh: put orchestration/host.json and package.json at the package root',
+    );
+    mustMatch(
+      script,
+      /cp -R orchestration\/dist "\$app\/dist"/,
+      "bicep/package-app.sh: put the build output in dist/ so package.json's main resolves",
+    );
+    mustMatch(
+      script,
+      /npm ci --omit=dev[^\n]*--workspace orchestration/,
+      'bicep/package-app.sh: ship orchestration/ production dependencies only, from the root lockfile',
+    );
+    assert.ok(
+      script.includes(`"$app/${tenantsDefault}"`),
+      `bicep/package-app.sh: copy the tenants file to ${tenantsDefault}, where TENANTS_FILE's default points`,
+    );
   });
 });

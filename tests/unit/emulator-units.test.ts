@@ -26,7 +26,10 @@ describe('emulator tokens', () => {
     assert.equal(t.split('.').length, 3);
     assert.equal(verifyJwt(t, secret, ARM_AUDIENCES, now).ok, true);
     assert.deepEqual(verifyJwt(t, Buffer.alloc(32, 8), ARM_AUDIENCES, now), { ok: false, reason: 'signature' });
-    assert.deepEqual(verifyJwt(t, secret, ['https://containerregistry.azure.net'], now), { ok: false, reason: 'audience' });
+    assert.deepEqual(verifyJwt(t, secret, ['https://containerregistry.azure.net'], now), {
+      ok: false,
+      reason: 'audience',
+    });
     assert.deepEqual(verifyJwt(t, secret, ARM_AUDIENCES, now + 7200), { ok: false, reason: 'expired' });
     assert.deepEqual(verifyJwt('a.b', secret, ARM_AUDIENCES, now), { ok: false, reason: 'malformed' });
     const [h, , s] = t.split('.');
@@ -43,7 +46,10 @@ describe('emulator tokens', () => {
 
 describe('emulator image catalog', () => {
   it('hashes the canonical JSON of a tag definition: key order does not matter, content does', () => {
-    assert.equal(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: 'z' } }), '{"a":{"c":"z","d":[1,{"x":1,"y":2}]},"b":1}');
+    assert.equal(
+      canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: 'z' } }),
+      '{"a":{"c":"z","d":[1,{"x":1,"y":2}]},"b":1}',
+    );
     const a = digestOf({ command: ['node', 'x.js'], env: { A: '1', B: '2' } });
     const b = digestOf({ env: { B: '2', A: '1' }, command: ['node', 'x.js'] });
     assert.equal(a.digest, b.digest);
@@ -56,7 +62,10 @@ describe('emulator image catalog', () => {
     try {
       const file = join(dir, 'images.json');
       writeFileSync(join(dir, 'prog.mjs'), '');
-      writeFileSync(file, JSON.stringify({ repositories: { 'team/app': { tags: { v1: { command: ['node', 'prog.mjs', '--flag'] } } } } }));
+      writeFileSync(
+        file,
+        JSON.stringify({ repositories: { 'team/app': { tags: { v1: { command: ['node', 'prog.mjs', '--flag'] } } } } }),
+      );
       const cat = new ImageCatalog(file);
       const one = cat.resolve('team/app', 'v1');
       assert.ok(one);
@@ -65,7 +74,12 @@ describe('emulator image catalog', () => {
       assert.equal(cat.resolve('team/app', one.digest)?.digest, one.digest, 'resolvable by digest');
       assert.equal(cat.resolve('team/app', 'v2'), undefined);
       assert.equal(cat.resolve('team/nope', 'v1'), undefined);
-      writeFileSync(file, JSON.stringify({ repositories: { 'team/app': { tags: { v1: { command: ['node', 'prog.mjs', '--other'] } } } } }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          repositories: { 'team/app': { tags: { v1: { command: ['node', 'prog.mjs', '--other'] } } } },
+        }),
+      );
       const two = cat.resolve('team/app', 'v1');
       assert.notEqual(two?.digest, one.digest);
       assert.equal(cat.resolve('team/app', one.digest), undefined, 'the old digest is gone');
@@ -77,9 +91,21 @@ describe('emulator image catalog', () => {
   });
 
   it('parses registry image references', () => {
-    assert.deepEqual(parseImageReference('127.0.0.1:5000/batch/model:1.0'), { server: '127.0.0.1:5000', repository: 'batch/model', reference: '1.0' });
-    assert.deepEqual(parseImageReference('myacr.azurecr.io/batch/model@sha256:abc'), { server: 'myacr.azurecr.io', repository: 'batch/model', reference: 'sha256:abc' });
-    assert.deepEqual(parseImageReference('myacr.azurecr.io/model'), { server: 'myacr.azurecr.io', repository: 'model', reference: 'latest' });
+    assert.deepEqual(parseImageReference('127.0.0.1:5000/batch/model:1.0'), {
+      server: '127.0.0.1:5000',
+      repository: 'batch/model',
+      reference: '1.0',
+    });
+    assert.deepEqual(parseImageReference('myacr.azurecr.io/batch/model@sha256:abc'), {
+      server: 'myacr.azurecr.io',
+      repository: 'batch/model',
+      reference: 'sha256:abc',
+    });
+    assert.deepEqual(parseImageReference('myacr.azurecr.io/model'), {
+      server: 'myacr.azurecr.io',
+      repository: 'model',
+      reference: 'latest',
+    });
     assert.equal(parseImageReference('ubuntu:22.04'), undefined);
     assert.equal(parseImageReference('library/ubuntu'), undefined);
   });
@@ -90,7 +116,14 @@ describe('emulator validation', () => {
   const file = join(dir, 'images.json');
   writeFileSync(file, JSON.stringify({ repositories: { 'a/b': { tags: { '1': { command: ['true'] } } } } }));
   const uami = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs';
-  const ctx = (name = 'cg-1'): ValidationContext => ({ name, location: 'westeurope', catalog: new ImageCatalog(file), registryHosts: ['127.0.0.1:9'], anonymousPull: false, identityExists: () => true });
+  const ctx = (name = 'cg-1'): ValidationContext => ({
+    name,
+    location: 'westeurope',
+    catalog: new ImageCatalog(file),
+    registryHosts: ['127.0.0.1:9'],
+    anonymousPull: false,
+    identityExists: () => true,
+  });
   const body = (over: Record<string, unknown> = {}, container: Record<string, unknown> = {}) => ({
     location: 'West Europe',
     identity: { type: 'UserAssigned', userAssignedIdentities: { [uami]: {} } },
@@ -98,7 +131,16 @@ describe('emulator validation', () => {
       osType: 'Linux',
       restartPolicy: 'Never',
       imageRegistryCredentials: [{ server: '127.0.0.1:9', identity: uami }],
-      containers: [{ name: 'main', properties: { image: '127.0.0.1:9/a/b:1', resources: { requests: { cpu: 1, memoryInGB: 1.5 } }, ...container } }],
+      containers: [
+        {
+          name: 'main',
+          properties: {
+            image: '127.0.0.1:9/a/b:1',
+            resources: { requests: { cpu: 1, memoryInGB: 1.5 } },
+            ...container,
+          },
+        },
+      ],
       ...over,
     },
   });
@@ -121,27 +163,95 @@ describe('emulator validation', () => {
   });
 
   it('applies the name rules', () => {
-    for (const n of ['a', 'cg-1', 'x'.repeat(63), '0abc']) assert.equal(code(() => validateGroup(body(), ctx(n))), 'ok', n);
-    for (const n of ['', '-a', 'a-', 'A', 'a_b', 'a--b', 'x'.repeat(64), 'a.b']) assert.equal(code(() => validateGroup(body(), ctx(n))), '400 ContainerGroupNameInvalid', n);
+    for (const n of ['a', 'cg-1', 'x'.repeat(63), '0abc'])
+      assert.equal(
+        code(() => validateGroup(body(), ctx(n))),
+        'ok',
+        n,
+      );
+    for (const n of ['', '-a', 'a-', 'A', 'a_b', 'a--b', 'x'.repeat(64), 'a.b'])
+      assert.equal(
+        code(() => validateGroup(body(), ctx(n))),
+        '400 ContainerGroupNameInvalid',
+        n,
+      );
   });
 
   it('applies resource, image, identity and request-shape rules with ACI codes', () => {
-    assert.equal(code(() => validateGroup(body({}, { resources: { requests: { cpu: 4.5, memoryInGB: 1 } } }), ctx())), '400 ContainerGroupResourceRequestsExceedLimit');
-    assert.equal(code(() => validateGroup(body({}, { resources: { requests: { cpu: 1, memoryInGB: 16.5 } } }), ctx())), '400 ContainerGroupResourceRequestsExceedLimit');
-    assert.equal(code(() => validateGroup(body({}, { resources: { requests: { cpu: 0, memoryInGB: 1 } } }), ctx())), '400 InvalidContainerResourceRequests');
-    assert.equal(code(() => validateGroup(body({}, { resources: { requests: { cpu: 1 } } }), ctx())), '400 InvalidContainerResourceRequests');
-    assert.equal(code(() => validateGroup(body({}, { image: '127.0.0.1:9/a/b:2' }), ctx())), '400 InaccessibleImage');
-    assert.equal(code(() => validateGroup(body({ imageRegistryCredentials: [{ server: '127.0.0.1:9', identity: uami.replace('jobs', 'other') }] }), ctx())), '400 InvalidImageRegistryIdentity');
-    assert.equal(code(() => validateGroup(body({ imageRegistryCredentials: [{ server: '127.0.0.1:9', identity: uami, username: 'u' }] }), ctx())), '400 AmbiguousImageResitryCredentialType');
-    assert.equal(code(() => validateGroup(body({ osType: 'Windows' }), ctx())), '400 UnsupportedOsType');
-    assert.equal(code(() => validateGroup(body({ restartPolicy: 'Sometimes' }), ctx())), '400 InvalidRestartPolicy');
-    assert.equal(code(() => validateGroup(body({ containers: [] }), ctx())), '400 ContainerGroupContainersMissing');
-    assert.equal(code(() => validateGroup({ properties: {} }, ctx())), '400 LocationRequired');
-    assert.equal(code(() => validateGroup('nope', ctx())), '400 InvalidRequestContent');
-    assert.equal(code(() => validateGroup(body({ ipAddress: { type: 'Public', ports: [{ port: 9999 }] } }), ctx())), '400 InvalidIpAddressPorts');
-    assert.equal(code(() => validateGroup(body({ priority: 'Spot', ipAddress: { type: 'Public', ports: [] } }), ctx())), '400 SpotPriorityContainerGroupNotSupportedForInboundConnectivity');
-    assert.equal(code(() => validateGroup(body({}, { environmentVariables: [{ name: '1BAD', value: 'x' }] }), ctx())), '400 InvalidEnvironmentVariable');
-    assert.equal(code(() => validateGroup(body(), { ...ctx(), identityExists: () => false })), '400 UserAssignedIdentityNotFound');
+    assert.equal(
+      code(() => validateGroup(body({}, { resources: { requests: { cpu: 4.5, memoryInGB: 1 } } }), ctx())),
+      '400 ContainerGroupResourceRequestsExceedLimit',
+    );
+    assert.equal(
+      code(() => validateGroup(body({}, { resources: { requests: { cpu: 1, memoryInGB: 16.5 } } }), ctx())),
+      '400 ContainerGroupResourceRequestsExceedLimit',
+    );
+    assert.equal(
+      code(() => validateGroup(body({}, { resources: { requests: { cpu: 0, memoryInGB: 1 } } }), ctx())),
+      '400 InvalidContainerResourceRequests',
+    );
+    assert.equal(
+      code(() => validateGroup(body({}, { resources: { requests: { cpu: 1 } } }), ctx())),
+      '400 InvalidContainerResourceRequests',
+    );
+    assert.equal(
+      code(() => validateGroup(body({}, { image: '127.0.0.1:9/a/b:2' }), ctx())),
+      '400 InaccessibleImage',
+    );
+    assert.equal(
+      code(() =>
+        validateGroup(
+          body({ imageRegistryCredentials: [{ server: '127.0.0.1:9', identity: uami.replace('jobs', 'other') }] }),
+          ctx(),
+        ),
+      ),
+      '400 InvalidImageRegistryIdentity',
+    );
+    assert.equal(
+      code(() =>
+        validateGroup(
+          body({ imageRegistryCredentials: [{ server: '127.0.0.1:9', identity: uami, username: 'u' }] }),
+          ctx(),
+        ),
+      ),
+      '400 AmbiguousImageResitryCredentialType',
+    );
+    assert.equal(
+      code(() => validateGroup(body({ osType: 'Windows' }), ctx())),
+      '400 UnsupportedOsType',
+    );
+    assert.equal(
+      code(() => validateGroup(body({ restartPolicy: 'Sometimes' }), ctx())),
+      '400 InvalidRestartPolicy',
+    );
+    assert.equal(
+      code(() => validateGroup(body({ containers: [] }), ctx())),
+      '400 ContainerGroupContainersMissing',
+    );
+    assert.equal(
+      code(() => validateGroup({ properties: {} }, ctx())),
+      '400 LocationRequired',
+    );
+    assert.equal(
+      code(() => validateGroup('nope', ctx())),
+      '400 InvalidRequestContent',
+    );
+    assert.equal(
+      code(() => validateGroup(body({ ipAddress: { type: 'Public', ports: [{ port: 9999 }] } }), ctx())),
+      '400 InvalidIpAddressPorts',
+    );
+    assert.equal(
+      code(() => validateGroup(body({ priority: 'Spot', ipAddress: { type: 'Public', ports: [] } }), ctx())),
+      '400 SpotPriorityContainerGroupNotSupportedForInboundConnectivity',
+    );
+    assert.equal(
+      code(() => validateGroup(body({}, { environmentVariables: [{ name: '1BAD', value: 'x' }] }), ctx())),
+      '400 InvalidEnvironmentVariable',
+    );
+    assert.equal(
+      code(() => validateGroup(body(), { ...ctx(), identityExists: () => false })),
+      '400 UserAssignedIdentityNotFound',
+    );
     removeDir(dir);
   });
 });
@@ -165,13 +275,22 @@ describe('emulator faults and identities', () => {
     const r = new IdentityRegistry('t', 's', 'seed');
     const rid = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x';
     assert.equal(r.byResource(rid)?.clientId, IdentityRegistry.clientIdFor(rid));
-    assert.equal(r.byResource(rid.toUpperCase())?.clientId, r.byResource(rid)?.clientId, 'resource ids are case-insensitive');
+    assert.equal(
+      r.byResource(rid.toUpperCase())?.clientId,
+      r.byResource(rid)?.clientId,
+      'resource ids are case-insensitive',
+    );
     assert.equal(r.byClient('ABC')?.clientId, 'abc');
     assert.equal(new IdentityRegistry('t', 's', 'seed').systemAssigned.principalId, r.systemAssigned.principalId);
     const dir = tempDir('emu-id-');
     try {
       const file = join(dir, 'ids.json');
-      writeFileSync(file, JSON.stringify({ identities: [{ name: 'only', clientId: '11111111-1111-1111-1111-111111111111', resourceId: rid }] }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          identities: [{ name: 'only', clientId: '11111111-1111-1111-1111-111111111111', resourceId: rid }],
+        }),
+      );
       const restricted = new IdentityRegistry('t', 's', 'seed', file);
       assert.equal(restricted.byClient('11111111-1111-1111-1111-111111111111')?.resourceId, rid);
       assert.equal(restricted.byClient('22222222-2222-2222-2222-222222222222'), undefined);
@@ -210,7 +329,12 @@ describe('emulator cgroups fallback', () => {
   it('runs without limits, and says so once, where the hierarchy is not a writable cgroup v1 mount', () => {
     const dir = tempDir('emu-cg-');
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk: Buffer, _enc, cb) => { lines.push(chunk.toString()); cb(); } });
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
     try {
       const cg = new Cgroups('inst', pino({ level: 'info' }, sink), false, dir);
       assert.equal(cg.available, false);

@@ -41,7 +41,10 @@ test('TimeSpan schedules are intervals', () => {
   const s = parseSchedule('00:00:05');
   assert.equal(s.kind, 'interval');
   assert.equal(nextOccurrence(s, 1000), 6000);
-  assert.equal(parseSchedule('1.02:00:00').kind === 'interval' && (parseSchedule('1.02:00:00') as { ms: number }).ms, 26 * 3600_000);
+  assert.equal(
+    parseSchedule('1.02:00:00').kind === 'interval' && (parseSchedule('1.02:00:00') as { ms: number }).ms,
+    26 * 3600_000,
+  );
 });
 
 test('invalid schedules name the problem', () => {

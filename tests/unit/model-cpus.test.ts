@@ -38,7 +38,8 @@ const cases: { name: string; files: Record<string, string>; quota: number | null
       'sys/fs/cgroup/cpu/aci-emulator/g1/cpu.cfs_quota_us': '200000\n',
       'sys/fs/cgroup/cpu/aci-emulator/g1/cpu.cfs_period_us': '100000\n',
     },
-    quota: 2, workers: 2,
+    quota: 2,
+    workers: 2,
   },
   {
     name: 'v1 half a CPU still runs one worker',
@@ -47,7 +48,8 @@ const cases: { name: string; files: Record<string, string>; quota: number | null
       'sys/fs/cgroup/cpu,cpuacct/g/cpu.cfs_quota_us': '50000',
       'sys/fs/cgroup/cpu,cpuacct/g/cpu.cfs_period_us': '100000',
     },
-    quota: 0.5, workers: 1,
+    quota: 0.5,
+    workers: 1,
   },
   {
     name: 'v1 unlimited (-1) falls back to the visible CPUs',
@@ -56,7 +58,8 @@ const cases: { name: string; files: Record<string, string>; quota: number | null
       'sys/fs/cgroup/cpu/g/cpu.cfs_quota_us': '-1',
       'sys/fs/cgroup/cpu/g/cpu.cfs_period_us': '100000',
     },
-    quota: null, workers: 8,
+    quota: null,
+    workers: 8,
   },
   {
     name: 'v1 limit on a parent cgroup applies',
@@ -67,22 +70,26 @@ const cases: { name: string; files: Record<string, string>; quota: number | null
       'sys/fs/cgroup/cpu/parent/child/cpu.cfs_quota_us': '-1',
       'sys/fs/cgroup/cpu/parent/child/cpu.cfs_period_us': '100000',
     },
-    quota: 1.5, workers: 2,
+    quota: 1.5,
+    workers: 2,
   },
   {
     name: 'v2 cpu.max',
     files: { 'proc/self/cgroup': '0::/job\n', 'sys/fs/cgroup/job/cpu.max': '300000 100000\n' },
-    quota: 3, workers: 3,
+    quota: 3,
+    workers: 3,
   },
   {
     name: 'v2 "max" means no quota',
     files: { 'proc/self/cgroup': '0::/job\n', 'sys/fs/cgroup/job/cpu.max': 'max 100000\n' },
-    quota: null, workers: 8,
+    quota: null,
+    workers: 8,
   },
   {
     name: 'quota above the visible CPUs is capped by them',
     files: { 'proc/self/cgroup': '0::/\n', 'sys/fs/cgroup/cpu.max': '1600000 100000\n' },
-    quota: 16, workers: 8,
+    quota: 16,
+    workers: 8,
   },
   { name: 'no /proc (not Linux)', files: {}, quota: null, workers: 8 },
 ];
@@ -113,11 +120,18 @@ test('real cgroup v1 cpu controller: a process inside sees its quota (skipped wh
   try {
     writeFileSync(join(dir, 'cpu.cfs_period_us'), '100000');
     const cpus = join(__dirname, '..', '..', 'batch-image', 'src', 'model', 'cpus.ts');
-    for (const [quota, expected, workers] of [[50_000, 0.5, 1], [200_000, 2, 2]] as const) {
+    for (const [quota, expected, workers] of [
+      [50_000, 0.5, 1],
+      [200_000, 2, 2],
+    ] as const) {
       writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(quota));
       const script = `const m = require(${JSON.stringify(cpus)}); console.log(JSON.stringify({ q: m.detectCpuLimit().quotaCpus, w: m.workerCountFor(m.detectCpuLimit(), 64) }))`;
       // The shell moves itself into the cgroup, then becomes node: the measured process is inside.
-      const r = spawnSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs && exec "${process.execPath}" --import tsx -e '${script}'`], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(
+        'sh',
+        ['-c', `echo $$ > ${dir}/cgroup.procs && exec "${process.execPath}" --import tsx -e '${script}'`],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       assert.equal(r.status, 0, r.stderr);
       assert.deepEqual(JSON.parse(r.stdout), { q: expected, w: workers });
     }

@@ -11,7 +11,10 @@ import { chooseBest } from '../../batch-image/src/model/fit';
 const Y = [0.3, 2.1, 1.7, -0.4, 0.2, 2.5];
 const X1 = [1.0, -0.5, 0.2, 0.8, -1.1, 0.4];
 
-function model(k: number, opts: { switchingVariance?: boolean; switchingCoefficients?: boolean; exog?: boolean } = {}): MsrModel {
+function model(
+  k: number,
+  opts: { switchingVariance?: boolean; switchingCoefficients?: boolean; exog?: boolean } = {},
+): MsrModel {
   return new MsrModel({
     y: Y,
     ...(opts.exog ? { exog: X1.map((x) => [x]) } : {}),
@@ -32,7 +35,7 @@ function params2(m: MsrModel): MsrParams {
 }
 
 function density(y: number, mu: number, s2: number): number {
-  return Math.exp(-0.5 * (y - mu) ** 2 / s2) / Math.sqrt(2 * Math.PI * s2);
+  return Math.exp((-0.5 * (y - mu) ** 2) / s2) / Math.sqrt(2 * Math.PI * s2);
 }
 
 /** Σ over all k^T paths of π(s_0) Π P(s_{t-1}, s_t) Π f(y_t | s_t): the likelihood by definition. */
@@ -46,7 +49,10 @@ function bruteForce(m: MsrModel, p: MsrParams): { likelihood: number; marginals:
   const path = new Array<number>(T).fill(0);
   for (let code = 0; code < k ** T; code++) {
     let c = code;
-    for (let t = 0; t < T; t++) { path[t] = c % k; c = Math.floor(c / k); }
+    for (let t = 0; t < T; t++) {
+      path[t] = c % k;
+      c = Math.floor(c / k);
+    }
     let w = pi[path[0]!]!;
     for (let t = 0; t < T; t++) {
       const s = path[t]!;
@@ -136,20 +142,29 @@ for (const variant of [
     const p = m.newParams();
     const k = variant.k;
     p.transition.set(k === 2 ? [0.8, 0.2, 0.35, 0.65] : [0.7, 0.2, 0.1, 0.15, 0.6, 0.25, 0.3, 0.1, 0.6]);
-    for (let j = 0; j < k; j++) for (let c = 0; c < m.p; c++) p.beta[j * m.p + c] = (variant.switchingCoefficients ? j : 0) + 0.3 * c + 0.1;
+    for (let j = 0; j < k; j++)
+      for (let c = 0; c < m.p; c++) p.beta[j * m.p + c] = (variant.switchingCoefficients ? j : 0) + 0.3 * c + 0.1;
     for (let j = 0; j < k; j++) p.sigma2[j] = variant.switchingVariance ? 0.4 + 0.3 * j : 0.6;
     const theta = new Float64Array(m.nTheta);
     m.toTheta(p, theta);
     const grad = new Float64Array(m.nTheta);
     m.logLikelihoodAndGradient(p, grad);
     const work = m.newParams();
-    const ll = (x: Float64Array): number => { m.fromTheta(x, work); return m.filter(work, false); };
+    const ll = (x: Float64Array): number => {
+      m.fromTheta(x, work);
+      return m.filter(work, false);
+    };
     for (let i = 0; i < m.nTheta; i++) {
       const h = 1e-6;
-      const a = Float64Array.from(theta); a[i] = a[i]! + h;
-      const b = Float64Array.from(theta); b[i] = b[i]! - h;
+      const a = Float64Array.from(theta);
+      a[i] = a[i]! + h;
+      const b = Float64Array.from(theta);
+      b[i] = b[i]! - h;
       const fd = (ll(a) - ll(b)) / (2 * h);
-      assert.ok(Math.abs(fd - grad[i]!) < 1e-6 * Math.max(1, Math.abs(fd)), `θ[${i}]: analytic ${grad[i]} vs numeric ${fd}`);
+      assert.ok(
+        Math.abs(fd - grad[i]!) < 1e-6 * Math.max(1, Math.abs(fd)),
+        `θ[${i}]: analytic ${grad[i]} vs numeric ${fd}`,
+      );
     }
   });
 }
@@ -212,11 +227,12 @@ test('linear algebra: solve, symmetric eigen-decomposition and pseudo-inverse', 
     }
   }
   const inv = symmetricPinv(a, 3);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-    let s = 0;
-    for (let l = 0; l < 3; l++) s += a[i * 3 + l]! * inv[l * 3 + j]!;
-    assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-12);
-  }
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++) {
+      let s = 0;
+      for (let l = 0; l < 3; l++) s += a[i * 3 + l]! * inv[l * 3 + j]!;
+      assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-12);
+    }
   // Singular: pinv of [[1,1],[1,1]] is [[.25,.25],[.25,.25]].
   const sing = symmetricPinv(Float64Array.from([1, 1, 1, 1]), 2);
   sing.forEach((v) => assert.ok(Math.abs(v - 0.25) < 1e-12));
@@ -229,7 +245,10 @@ test('a regime sitting on one observation with a collapsed variance is flagged d
   spike.transition.set([0.99, 0.01, 0.99, 0.01]);
   spike.beta.set([0, y[50]!]);
   spike.sigma2.set([0.5, 1e-9 * m.varianceY]);
-  assert.ok(m.filter(spike, false) > m.filter({ ...spike, sigma2: Float64Array.from([0.5, 0.5]) }, false), 'the spike has the higher likelihood');
+  assert.ok(
+    m.filter(spike, false) > m.filter({ ...spike, sigma2: Float64Array.from([0.5, 0.5]) }, false),
+    'the spike has the higher likelihood',
+  );
   assert.equal(isDegenerate(m, spike), true);
   const proper = m.newParams();
   proper.transition.set([0.9, 0.1, 0.1, 0.9]);
@@ -239,8 +258,33 @@ test('a regime sitting on one observation with a collapsed variance is flagged d
 });
 
 test('the best start is the highest proper log-likelihood, ties to the lower index', () => {
-  assert.equal(chooseBest([{ logLikelihood: -10, degenerate: false }, { logLikelihood: -5, degenerate: false }, { logLikelihood: -5, degenerate: false }]), 1);
-  assert.equal(chooseBest([{ logLikelihood: -10, degenerate: false }, { logLikelihood: 50, degenerate: true }]), 0);
-  assert.equal(chooseBest([{ logLikelihood: Number.NaN, degenerate: false }, { logLikelihood: -3, degenerate: false }]), 1);
-  assert.equal(chooseBest([{ logLikelihood: 5, degenerate: true }, { logLikelihood: 9, degenerate: true }]), 1);
+  assert.equal(
+    chooseBest([
+      { logLikelihood: -10, degenerate: false },
+      { logLikelihood: -5, degenerate: false },
+      { logLikelihood: -5, degenerate: false },
+    ]),
+    1,
+  );
+  assert.equal(
+    chooseBest([
+      { logLikelihood: -10, degenerate: false },
+      { logLikelihood: 50, degenerate: true },
+    ]),
+    0,
+  );
+  assert.equal(
+    chooseBest([
+      { logLikelihood: Number.NaN, degenerate: false },
+      { logLikelihood: -3, degenerate: false },
+    ]),
+    1,
+  );
+  assert.equal(
+    chooseBest([
+      { logLikelihood: 5, degenerate: true },
+      { logLikelihood: 9, degenerate: true },
+    ]),
+    1,
+  );
 });

@@ -7,14 +7,24 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fitModel, parseFitInput, renderChartSvg, shutdownModelWorkers, type FitInput, type FitResult } from '../../batch-image/src/model';
+import {
+  fitModel,
+  parseFitInput,
+  renderChartSvg,
+  shutdownModelWorkers,
+  type FitInput,
+  type FitResult,
+} from '../../batch-image/src/model';
 
 const root = join(__dirname, '..', '..');
 
 /** A seeded 2-regime series: mean 0 / variance 1 and mean 3 / variance 0.25, long spells. */
 function simulated(T: number, seed: number): number[] {
   let s = seed >>> 0;
-  const u = (): number => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 4294967296; };
+  const u = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
   const n = (): number => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
   const y: number[] = [];
   let regime = 0;
@@ -81,12 +91,18 @@ test('deterministic for a seed, whatever the number of workers; another seed dra
   const b = await fitModel(input({ ...base, seed: 9 }), { workers: 2 });
   assert.deepEqual(withoutTimes(a), withoutTimes(b));
   const c = await fitModel(input({ ...base, seed: 10 }), { workers: 2 });
-  assert.notDeepEqual(c.starts.map((s) => s.seed), a.starts.map((s) => s.seed));
+  assert.notDeepEqual(
+    c.starts.map((s) => s.seed),
+    a.starts.map((s) => s.seed),
+  );
 });
 
 test('common coefficients and common variance variants run and label regimes by variance', async () => {
   const y = simulated(300, 21).map((v, t) => v + 0.1 * (t % 7));
-  const r = await fitModel(input({ y, exog: y.map((_, t) => [t % 7]), k: 2, switchingCoefficients: false, starts: 2, seed: 1 }), { workers: 1 });
+  const r = await fitModel(
+    input({ y, exog: y.map((_, t) => [t % 7]), k: 2, switchingCoefficients: false, starts: 2, seed: 1 }),
+    { workers: 1 },
+  );
   assert.deepEqual(r.regimes[0]!.coefficients, r.regimes[1]!.coefficients);
   assert.ok(r.regimes[0]!.sigma2 <= r.regimes[1]!.sigma2);
   assert.equal(r.parameterCount, 2 + 2 + 2);
@@ -103,7 +119,12 @@ test('aborting rejects with AbortError (already aborted, and mid-fit)', async ()
   const promise = fitModel(fit, {
     workers: 1,
     signal: controller.signal,
-    onProgress: (f) => { if (f > 0 && !progressed) { progressed = true; controller.abort(); } },
+    onProgress: (f) => {
+      if (f > 0 && !progressed) {
+        progressed = true;
+        controller.abort();
+      }
+    },
   });
   await assert.rejects(promise, { name: 'AbortError' });
   assert.ok(progressed);
@@ -173,7 +194,11 @@ test('CLI: prints the result JSON, writes the chart, exits 2 with field errors o
     writeFileSync(good, JSON.stringify({ y: simulated(200, 8), k: 2, starts: 2, seed: 4 }));
     const chart = join(dir, 'chart.svg');
     const cli = join(root, 'batch-image', 'src', 'fit-cli.ts');
-    const ok = spawnSync(process.execPath, ['--import', 'tsx', cli, good, '--chart', chart, '--workers', '1'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const ok = spawnSync(process.execPath, ['--import', 'tsx', cli, good, '--chart', chart, '--workers', '1'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(ok.status, 0, ok.stderr);
     const out = JSON.parse(ok.stdout) as FitResult;
     assert.equal(out.k, 2);
@@ -182,10 +207,16 @@ test('CLI: prints the result JSON, writes the chart, exits 2 with field errors o
     assert.match(readFileSync(chart, 'utf8'), /^<svg/);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ y: [1, 2, 'x'], k: 9 }));
-    const fail = spawnSync(process.execPath, ['--import', 'tsx', cli, bad], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const fail = spawnSync(process.execPath, ['--import', 'tsx', cli, bad], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(fail.status, 2);
     assert.equal(fail.stdout, '');
-    const fieldsReported = (JSON.parse(fail.stderr) as { error: { details: { field: string }[] } }).error.details.map((d) => d.field);
+    const fieldsReported = (JSON.parse(fail.stderr) as { error: { details: { field: string }[] } }).error.details.map(
+      (d) => d.field,
+    );
     assert.ok(fieldsReported.includes('k') && fieldsReported.includes('y[2]'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -198,14 +229,19 @@ test('invariant to the location and scale of the data (standardization is undone
   const a = await fitModel(input({ y, exog: x.map((v) => [v]), k: 2, starts: 3, seed: 4 }), { workers: 1 });
   const shift = 1e6;
   const scale = 1000;
-  const b = await fitModel(input({ y: y.map((v) => v * scale + shift), exog: x.map((v) => [v / 100]), k: 2, starts: 3, seed: 4 }), { workers: 1 });
-  const close = (u: number, v: number, tol: number, what: string): void => assert.ok(Math.abs(u - v) <= tol * Math.max(1, Math.abs(v)), `${what}: ${u} vs ${v}`);
+  const b = await fitModel(
+    input({ y: y.map((v) => v * scale + shift), exog: x.map((v) => [v / 100]), k: 2, starts: 3, seed: 4 }),
+    { workers: 1 },
+  );
+  const close = (u: number, v: number, tol: number, what: string): void =>
+    assert.ok(Math.abs(u - v) <= tol * Math.max(1, Math.abs(v)), `${what}: ${u} vs ${v}`);
   close(b.logLikelihood, a.logLikelihood - 300 * Math.log(scale), 1e-8, 'log-likelihood');
   for (let j = 0; j < 2; j++) {
     const ra = a.regimes[j]!;
     const rb = b.regimes[j]!;
     // Estimates agree to a small fraction of their standard errors (both fits stop at a tolerance).
-    const within = (u: number, v: number, se: number, what: string): void => assert.ok(Math.abs(u - v) <= 1e-3 * se, `${what}: ${u} vs ${v} (s.e. ${se})`);
+    const within = (u: number, v: number, se: number, what: string): void =>
+      assert.ok(Math.abs(u - v) <= 1e-3 * se, `${what}: ${u} vs ${v} (s.e. ${se})`);
     within(rb.coefficients[0]!, ra.coefficients[0]! * scale + shift, rb.standardErrors[0]!, `constant ${j}`);
     within(rb.coefficients[1]!, ra.coefficients[1]! * scale * 100, rb.standardErrors[1]!, `slope ${j}`);
     within(rb.sigma2, ra.sigma2 * scale * scale, rb.sigma2StandardError!, `sigma2 ${j}`);

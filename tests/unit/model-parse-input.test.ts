@@ -28,11 +28,34 @@ test('valid minimal input gets the documented defaults', () => {
 
 test('explicit settings are kept', () => {
   const exog = y.map((v, t) => [t / 10, v * 0.1]);
-  const r = parseFitInput({ y, exog, k: 3, trend: 'n', switchingVariance: false, switchingCoefficients: true, starts: 3, seed: 42, maxIterations: 100, tolerance: 1e-6 });
-  assert.ok(r.ok);
-  assert.deepEqual({ ...r.value, y: undefined, exog: undefined }, {
-    y: undefined, exog: undefined, k: 3, trend: 'n', switchingVariance: false, switchingCoefficients: true, starts: 3, seed: 42, maxIterations: 100, tolerance: 1e-6,
+  const r = parseFitInput({
+    y,
+    exog,
+    k: 3,
+    trend: 'n',
+    switchingVariance: false,
+    switchingCoefficients: true,
+    starts: 3,
+    seed: 42,
+    maxIterations: 100,
+    tolerance: 1e-6,
   });
+  assert.ok(r.ok);
+  assert.deepEqual(
+    { ...r.value, y: undefined, exog: undefined },
+    {
+      y: undefined,
+      exog: undefined,
+      k: 3,
+      trend: 'n',
+      switchingVariance: false,
+      switchingCoefficients: true,
+      starts: 3,
+      seed: 42,
+      maxIterations: 100,
+      tolerance: 1e-6,
+    },
+  );
   assert.equal(r.value.exog, exog);
 });
 
@@ -44,9 +67,21 @@ test('every field error is reported at once, with paths relative to the input', 
   const bad = [...y];
   bad[3] = Number.NaN;
   (bad as unknown[])[7] = 'x';
-  const errs = errorsOf({ y: bad, k: 5, trend: 't', switchingVariance: 'yes', starts: 0, seed: -1, tolerance: 0, extra: 1 });
+  const errs = errorsOf({
+    y: bad,
+    k: 5,
+    trend: 't',
+    switchingVariance: 'yes',
+    starts: 0,
+    seed: -1,
+    tolerance: 0,
+    extra: 1,
+  });
   const f = errs.map((e) => e.field).sort();
-  assert.deepEqual(f, ['extra', 'k', 'seed', 'starts', 'switchingVariance', 'tolerance', 'trend', 'y[3]', 'y[7]'].sort());
+  assert.deepEqual(
+    f,
+    ['extra', 'k', 'seed', 'starts', 'switchingVariance', 'tolerance', 'trend', 'y[3]', 'y[7]'].sort(),
+  );
   for (const e of errs) assert.ok(e.message.length > 10, `message for ${e.field} should say how to fix it`);
   assert.match(errs.find((e) => e.field === 'k')!.message, /2 to 4/);
 });
@@ -69,13 +104,18 @@ test('exog: row count, width consistency and cell values', () => {
 
 test('too few observations for the number of parameters', () => {
   const errs = errorsOf({ y: y.slice(0, 25), k: 4 });
-  assert.deepEqual(errs.map((e) => e.field), ['y']);
+  assert.deepEqual(
+    errs.map((e) => e.field),
+    ['y'],
+  );
   assert.match(errs[0]!.message, /parameters/);
 });
 
 test('models where nothing can switch are rejected', () => {
   assert.deepEqual(fields({ y, k: 2, trend: 'n', switchingVariance: false }), ['switchingVariance']);
-  assert.deepEqual(fields({ y, k: 2, switchingVariance: false, switchingCoefficients: false }), ['switchingCoefficients']);
+  assert.deepEqual(fields({ y, k: 2, switchingVariance: false, switchingCoefficients: false }), [
+    'switchingCoefficients',
+  ]);
 });
 
 test('a constant series is rejected', () => {
@@ -90,7 +130,10 @@ test('error list is bounded for huge bad inputs', () => {
 test('collinear regressors are rejected naming the column', () => {
   const ones = y.map(() => [1]);
   const e1 = errorsOf({ y, k: 2, exog: ones });
-  assert.deepEqual(e1.map((e) => e.field), ['exog[0][0]']);
+  assert.deepEqual(
+    e1.map((e) => e.field),
+    ['exog[0][0]'],
+  );
   assert.match(e1[0]!.message, /constant/);
   assert.deepEqual(fields({ y, k: 2, exog: y.map((_, t) => [t, Math.cos(t), 2 * t + 3]) }), ['exog[0][2]']);
   assert.deepEqual(fields({ y, k: 2, exog: y.map(() => [0]) }), ['exog[0][0]']);

@@ -13,17 +13,28 @@ import { fitModel, parseFitInput, type FitResult } from '../../batch-image/src/m
 interface Fixture {
   name: string;
   input: Record<string, unknown>;
-  reference: { logLikelihood: number; aic: number; bic: number; paramNames: string[]; params: number[]; bse: (number | null)[]; transitionMatrix: number[][] };
+  reference: {
+    logLikelihood: number;
+    aic: number;
+    bic: number;
+    paramNames: string[];
+    params: number[];
+    bse: (number | null)[];
+    transitionMatrix: number[][];
+  };
 }
 
 const dir = join(__dirname, '..', 'fixtures', 'model');
-const fixtures: Fixture[] = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
+const fixtures: Fixture[] = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
   .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Fixture);
 
 function permutations(n: number): number[][] {
   if (n === 1) return [[0]];
   const out: number[][] = [];
-  for (const rest of permutations(n - 1)) for (let i = 0; i <= rest.length; i++) out.push([...rest.slice(0, i), n - 1, ...rest.slice(i)]);
+  for (const rest of permutations(n - 1))
+    for (let i = 0; i <= rest.length; i++) out.push([...rest.slice(0, i), n - 1, ...rest.slice(i)]);
   return out;
 }
 
@@ -58,7 +69,10 @@ for (const fx of fixtures) {
     const result = await fitModel(parsed.value, { workers: 2 });
     const ref = fx.reference;
     const llRel = Math.abs(result.logLikelihood - ref.logLikelihood) / Math.abs(ref.logLikelihood);
-    assert.ok(llRel <= 1e-4, `log-likelihood ${result.logLikelihood} vs statsmodels ${ref.logLikelihood} (rel ${llRel})`);
+    assert.ok(
+      llRel <= 1e-4,
+      `log-likelihood ${result.logLikelihood} vs statsmodels ${ref.logLikelihood} (rel ${llRel})`,
+    );
 
     // Same parameter count in the information criteria.
     assert.ok(Math.abs(result.aic - ref.aic) <= 1e-4 * Math.abs(ref.aic), `AIC ${result.aic} vs ${ref.aic}`);
@@ -67,11 +81,15 @@ for (const fx of fixtures) {
     let best: { err: number; perm: number[] } | null = null;
     for (const perm of permutations(result.k)) {
       let err = 0;
-      ref.paramNames.forEach((n, i) => { err = Math.max(err, paramError(ours(result, n, perm, parsed.value.trend).value, ref.params[i]!)); });
+      ref.paramNames.forEach((n, i) => {
+        err = Math.max(err, paramError(ours(result, n, perm, parsed.value.trend).value, ref.params[i]!));
+      });
       if (!best || err < best.err) best = { err, perm };
     }
     assert.ok(best);
-    const detail = ref.paramNames.map((n, i) => `${n}: ${ours(result, n, best.perm, parsed.value.trend).value} vs ${ref.params[i]}`).join('; ');
+    const detail = ref.paramNames
+      .map((n, i) => `${n}: ${ours(result, n, best.perm, parsed.value.trend).value} vs ${ref.params[i]}`)
+      .join('; ');
     assert.ok(best.err <= 1e-3, `max parameter error ${best.err} > 1e-3 (${detail})`);
 
     let seErr = 0;
@@ -83,6 +101,8 @@ for (const fx of fixtures) {
       assert.ok(Math.abs(se - refSe) <= 5e-3 * refSe + 1e-8, `standard error of ${n}: ${se} vs statsmodels ${refSe}`);
       seErr = Math.max(seErr, Math.abs(se - refSe) / refSe);
     });
-    t.diagnostic(`${fx.name}: log-likelihood ours − statsmodels ${(result.logLikelihood - ref.logLikelihood).toExponential(2)} (rel. ${llRel.toExponential(2)}), max parameter error ${best.err.toExponential(2)}, max s.e. rel. error ${seErr.toExponential(2)}`);
+    t.diagnostic(
+      `${fx.name}: log-likelihood ours − statsmodels ${(result.logLikelihood - ref.logLikelihood).toExponential(2)} (rel. ${llRel.toExponential(2)}), max parameter error ${best.err.toExponential(2)}, max s.e. rel. error ${seErr.toExponential(2)}`,
+    );
   });
 }

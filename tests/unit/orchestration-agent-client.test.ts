@@ -24,7 +24,15 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
     };
     if (req.url === '/healthz') return send(200, { ok: true });
     if (req.url === '/start') return send(startAnswer.status, startAnswer.body);
-    if (req.url === '/status') return send(200, { jobId: 'j-1', state: 'running', progress: 0.25, message: 'iter 5', startedAt: 'x', finishedAt: null });
+    if (req.url === '/status')
+      return send(200, {
+        jobId: 'j-1',
+        state: 'running',
+        progress: 0.25,
+        message: 'iter 5',
+        startedAt: 'x',
+        finishedAt: null,
+      });
     if (req.url === '/result') return send(409, { error: { code: 'NotFinished', message: 'running' } });
     if (req.url === '/hook') return send(204, {});
     send(404, {});
@@ -48,23 +56,46 @@ describe('agent client', () => {
     assert.equal(start.auth, 'Bearer tok');
     assert.deepEqual(JSON.parse(start.body), { jobId: 'j-1', input: { k: 2 } });
     const st = await agent.status('127.0.0.1', 'tok');
-    assert.deepEqual(st, { reachable: true, state: 'running', progress: 0.25, message: 'iter 5', exitCode: null, error: null });
+    assert.deepEqual(st, {
+      reachable: true,
+      state: 'running',
+      progress: 0.25,
+      message: 'iter 5',
+      exitCode: null,
+      error: null,
+    });
     assert.equal(await agent.result('127.0.0.1', 'tok'), undefined);
   });
 
-  test('the model\'s 400 becomes InvalidInput with its field details; 409 is AgentBusy', async () => {
+  test("the model's 400 becomes InvalidInput with its field details; 409 is AgentBusy", async () => {
     const agent = createAgentClient({ port, timeoutMs: 2000 });
-    startAnswer = { status: 400, body: { error: { code: 'InvalidInput', message: 'bad input', details: [{ field: 'input.k', message: 'must be 2..4' }] } } };
-    assert.deepEqual(await agent.start('127.0.0.1', 't', { jobId: 'j-1' }), { ok: false, code: 'InvalidInput', message: 'bad input', details: [{ field: 'input.k', message: 'must be 2..4' }] });
+    startAnswer = {
+      status: 400,
+      body: {
+        error: { code: 'InvalidInput', message: 'bad input', details: [{ field: 'input.k', message: 'must be 2..4' }] },
+      },
+    };
+    assert.deepEqual(await agent.start('127.0.0.1', 't', { jobId: 'j-1' }), {
+      ok: false,
+      code: 'InvalidInput',
+      message: 'bad input',
+      details: [{ field: 'input.k', message: 'must be 2..4' }],
+    });
     startAnswer = { status: 409, body: { error: { code: 'AgentBusy', message: 'busy' } } };
-    assert.equal((await agent.start('127.0.0.1', 't', { jobId: 'j-1' }) as { code: string }).code, 'AgentBusy');
+    assert.equal(((await agent.start('127.0.0.1', 't', { jobId: 'j-1' })) as { code: string }).code, 'AgentBusy');
   });
 
   test('only IP literals; an unreachable agent is reported, not thrown (status) or retryable (start)', async () => {
     const agent = createAgentClient({ port: 1, timeoutMs: 500 });
-    await assert.rejects(agent.start('evil.example.com', 't', { jobId: 'j' }), (e: unknown) => e instanceof CodedError && e.code === 'AgentUnreachable');
+    await assert.rejects(
+      agent.start('evil.example.com', 't', { jobId: 'j' }),
+      (e: unknown) => e instanceof CodedError && e.code === 'AgentUnreachable',
+    );
     assert.equal((await agent.status('127.0.0.1', 't')).reachable, false);
-    await assert.rejects(agent.start('127.0.0.1', 't', { jobId: 'j' }), (e: unknown) => e instanceof CodedError && e.retryable);
+    await assert.rejects(
+      agent.start('127.0.0.1', 't', { jobId: 'j' }),
+      (e: unknown) => e instanceof CodedError && e.retryable,
+    );
     assert.equal(await agent.healthy('localhost'), false);
   });
 });

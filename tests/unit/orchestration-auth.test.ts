@@ -33,7 +33,7 @@ describe('API keys', () => {
     assert.equal(apiKeyFromHeaders(h({})), undefined);
   });
 
-  test('authenticate finds the key\'s tenant and nothing else', () => {
+  test("authenticate finds the key's tenant and nothing else", () => {
     const dir = tenantsFixture();
     assert.equal(authenticate(dir, 'alpha-key')?.tenant.id, 'alpha');
     assert.equal(authenticate(dir, 'beta-key')?.tenant.id, 'beta');
@@ -43,14 +43,40 @@ describe('API keys', () => {
     assert.equal(authenticate(dir, 'x'.repeat(10_000)), undefined);
   });
 
-  test('no key → 401; another tenant\'s path → 404; bad path segment → 404', () => {
+  test("no key → 401; another tenant's path → 404; bad path segment → 404", () => {
     const dir = tenantsFixture();
-    assert.equal(codeOf(() => authorizeTenant(request({ params: { tenant: 'alpha' } }), dir)), '401 Unauthorized');
-    assert.equal(codeOf(() => authorizeTenant(request({ params: { tenant: 'alpha' }, headers: { authorization: 'Bearer wrong' } }), dir)), '401 Unauthorized');
-    assert.equal(codeOf(() => authorizeTenant(request({ params: { tenant: 'beta' }, headers: { authorization: 'Bearer alpha-key' } }), dir)), '404 NotFound');
-    assert.equal(codeOf(() => authorizeTenant(request({ params: { tenant: 'nosuch' }, headers: { 'x-api-key': 'alpha-key' } }), dir)), '404 NotFound');
-    assert.equal(codeOf(() => authorizeTenant(request({ params: { tenant: '../beta' }, headers: { 'x-api-key': 'alpha-key' } }), dir)), '404 NotFound');
-    assert.equal(authorizeTenant(request({ params: { tenant: 'alpha' }, headers: { 'x-api-key': 'alpha-key' } }), dir).id, 'alpha');
+    assert.equal(
+      codeOf(() => authorizeTenant(request({ params: { tenant: 'alpha' } }), dir)),
+      '401 Unauthorized',
+    );
+    assert.equal(
+      codeOf(() =>
+        authorizeTenant(request({ params: { tenant: 'alpha' }, headers: { authorization: 'Bearer wrong' } }), dir),
+      ),
+      '401 Unauthorized',
+    );
+    assert.equal(
+      codeOf(() =>
+        authorizeTenant(request({ params: { tenant: 'beta' }, headers: { authorization: 'Bearer alpha-key' } }), dir),
+      ),
+      '404 NotFound',
+    );
+    assert.equal(
+      codeOf(() =>
+        authorizeTenant(request({ params: { tenant: 'nosuch' }, headers: { 'x-api-key': 'alpha-key' } }), dir),
+      ),
+      '404 NotFound',
+    );
+    assert.equal(
+      codeOf(() =>
+        authorizeTenant(request({ params: { tenant: '../beta' }, headers: { 'x-api-key': 'alpha-key' } }), dir),
+      ),
+      '404 NotFound',
+    );
+    assert.equal(
+      authorizeTenant(request({ params: { tenant: 'alpha' }, headers: { 'x-api-key': 'alpha-key' } }), dir).id,
+      'alpha',
+    );
   });
 });
 

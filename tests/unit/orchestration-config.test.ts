@@ -6,7 +6,8 @@ import { ConfigError, loadConfig, SETTINGS } from '../../orchestration/src/confi
 const minimal = {
   AZURE_SUBSCRIPTION_ID: '00000000-0000-0000-0000-000000000000',
   JOBS_RESOURCE_GROUP: 'rg',
-  JOB_IDENTITY_RESOURCE_ID: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs',
+  JOB_IDENTITY_RESOURCE_ID:
+    '/subscriptions/x/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs',
   AZURE_CLIENT_ID: '11111111-1111-1111-1111-111111111111',
   ACR_LOGIN_SERVER: 'myacr.azurecr.io',
   RESULTS_BLOB_ENDPOINT: 'https://acct.blob.core.windows.net/',
@@ -27,12 +28,31 @@ describe('config', () => {
 
   test('every problem at once, each naming the setting', () => {
     try {
-      loadConfig({ ...minimal, AZURE_CLIENT_ID: '', CALLBACK_SIGNING_KEY: 'short', POLL_INTERVAL_SECONDS: 'often', CALLBACK_BASE_URL: 'not a url', SWEEPER_SCHEDULE: '*/5 * * * *', AGENT_PORT: '80.5', LOG_LEVEL: 'loud', MAX_REQUEST_BYTES: '10' });
+      loadConfig({
+        ...minimal,
+        AZURE_CLIENT_ID: '',
+        CALLBACK_SIGNING_KEY: 'short',
+        POLL_INTERVAL_SECONDS: 'often',
+        CALLBACK_BASE_URL: 'not a url',
+        SWEEPER_SCHEDULE: '*/5 * * * *',
+        AGENT_PORT: '80.5',
+        LOG_LEVEL: 'loud',
+        MAX_REQUEST_BYTES: '10',
+      });
       assert.fail('expected ConfigError');
     } catch (e) {
       assert.ok(e instanceof ConfigError);
       const names = e.problems.map((p) => p.setting).sort();
-      assert.deepEqual(names, ['AGENT_PORT', 'AZURE_CLIENT_ID', 'CALLBACK_BASE_URL', 'CALLBACK_SIGNING_KEY', 'LOG_LEVEL', 'MAX_REQUEST_BYTES', 'POLL_INTERVAL_SECONDS', 'SWEEPER_SCHEDULE']);
+      assert.deepEqual(names, [
+        'AGENT_PORT',
+        'AZURE_CLIENT_ID',
+        'CALLBACK_BASE_URL',
+        'CALLBACK_SIGNING_KEY',
+        'LOG_LEVEL',
+        'MAX_REQUEST_BYTES',
+        'POLL_INTERVAL_SECONDS',
+        'SWEEPER_SCHEDULE',
+      ]);
       assert.doesNotMatch(e.message, /short/, 'a bad secret is not echoed');
     }
   });

@@ -9,7 +9,9 @@ import { createBlobLedger } from '../../orchestration/src/azure/blob';
 import { enqueue, type LedgerDoc } from '../../orchestration/src/tenants/admission';
 
 // @azure/storage-blob is the orchestration workspace's dependency: take its RestError from there.
-const { RestError } = createRequire(require.resolve('../../orchestration/src/azure/blob'))('@azure/storage-blob') as { RestError: new (message: string, init: { statusCode: number }) => Error };
+const { RestError } = createRequire(require.resolve('../../orchestration/src/azure/blob'))('@azure/storage-blob') as {
+  RestError: new (message: string, init: { statusCode: number }) => Error;
+};
 type ContainerClient = Parameters<typeof createBlobLedger>[0];
 
 function fakeContainer() {
@@ -21,7 +23,12 @@ function fakeContainer() {
         await new Promise((r) => setImmediate(r));
         if (state.text === undefined) throw new RestError('not found', { statusCode: 404 });
         const text = state.text;
-        return { etag: `"${state.etag}"`, readableStreamBody: (async function* () { yield Buffer.from(text); })() };
+        return {
+          etag: `"${state.etag}"`,
+          readableStreamBody: (async function* () {
+            yield Buffer.from(text);
+          })(),
+        };
       },
       upload: async (data: Buffer, _len: number, opts: { conditions: { ifMatch?: string; ifNoneMatch?: string } }) => {
         await new Promise((r) => setImmediate(r));
@@ -31,7 +38,8 @@ function fakeContainer() {
           throw new RestError('precondition', { statusCode: 412 });
         }
         const { ifMatch, ifNoneMatch } = opts.conditions;
-        if ((ifNoneMatch === '*' && state.text !== undefined) || (ifMatch && ifMatch !== `"${state.etag}"`)) throw new RestError('precondition', { statusCode: 412 });
+        if ((ifNoneMatch === '*' && state.text !== undefined) || (ifMatch && ifMatch !== `"${state.etag}"`))
+          throw new RestError('precondition', { statusCode: 412 });
         state.text = data.toString('utf8');
         state.etag++;
         state.uploads++;
@@ -47,10 +55,20 @@ test('concurrent updates are group-committed, each gets its own result, conflict
   const ledger = createBlobLedger(client);
   state.conflictsToInject = 2;
   const limits = { maxConcurrentJobs: 5, maxQueuedJobs: 25 };
-  const results = await Promise.all(Array.from({ length: 30 }, (_, i) => ledger.update((doc: LedgerDoc) => {
-    const r = enqueue(doc, 't', limits, { instanceId: `t--${i}`, jobId: `${i}`, cores: 1, memoryGb: 1, enqueuedAt: '2026-01-01T00:00:00Z' });
-    return { changed: r.result === 'enqueued', result: r.result };
-  })));
+  const results = await Promise.all(
+    Array.from({ length: 30 }, (_, i) =>
+      ledger.update((doc: LedgerDoc) => {
+        const r = enqueue(doc, 't', limits, {
+          instanceId: `t--${i}`,
+          jobId: `${i}`,
+          cores: 1,
+          memoryGb: 1,
+          enqueuedAt: '2026-01-01T00:00:00Z',
+        });
+        return { changed: r.result === 'enqueued', result: r.result };
+      }),
+    ),
+  );
   assert.equal(results.filter((r) => r === 'enqueued').length, 25);
   assert.equal(results.filter((r) => r === 'queueFull').length, 5);
   const doc = await ledger.read();
@@ -62,7 +80,11 @@ test('a change that throws fails only its caller', async () => {
   const { client } = fakeContainer();
   const ledger = createBlobLedger(client);
   const limits = { maxConcurrentJobs: 5, maxQueuedJobs: 25 };
-  const ok = ledger.update((doc: LedgerDoc) => ({ changed: true, result: enqueue(doc, 't', limits, { instanceId: 't--a', jobId: 'a', cores: 1, memoryGb: 1, enqueuedAt: 'x' }).result }));
+  const ok = ledger.update((doc: LedgerDoc) => ({
+    changed: true,
+    result: enqueue(doc, 't', limits, { instanceId: 't--a', jobId: 'a', cores: 1, memoryGb: 1, enqueuedAt: 'x' })
+      .result,
+  }));
   const bad = ledger.update((doc: LedgerDoc) => {
     doc.tenants = {};
     throw new Error('boom');

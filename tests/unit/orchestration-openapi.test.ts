@@ -12,24 +12,42 @@ import { initialStatus } from '../../orchestration/src/contracts';
 import { CodedError } from '../../orchestration/src/errors';
 import { goodInput, LOGIN_SERVER, SIGNING_KEY, tenantsFixture, SETTINGS } from '../fixtures/tenants/harness';
 
-type Doc = { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Record<string, unknown> };
+};
 const doc = buildOpenApi('test') as unknown as Doc;
 
 describe('OpenAPI document', () => {
   test('is OpenAPI 3.1 and every route of contracts.ts is documented with its methods', () => {
     assert.equal(doc.openapi, '3.1.0');
     const expected: Record<string, string[]> = {
-      [ROUTES.jobs]: ['get', 'post'], [ROUTES.job]: ['get'], [ROUTES.cancel]: ['post'], [ROUTES.logs]: ['get'], [ROUTES.result]: ['get'],
-      [ROUTES.tenant]: ['get'], [ROUTES.health]: ['get'], [ROUTES.openapi]: ['get'], [ROUTES.callback]: ['post'],
+      [ROUTES.jobs]: ['get', 'post'],
+      [ROUTES.job]: ['get'],
+      [ROUTES.cancel]: ['post'],
+      [ROUTES.logs]: ['get'],
+      [ROUTES.result]: ['get'],
+      [ROUTES.tenant]: ['get'],
+      [ROUTES.health]: ['get'],
+      [ROUTES.openapi]: ['get'],
+      [ROUTES.callback]: ['post'],
     };
-    assert.deepEqual(Object.keys(doc.paths).sort(), Object.keys(expected).map((r) => `/api/${r}`).sort());
+    assert.deepEqual(
+      Object.keys(doc.paths).sort(),
+      Object.keys(expected)
+        .map((r) => `/api/${r}`)
+        .sort(),
+    );
     for (const [route, methods] of Object.entries(expected)) {
-      const ops = Object.keys(doc.paths[`/api/${route}`]!).filter((k) => k !== 'parameters').sort();
+      const ops = Object.keys(doc.paths[`/api/${route}`]!)
+        .filter((k) => k !== 'parameters')
+        .sort();
       assert.deepEqual(ops, methods, route);
     }
   });
 
-  test('embeds the validators\' schemas by identity (no copy to drift)', () => {
+  test("embeds the validators' schemas by identity (no copy to drift)", () => {
     assert.equal(doc.components.schemas.JobRequest, JOB_REQUEST_SCHEMA);
     assert.equal(doc.components.schemas.RegimeSwitchingInput, MODEL_INPUT_SCHEMA);
     assert.equal(doc.components.schemas.JobStatus, JOB_STATUS_SCHEMA);
@@ -42,16 +60,38 @@ describe('OpenAPI document', () => {
     const ctx = { acrLoginServer: LOGIN_SERVER, signingKey: SIGNING_KEY, jobId: 'j-aaaaaaaaaaaaaaaaaaaa' };
     const valid = [
       { input: goodInput() },
-      { image: 'contoso/custom-model:2', command: ['node', 'main.js'], env: { A: '1' }, secureEnv: { B: '2' }, cpu: 0.5, memoryGb: 1, timeoutMinutes: 5, onComplete: 'stop', onFailure: 'restart', maxAttempts: 3, priority: 'Regular', notify: { webhookUrl: 'https://example.com/h' } },
+      {
+        image: 'contoso/custom-model:2',
+        command: ['node', 'main.js'],
+        env: { A: '1' },
+        secureEnv: { B: '2' },
+        cpu: 0.5,
+        memoryGb: 1,
+        timeoutMinutes: 5,
+        onComplete: 'stop',
+        onFailure: 'restart',
+        maxAttempts: 3,
+        priority: 'Regular',
+        notify: { webhookUrl: 'https://example.com/h' },
+      },
     ];
     for (const body of valid) {
       assert.equal(documented(body), true, JSON.stringify(documented.errors));
       validateSubmission(tenant, body, ctx);
     }
-    const invalid = [{ cpu: 'x' }, { onComplete: 'never' }, { unknown: 1 }, { env: { 'bad-name': 'x' } }, { maxAttempts: 0 }];
+    const invalid = [
+      { cpu: 'x' },
+      { onComplete: 'never' },
+      { unknown: 1 },
+      { env: { 'bad-name': 'x' } },
+      { maxAttempts: 0 },
+    ];
     for (const body of invalid) {
       assert.equal(documented(body), false, JSON.stringify(body));
-      assert.throws(() => validateSubmission(tenant, body, ctx), (e: unknown) => e instanceof CodedError && e.code === 'ValidationFailed');
+      assert.throws(
+        () => validateSubmission(tenant, body, ctx),
+        (e: unknown) => e instanceof CodedError && e.code === 'ValidationFailed',
+      );
     }
   });
 
@@ -60,9 +100,27 @@ describe('OpenAPI document', () => {
     ajv.addFormat('date-time', true);
     const validate = ajv.compile(JOB_STATUS_SCHEMA);
     const status = initialStatus({
-      jobId: 'j-aaaaaaaaaaaaaaaaaaaa', tenant: 'alpha', instanceId: 'alpha--j-aaaaaaaaaaaaaaaaaaaa', groupName: 'g', location: 'westeurope', createdAt: '2026-01-01T00:00:00.000Z', requestHash: 'h',
-      spec: { image: { repository: 'a/b', tag: '1', ref: 'a/b:1' }, cpu: 1, memoryGb: 1, env: {}, secureEnvNames: [], timeoutMinutes: 1, onComplete: 'delete', onFailure: 'delete', maxAttempts: 1, priority: 'Regular' },
-      rates: { currency: 'EUR', vcpuHour: 1, gbHour: 1 }, settings: SETTINGS,
+      jobId: 'j-aaaaaaaaaaaaaaaaaaaa',
+      tenant: 'alpha',
+      instanceId: 'alpha--j-aaaaaaaaaaaaaaaaaaaa',
+      groupName: 'g',
+      location: 'westeurope',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      requestHash: 'h',
+      spec: {
+        image: { repository: 'a/b', tag: '1', ref: 'a/b:1' },
+        cpu: 1,
+        memoryGb: 1,
+        env: {},
+        secureEnvNames: [],
+        timeoutMinutes: 1,
+        onComplete: 'delete',
+        onFailure: 'delete',
+        maxAttempts: 1,
+        priority: 'Regular',
+      },
+      rates: { currency: 'EUR', vcpuHour: 1, gbHour: 1 },
+      settings: SETTINGS,
     });
     assert.equal(validate(status), true, JSON.stringify(validate.errors));
     assert.deepEqual((JOB_STATUS_SCHEMA.properties.state as { enum: readonly string[] }).enum, [...JOB_STATES]);

@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { judgeGroup, sweep } from '../../orchestration/src/sweeper/sweep';
 import { classifyArmError } from '../../orchestration/src/azure/arm-errors';
-import { buildContainerGroup, toGroupView, type ContainerGroups, type GroupSummary } from '../../orchestration/src/azure/aci';
+import {
+  buildContainerGroup,
+  toGroupView,
+  type ContainerGroups,
+  type GroupSummary,
+} from '../../orchestration/src/azure/aci';
 import { decodeJobError, encodeJobError, TAGS, type JobStatus } from '../../orchestration/src/contracts';
 import { encodeForActivity, jobError } from '../../orchestration/src/errors';
 import { enqueue } from '../../orchestration/src/tenants/admission';
@@ -12,18 +17,47 @@ import { MemoryLedger, silentLog } from '../fixtures/tenants/harness';
 import { scrubText } from '../../orchestration/src/logging';
 
 const NOW = new Date('2026-01-01T12:00:00Z');
-const tags = (over: Record<string, string> = {}) => ({ [TAGS.managedBy]: 'aci-batch', [TAGS.instanceId]: 'a--j-1', [TAGS.expiresAt]: '2026-01-01T13:00:00Z', ...over });
-const status = (state: JobStatus['state'], container: JobStatus['container']['state']) => ({ state, phase: 'done', container: { state: container } }) as unknown as JobStatus;
+const tags = (over: Record<string, string> = {}) => ({
+  [TAGS.managedBy]: 'aci-batch',
+  [TAGS.instanceId]: 'a--j-1',
+  [TAGS.expiresAt]: '2026-01-01T13:00:00Z',
+  ...over,
+});
+const status = (state: JobStatus['state'], container: JobStatus['container']['state']) =>
+  ({ state, phase: 'done', container: { state: container } }) as unknown as JobStatus;
 
 describe('sweeper', () => {
   test('verdicts', () => {
     assert.equal(judgeGroup(tags(), { runtimeStatus: 'Running', status: undefined }, NOW).delete, false);
     assert.equal(judgeGroup(tags(), undefined, NOW).delete, true);
-    assert.equal(judgeGroup(tags(), { runtimeStatus: 'Completed', status: status('succeeded', 'deleted') }, NOW).delete, true);
-    assert.equal(judgeGroup(tags(), { runtimeStatus: 'Completed', status: status('succeeded', 'kept') }, NOW).delete, false);
-    assert.equal(judgeGroup(tags(), { runtimeStatus: 'Failed', status: status('running', 'running') }, NOW).delete, true);
-    assert.equal(judgeGroup(tags({ [TAGS.expiresAt]: '2026-01-01T11:00:00Z' }), { runtimeStatus: 'Running', status: undefined }, NOW).delete, true);
-    assert.equal(judgeGroup(tags({ [TAGS.expiresAt]: '2026-01-01T11:00:00Z' }), { runtimeStatus: 'Completed', status: status('succeeded', 'kept') }, NOW).delete, true);
+    assert.equal(
+      judgeGroup(tags(), { runtimeStatus: 'Completed', status: status('succeeded', 'deleted') }, NOW).delete,
+      true,
+    );
+    assert.equal(
+      judgeGroup(tags(), { runtimeStatus: 'Completed', status: status('succeeded', 'kept') }, NOW).delete,
+      false,
+    );
+    assert.equal(
+      judgeGroup(tags(), { runtimeStatus: 'Failed', status: status('running', 'running') }, NOW).delete,
+      true,
+    );
+    assert.equal(
+      judgeGroup(
+        tags({ [TAGS.expiresAt]: '2026-01-01T11:00:00Z' }),
+        { runtimeStatus: 'Running', status: undefined },
+        NOW,
+      ).delete,
+      true,
+    );
+    assert.equal(
+      judgeGroup(
+        tags({ [TAGS.expiresAt]: '2026-01-01T11:00:00Z' }),
+        { runtimeStatus: 'Completed', status: status('succeeded', 'kept') },
+        NOW,
+      ).delete,
+      true,
+    );
   });
 
   test('sweep deletes only controller-tagged groups that qualify and frees stale ledger entries', async () => {
@@ -33,17 +67,41 @@ describe('sweeper', () => {
       { name: 'mine-running', tags: tags({ [TAGS.instanceId]: 'a--live' }), provisioningState: 'Succeeded' },
       { name: 'not-mine', tags: { owner: 'someone' }, provisioningState: 'Succeeded' },
     ];
-    const groups = { list: async () => list, delete: async (n: string) => (deleted.push(n), true) } as unknown as ContainerGroups;
+    const groups = {
+      list: async () => list,
+      delete: async (n: string) => (deleted.push(n), true),
+    } as unknown as ContainerGroups;
     const ledger = new MemoryLedger();
     const lim = { maxConcurrentJobs: 5, maxQueuedJobs: 5 };
     await ledger.update((d) => {
-      enqueue(d, 'a', lim, { instanceId: 'a--gone', jobId: 'gone', cores: 1, memoryGb: 1, enqueuedAt: '2026-01-01T11:00:00Z' });
-      enqueue(d, 'a', lim, { instanceId: 'a--fresh', jobId: 'fresh', cores: 1, memoryGb: 1, enqueuedAt: '2026-01-01T11:59:50Z' });
-      enqueue(d, 'a', lim, { instanceId: 'a--live', jobId: 'live', cores: 1, memoryGb: 1, enqueuedAt: '2026-01-01T11:00:00Z' });
+      enqueue(d, 'a', lim, {
+        instanceId: 'a--gone',
+        jobId: 'gone',
+        cores: 1,
+        memoryGb: 1,
+        enqueuedAt: '2026-01-01T11:00:00Z',
+      });
+      enqueue(d, 'a', lim, {
+        instanceId: 'a--fresh',
+        jobId: 'fresh',
+        cores: 1,
+        memoryGb: 1,
+        enqueuedAt: '2026-01-01T11:59:50Z',
+      });
+      enqueue(d, 'a', lim, {
+        instanceId: 'a--live',
+        jobId: 'live',
+        cores: 1,
+        memoryGb: 1,
+        enqueuedAt: '2026-01-01T11:00:00Z',
+      });
       return { changed: true, result: undefined };
     });
     const report = await sweep({
-      groups, ledger, log: silentLog, now: () => NOW,
+      groups,
+      ledger,
+      log: silentLog,
+      now: () => NOW,
       lookup: async (id) => (id === 'a--live' ? { runtimeStatus: 'Running', status: undefined } : undefined),
     });
     assert.deepEqual(deleted, ['mine-orphan']);
@@ -54,10 +112,15 @@ describe('sweeper', () => {
 });
 
 describe('Azure errors', () => {
-  const rest = (statusCode: number | undefined, code: string | undefined, message = 'm') => Object.assign(new Error(message), { statusCode, code });
+  const rest = (statusCode: number | undefined, code: string | undefined, message = 'm') =>
+    Object.assign(new Error(message), { statusCode, code });
   test('classification', () => {
     const cases: [unknown, string, boolean][] = [
-      [rest(409, 'ServiceUnavailable', 'The requested resource is not available in the location'), 'CapacityUnavailable', true],
+      [
+        rest(409, 'ServiceUnavailable', 'The requested resource is not available in the location'),
+        'CapacityUnavailable',
+        true,
+      ],
       [rest(409, 'ServiceUnavailable', "container group quota 'ContainerGroups' exceeded"), 'QuotaExceeded', true],
       [rest(429, 'TooManyRequests'), 'ArmThrottled', true],
       [rest(503, undefined), 'TransientError', true],
@@ -65,7 +128,11 @@ describe('Azure errors', () => {
       [rest(400, 'InaccessibleImage'), 'ImageNotFound', false],
       [rest(400, 'InvalidRequestContent'), 'ArmError', false],
       [rest(403, 'AuthorizationFailed'), 'ArmError', false],
-      [new Error('The long-running operation has failed. ServiceUnavailable. not available in the location'), 'CapacityUnavailable', true],
+      [
+        new Error('The long-running operation has failed. ServiceUnavailable. not available in the location'),
+        'CapacityUnavailable',
+        true,
+      ],
       [new Error('The long-running operation has failed. InternalServerError. boom'), 'ProvisioningFailed', false],
     ];
     for (const [err, code, retryable] of cases) {
@@ -94,13 +161,33 @@ describe('Azure errors', () => {
 describe('container group shape', () => {
   test('restartPolicy Never, user-assigned identity for ACR pull, secure env as secureValue, tags', () => {
     const g = buildContainerGroup({
-      name: 'acib-a-j-1', location: 'westeurope', image: 'acr.io/a@sha256:1', cpu: 1, memoryGb: 2, env: { A: '1' }, secureEnv: { JOB_TOKEN: 't' }, port: 8080,
-      registryServer: 'acr.io', jobIdentityResourceId: '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs', tags: { managedBy: 'aci-batch' },
+      name: 'acib-a-j-1',
+      location: 'westeurope',
+      image: 'acr.io/a@sha256:1',
+      cpu: 1,
+      memoryGb: 2,
+      env: { A: '1' },
+      secureEnv: { JOB_TOKEN: 't' },
+      port: 8080,
+      registryServer: 'acr.io',
+      jobIdentityResourceId:
+        '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs',
+      tags: { managedBy: 'aci-batch' },
     });
     assert.equal(g.restartPolicy, 'Never');
-    assert.deepEqual(g.identity?.userAssignedIdentities, { '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs': {} });
-    assert.deepEqual(g.imageRegistryCredentials, [{ server: 'acr.io', identity: '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs' }]);
-    assert.deepEqual(g.containers[0]?.environmentVariables, [{ name: 'A', value: '1' }, { name: 'JOB_TOKEN', secureValue: 't' }]);
+    assert.deepEqual(g.identity?.userAssignedIdentities, {
+      '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs': {},
+    });
+    assert.deepEqual(g.imageRegistryCredentials, [
+      {
+        server: 'acr.io',
+        identity: '/subscriptions/s/resourceGroups/r/providers/Microsoft.ManagedIdentity/userAssignedIdentities/jobs',
+      },
+    ]);
+    assert.deepEqual(g.containers[0]?.environmentVariables, [
+      { name: 'A', value: '1' },
+      { name: 'JOB_TOKEN', secureValue: 't' },
+    ]);
     assert.deepEqual(g.containers[0]?.resources.requests, { cpu: 1, memoryInGB: 2 });
     assert.equal(g.tags?.managedBy, 'aci-batch');
     assert.equal(toGroupView(undefined).exists, false);

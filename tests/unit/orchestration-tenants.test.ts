@@ -67,11 +67,16 @@ describe('tenants file', () => {
   test('unreadable or non-JSON files fail with the file named', () => {
     const missing = problemsOf(() => loadTenantsFile('/nonexistent/tenants.json'));
     assert.equal(missing[0]?.field, '(file)');
-    assert.throws(() => parseTenants({ tenants: [] }), (e: unknown) => e instanceof TenantsFileError && e.problems[0]?.field === 'tenants');
+    assert.throws(
+      () => parseTenants({ tenants: [] }),
+      (e: unknown) => e instanceof TenantsFileError && e.problems[0]?.field === 'tenants',
+    );
   });
 
   test('defaults fill optional fields', () => {
-    const doc = JSON.parse(readFileSync(join(FIXTURES, 'valid.json'), 'utf8')) as { tenants: Record<string, unknown>[] };
+    const doc = JSON.parse(readFileSync(join(FIXTURES, 'valid.json'), 'utf8')) as {
+      tenants: Record<string, unknown>[];
+    };
     const t = doc.tenants[0] as { defaults: Record<string, unknown>; limits: Record<string, unknown> };
     delete t.defaults.onComplete;
     delete t.defaults.maxAttempts;

@@ -2,7 +2,12 @@
 // tenant; ACI bounds; image references and the allowlist; reserved env; webhook SSRF rule.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { validateSubmission, jobIdForIdempotencyKey, newJobId, canonicalJson } from '../../orchestration/src/api/job-request';
+import {
+  validateSubmission,
+  jobIdForIdempotencyKey,
+  newJobId,
+  canonicalJson,
+} from '../../orchestration/src/api/job-request';
 import { CodedError } from '../../orchestration/src/errors';
 import { parseImageReference, formatImageReference } from '../../orchestration/src/tenants/image-ref';
 import { decideSizing } from '../../orchestration/src/tenants/sizing';
@@ -27,9 +32,13 @@ function problems(body: unknown, tenant = alpha): Map<string, string> {
 }
 
 describe('job submission validation', () => {
-  test('a minimal body runs the tenant\'s default image with its defaults', () => {
+  test("a minimal body runs the tenant's default image with its defaults", () => {
     const spec = validateSubmission(alpha, { input: goodInput() }, ctx);
-    assert.deepEqual(spec.image, { repository: 'batch/regime-switching', tag: '1.0', ref: 'batch/regime-switching:1.0' });
+    assert.deepEqual(spec.image, {
+      repository: 'batch/regime-switching',
+      tag: '1.0',
+      ref: 'batch/regime-switching:1.0',
+    });
     assert.equal(spec.cpu, 1);
     assert.equal(spec.memoryGb, 1);
     assert.equal(spec.onComplete, 'delete');
@@ -52,7 +61,8 @@ describe('job submission validation', () => {
       notify: { webhookUrl: 'http://169.254.169.254/latest/meta-data' },
       extra: true,
     });
-    for (const f of ['image', 'cpu', 'memoryGb', 'onComplete', 'maxAttempts', 'env', 'notify.webhookUrl', 'extra']) assert.ok(p.has(f), `${f} missing from ${[...p.keys()].join(', ')}`);
+    for (const f of ['image', 'cpu', 'memoryGb', 'onComplete', 'maxAttempts', 'env', 'notify.webhookUrl', 'extra'])
+      assert.ok(p.has(f), `${f} missing from ${[...p.keys()].join(', ')}`);
     assert.match(p.get('image')!, /registry "docker.io" is not allowed/);
     assert.match(p.get('onComplete')!, /"delete", "stop", "keep"/);
   });
@@ -71,16 +81,24 @@ describe('job submission validation', () => {
   test('images: allowlist, registry, digest form, login-server prefix', () => {
     assert.match(problems({ image: 'other/repo:1', input: goodInput() }).get('image')!, /not allowed for this tenant/);
     const digest = `sha256:${'a'.repeat(64)}`;
-    const spec = validateSubmission(alpha, { image: `${LOGIN_SERVER}/contoso/custom-model@${digest}`, command: ['node', 'x.js'] }, ctx);
+    const spec = validateSubmission(
+      alpha,
+      { image: `${LOGIN_SERVER}/contoso/custom-model@${digest}`, command: ['node', 'x.js'] },
+      ctx,
+    );
     assert.deepEqual(spec.image, { repository: 'contoso/custom-model', digest, ref: `contoso/custom-model@${digest}` });
     assert.deepEqual(spec.command, ['node', 'x.js']);
   });
 
-  test('the default model\'s input is checked at submit', () => {
+  test("the default model's input is checked at submit", () => {
     assert.equal(problems({}).get('input'), 'is required for the default model: {"y": [numbers…], "k": 2..4}');
     const p = problems({ input: { y: [1, 2, 'x'], k: 9, trend: 'q', nonsense: 1 } });
-    for (const f of ['input.y[2]', 'input.k', 'input.trend', 'input.nonsense']) assert.ok(p.has(f), `${f} missing from ${[...p.keys()].join(', ')}`);
-    assert.match(problems({ input: { y: Array.from({ length: 20 }, (_, i) => i % 3), k: 2 } }).get('input.y')!, /needs at least 30/);
+    for (const f of ['input.y[2]', 'input.k', 'input.trend', 'input.nonsense'])
+      assert.ok(p.has(f), `${f} missing from ${[...p.keys()].join(', ')}`);
+    assert.match(
+      problems({ input: { y: Array.from({ length: 20 }, (_, i) => i % 3), k: 2 } }).get('input.y')!,
+      /needs at least 30/,
+    );
     assert.match(problems({ input: { y: Array(40).fill(1), k: 2 } }).get('input.y')!, /constant/);
     assert.match(problems({ input: { ...goodInput(), exog: [[1]] } }).get('input.exog')!, /rows but y has 60/);
     // A custom image's input is its own business.
@@ -98,12 +116,30 @@ describe('job submission validation', () => {
     assert.deepEqual(openSecureEnv(SIGNING_KEY, spec.sealedSecureEnv, ctx.jobId), { TOKEN: 'top-secret' });
   });
 
-  test('webhook: private targets need the tenant\'s explicit permission', () => {
-    assert.match(problems({ notify: { webhookUrl: 'http://localhost:8080/hook' }, input: goodInput() }).get('notify.webhookUrl')!, /local name/);
-    assert.match(problems({ notify: { webhookUrl: 'ftp://example.com/x' }, input: goodInput() }).get('notify.webhookUrl')!, /http or https/);
-    assert.match(problems({ notify: { webhookUrl: 'https://user:pw@example.com/x' }, input: goodInput() }).get('notify.webhookUrl')!, /credentials/);
-    assert.equal(validateSubmission(alpha, { notify: { webhookUrl: 'https://hooks.example.com/x' }, input: goodInput() }, ctx).webhookUrl, 'https://hooks.example.com/x');
-    assert.equal(validateSubmission(beta, { notify: { webhookUrl: 'http://127.0.0.1:9/x' }, input: goodInput() }, ctx).webhookUrl, 'http://127.0.0.1:9/x');
+  test("webhook: private targets need the tenant's explicit permission", () => {
+    assert.match(
+      problems({ notify: { webhookUrl: 'http://localhost:8080/hook' }, input: goodInput() }).get('notify.webhookUrl')!,
+      /local name/,
+    );
+    assert.match(
+      problems({ notify: { webhookUrl: 'ftp://example.com/x' }, input: goodInput() }).get('notify.webhookUrl')!,
+      /http or https/,
+    );
+    assert.match(
+      problems({ notify: { webhookUrl: 'https://user:pw@example.com/x' }, input: goodInput() }).get(
+        'notify.webhookUrl',
+      )!,
+      /credentials/,
+    );
+    assert.equal(
+      validateSubmission(alpha, { notify: { webhookUrl: 'https://hooks.example.com/x' }, input: goodInput() }, ctx)
+        .webhookUrl,
+      'https://hooks.example.com/x',
+    );
+    assert.equal(
+      validateSubmission(beta, { notify: { webhookUrl: 'http://127.0.0.1:9/x' }, input: goodInput() }, ctx).webhookUrl,
+      'http://127.0.0.1:9/x',
+    );
   });
 
   test('non-object bodies', () => {
@@ -114,16 +150,40 @@ describe('job submission validation', () => {
 
 describe('image references', () => {
   test('accepted forms', () => {
-    assert.deepEqual(parseImageReference('batch/regime-switching:1.0', LOGIN_SERVER), { ok: true, value: { repository: 'batch/regime-switching', tag: '1.0' } });
-    assert.deepEqual(parseImageReference('batch/regime-switching', LOGIN_SERVER), { ok: true, value: { repository: 'batch/regime-switching', tag: 'latest' } });
-    assert.deepEqual(parseImageReference(`${LOGIN_SERVER}/a/b:2`, LOGIN_SERVER), { ok: true, value: { repository: 'a/b', tag: '2' } });
-    assert.deepEqual(parseImageReference('127.0.0.1:8444/a/b:2', '127.0.0.1:8444'), { ok: true, value: { repository: 'a/b', tag: '2' } });
+    assert.deepEqual(parseImageReference('batch/regime-switching:1.0', LOGIN_SERVER), {
+      ok: true,
+      value: { repository: 'batch/regime-switching', tag: '1.0' },
+    });
+    assert.deepEqual(parseImageReference('batch/regime-switching', LOGIN_SERVER), {
+      ok: true,
+      value: { repository: 'batch/regime-switching', tag: 'latest' },
+    });
+    assert.deepEqual(parseImageReference(`${LOGIN_SERVER}/a/b:2`, LOGIN_SERVER), {
+      ok: true,
+      value: { repository: 'a/b', tag: '2' },
+    });
+    assert.deepEqual(parseImageReference('127.0.0.1:8444/a/b:2', '127.0.0.1:8444'), {
+      ok: true,
+      value: { repository: 'a/b', tag: '2' },
+    });
     const d = `sha256:${'0'.repeat(64)}`;
-    assert.deepEqual(parseImageReference(`a/b@${d}`, LOGIN_SERVER), { ok: true, value: { repository: 'a/b', digest: d } });
+    assert.deepEqual(parseImageReference(`a/b@${d}`, LOGIN_SERVER), {
+      ok: true,
+      value: { repository: 'a/b', digest: d },
+    });
     assert.equal(formatImageReference({ repository: 'a/b', digest: d }), `a/b@${d}`);
   });
   test('rejected forms', () => {
-    for (const ref of ['ghcr.io/x/y:1', 'localhost/x:1', 'evil.azurecr.io/a/b:1', 'A/B:1', 'a/b@sha256:xyz', 'a/b:bad tag', '', '../x:1']) {
+    for (const ref of [
+      'ghcr.io/x/y:1',
+      'localhost/x:1',
+      'evil.azurecr.io/a/b:1',
+      'A/B:1',
+      'a/b@sha256:xyz',
+      'a/b:bad tag',
+      '',
+      '../x:1',
+    ]) {
       assert.equal(parseImageReference(ref, LOGIN_SERVER).ok, false, ref);
     }
   });
@@ -136,7 +196,21 @@ describe('sizing and SSRF helpers', () => {
     assert.equal(decideSizing(alpha, { cpu: 4.5 }).problems[0]?.field, 'cpu');
   });
   test('private address classification', () => {
-    for (const a of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', 'not-an-ip']) assert.equal(isPrivateAddress(a), true, a);
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      'not-an-ip',
+    ])
+      assert.equal(isPrivateAddress(a), true, a);
     for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111']) assert.equal(isPrivateAddress(a), false, a);
     assert.equal(checkWebhookUrl('http://[::1]:80/', false).ok, false);
     assert.equal(checkWebhookUrl('http://10.0.0.1/', true).ok, true);

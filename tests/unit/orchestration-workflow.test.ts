@@ -4,9 +4,31 @@
 // decision functions.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ACTIVITIES, encodeJobError, EVENTS, type GroupView, type JobInput, type JobRunState, type JobStatus, type Observation } from '../../orchestration/src/contracts';
-import { createJobOrchestrator, type OrchestrationContextLike, type TaskLike } from '../../orchestration/src/workflows/job-orchestrator';
-import { afterAttemptFailure, decideOnObservation, decideReadiness, MAX_OBSERVE_FAILURES, MAX_UNREACHABLE_POLLS, teardownAction, usageOf, initialRunState } from '../../orchestration/src/workflows/job-decisions';
+import {
+  ACTIVITIES,
+  encodeJobError,
+  EVENTS,
+  type GroupView,
+  type JobInput,
+  type JobRunState,
+  type JobStatus,
+  type Observation,
+} from '../../orchestration/src/contracts';
+import {
+  createJobOrchestrator,
+  type OrchestrationContextLike,
+  type TaskLike,
+} from '../../orchestration/src/workflows/job-orchestrator';
+import {
+  afterAttemptFailure,
+  decideOnObservation,
+  decideReadiness,
+  MAX_OBSERVE_FAILURES,
+  MAX_UNREACHABLE_POLLS,
+  teardownAction,
+  usageOf,
+  initialRunState,
+} from '../../orchestration/src/workflows/job-decisions';
 import { SETTINGS } from '../fixtures/tenants/harness';
 
 class FakeTask implements TaskLike {
@@ -14,7 +36,13 @@ class FakeTask implements TaskLike {
   isFaulted = false;
   result: unknown;
   canceled = false;
-  constructor(readonly kind: 'activity' | 'timer' | 'event' | 'any', readonly name: string, readonly input: unknown, readonly children: FakeTask[] = [], readonly fireAt?: Date) {}
+  constructor(
+    readonly kind: 'activity' | 'timer' | 'event' | 'any',
+    readonly name: string,
+    readonly input: unknown,
+    readonly children: FakeTask[] = [],
+    readonly fireAt?: Date,
+  ) {}
   cancel() {
     this.canceled = true;
   }
@@ -36,7 +64,20 @@ function jobInput(over: Partial<JobInput['spec']> = {}, settings = SETTINGS): Jo
     location: 'westeurope',
     createdAt: '2026-01-01T00:00:00.000Z',
     requestHash: 'h',
-    spec: { image: { repository: 'batch/regime-switching', tag: '1.0', ref: 'batch/regime-switching:1.0' }, cpu: 1, memoryGb: 2, env: {}, secureEnvNames: [], inputBlob: 'alpha/j-aaaaaaaaaaaaaaaaaaaa/input.json', timeoutMinutes: 10, onComplete: 'delete', onFailure: 'delete', maxAttempts: 1, priority: 'Regular', ...over },
+    spec: {
+      image: { repository: 'batch/regime-switching', tag: '1.0', ref: 'batch/regime-switching:1.0' },
+      cpu: 1,
+      memoryGb: 2,
+      env: {},
+      secureEnvNames: [],
+      inputBlob: 'alpha/j-aaaaaaaaaaaaaaaaaaaa/input.json',
+      timeoutMinutes: 10,
+      onComplete: 'delete',
+      onFailure: 'delete',
+      maxAttempts: 1,
+      priority: 'Regular',
+      ...over,
+    },
     rates: { currency: 'EUR', vcpuHour: 3.6, gbHour: 0.36 },
     settings,
   };
@@ -108,10 +149,35 @@ function drive(input: JobInput | JobRunState, script: Script, maxSteps = 5000): 
   return { calls, output: step.value as JobStatus | undefined, continuedWith, statuses, timersLeftRunning };
 }
 
-const runningView = (ip = '10.0.0.4'): GroupView => ({ exists: true, provisioningState: 'Succeeded', state: 'Running', ip, container: { state: 'Running', exitCode: null, detailStatus: null, restartCount: 0, startTime: '2026-01-01T00:00:01.000Z', finishTime: null }, lastEvent: null });
-const observation = (state: 'running' | 'succeeded' | 'failed', progress = 0.5, extra: Partial<Observation> = {}): Observation => ({
+const runningView = (ip = '10.0.0.4'): GroupView => ({
+  exists: true,
+  provisioningState: 'Succeeded',
+  state: 'Running',
+  ip,
+  container: {
+    state: 'Running',
+    exitCode: null,
+    detailStatus: null,
+    restartCount: 0,
+    startTime: '2026-01-01T00:00:01.000Z',
+    finishTime: null,
+  },
+  lastEvent: null,
+});
+const observation = (
+  state: 'running' | 'succeeded' | 'failed',
+  progress = 0.5,
+  extra: Partial<Observation> = {},
+): Observation => ({
   group: runningView(),
-  agent: { reachable: true, state, progress, message: `${state} ${progress}`, exitCode: state === 'running' ? null : state === 'succeeded' ? 0 : 1, error: state === 'failed' ? 'boom' : null },
+  agent: {
+    reachable: true,
+    state,
+    progress,
+    message: `${state} ${progress}`,
+    exitCode: state === 'running' ? null : state === 'succeeded' ? 0 : 1,
+    error: state === 'failed' ? 'boom' : null,
+  },
   cancelRequested: false,
   ...extra,
 });
@@ -122,21 +188,45 @@ function world(observe: (n: number) => Observation, over: Partial<Record<string,
     const custom = over[name];
     if (custom) return custom(name, input, n);
     switch (name) {
-      case ACTIVITIES.acquireSlot: return { granted: true };
-      case ACTIVITIES.resolveImage: return { ok: true, value: { imageRef: `acr.io/batch/regime-switching@sha256:${'1'.repeat(64)}`, digest: `sha256:${'1'.repeat(64)}` } };
-      case ACTIVITIES.createGroup: return { ok: true, value: null };
-      case ACTIVITIES.getGroup: return runningView();
-      case ACTIVITIES.checkAgentHealth: return true;
-      case ACTIVITIES.startAgent: return { ok: true, value: null };
-      case ACTIVITIES.observeJob: return observe(n);
-      case ACTIVITIES.archiveResult: return { urls: { result: 'https://r/result.json' }, notes: [] };
-      case ACTIVITIES.archiveLogs: return input.attempt ? { urls: { [`logs.attempt-${String(input.attempt)}`]: 'https://r/a.txt' }, notes: [] } : { urls: { logs: 'https://r/logs.txt' }, notes: [] };
-      case ACTIVITIES.deleteGroup: case ACTIVITIES.stopGroup: return { existed: true };
-      case ACTIVITIES.releaseSlot: return true;
-      case ACTIVITIES.restartGroup: return { ok: true, value: null };
-      case ACTIVITIES.cancelAgent: return true;
-      case ACTIVITIES.notifyWebhook: return { delivered: true };
-      default: throw new Error(`unscripted activity ${name}`);
+      case ACTIVITIES.acquireSlot:
+        return { granted: true };
+      case ACTIVITIES.resolveImage:
+        return {
+          ok: true,
+          value: {
+            imageRef: `acr.io/batch/regime-switching@sha256:${'1'.repeat(64)}`,
+            digest: `sha256:${'1'.repeat(64)}`,
+          },
+        };
+      case ACTIVITIES.createGroup:
+        return { ok: true, value: null };
+      case ACTIVITIES.getGroup:
+        return runningView();
+      case ACTIVITIES.checkAgentHealth:
+        return true;
+      case ACTIVITIES.startAgent:
+        return { ok: true, value: null };
+      case ACTIVITIES.observeJob:
+        return observe(n);
+      case ACTIVITIES.archiveResult:
+        return { urls: { result: 'https://r/result.json' }, notes: [] };
+      case ACTIVITIES.archiveLogs:
+        return input.attempt
+          ? { urls: { [`logs.attempt-${String(input.attempt)}`]: 'https://r/a.txt' }, notes: [] }
+          : { urls: { logs: 'https://r/logs.txt' }, notes: [] };
+      case ACTIVITIES.deleteGroup:
+      case ACTIVITIES.stopGroup:
+        return { existed: true };
+      case ACTIVITIES.releaseSlot:
+        return true;
+      case ACTIVITIES.restartGroup:
+        return { ok: true, value: null };
+      case ACTIVITIES.cancelAgent:
+        return true;
+      case ACTIVITIES.notifyWebhook:
+        return { delivered: true };
+      default:
+        throw new Error(`unscripted activity ${name}`);
     }
   };
 }
@@ -144,11 +234,25 @@ const names = (r: RunResult) => r.calls.map((c) => c.name);
 
 describe('job orchestrator', () => {
   test('happy path: admission → image → create → ready → start → monitor → archive → delete → release', () => {
-    const r = drive(jobInput(), { activity: world((n) => (n < 3 ? observation('running', n / 3) : observation('succeeded', 1))) });
-    assert.deepEqual(names(r).filter((n, i, a) => a.indexOf(n) === i), [
-      ACTIVITIES.acquireSlot, ACTIVITIES.resolveImage, ACTIVITIES.createGroup, ACTIVITIES.getGroup, ACTIVITIES.checkAgentHealth,
-      ACTIVITIES.startAgent, ACTIVITIES.observeJob, ACTIVITIES.archiveResult, ACTIVITIES.archiveLogs, ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot,
-    ]);
+    const r = drive(jobInput(), {
+      activity: world((n) => (n < 3 ? observation('running', n / 3) : observation('succeeded', 1))),
+    });
+    assert.deepEqual(
+      names(r).filter((n, i, a) => a.indexOf(n) === i),
+      [
+        ACTIVITIES.acquireSlot,
+        ACTIVITIES.resolveImage,
+        ACTIVITIES.createGroup,
+        ACTIVITIES.getGroup,
+        ACTIVITIES.checkAgentHealth,
+        ACTIVITIES.startAgent,
+        ACTIVITIES.observeJob,
+        ACTIVITIES.archiveResult,
+        ACTIVITIES.archiveLogs,
+        ACTIVITIES.deleteGroup,
+        ACTIVITIES.releaseSlot,
+      ],
+    );
     const out = r.output!;
     assert.equal(out.state, 'succeeded');
     assert.equal(out.progress, 1);
@@ -161,10 +265,18 @@ describe('job orchestrator', () => {
     assert.equal(r.timersLeftRunning, 0, 'losing timers are cancelled');
     const create = r.calls.find((c) => c.name === ACTIVITIES.createGroup)!.input;
     assert.equal(create.imageRef, `acr.io/batch/regime-switching@sha256:${'1'.repeat(64)}`);
-    assert.ok(typeof create.expiresAt === 'string' && Date.parse(create.expiresAt) > Date.parse('2026-01-01T00:10:00Z'));
-    assert.ok(r.statuses.some((s) => s.state === 'running' && s.progress > 0), 'progress is published as custom status');
+    assert.ok(
+      typeof create.expiresAt === 'string' && Date.parse(create.expiresAt) > Date.parse('2026-01-01T00:10:00Z'),
+    );
+    assert.ok(
+      r.statuses.some((s) => s.state === 'running' && s.progress > 0),
+      'progress is published as custom status',
+    );
     assert.ok(!JSON.stringify(r.calls).includes('JOB_TOKEN'), 'no token passes through the orchestration');
-    assert.equal(r.calls.find((c) => c.name === ACTIVITIES.startAgent)?.input.inputBlob, 'alpha/j-aaaaaaaaaaaaaaaaaaaa/input.json');
+    assert.equal(
+      r.calls.find((c) => c.name === ACTIVITIES.startAgent)?.input.inputBlob,
+      'alpha/j-aaaaaaaaaaaaaaaaaaaa/input.json',
+    );
   });
 
   test('cancel while running: agent told, group deleted, slot released', () => {
@@ -174,7 +286,10 @@ describe('job orchestrator', () => {
         polls++;
         return observation('running', 0.2);
       }),
-      race: (children) => (polls >= 2 ? children.find((c) => c.kind === 'event' && c.name === EVENTS.cancel)! : children.find((c) => c.kind === 'timer')!),
+      race: (children) =>
+        polls >= 2
+          ? children.find((c) => c.kind === 'event' && c.name === EVENTS.cancel)!
+          : children.find((c) => c.kind === 'timer')!,
     });
     assert.equal(r.output?.state, 'canceled');
     assert.equal(r.output?.error?.code, 'Canceled');
@@ -192,7 +307,10 @@ describe('job orchestrator', () => {
         const cb = children.find((c) => c.kind === 'event' && c.name === EVENTS.callback);
         if (cb && callbacks < 3) {
           callbacks++;
-          cb.result = callbacks < 3 ? { type: 'progress', progress: 0.3 * callbacks, message: `callback ${callbacks}` } : { type: 'completed' };
+          cb.result =
+            callbacks < 3
+              ? { type: 'progress', progress: 0.3 * callbacks, message: `callback ${callbacks}` }
+              : { type: 'completed' };
           return cb;
         }
         return children.find((c) => c.kind === 'timer')!;
@@ -213,7 +331,9 @@ describe('job orchestrator', () => {
 
   test('a group that never becomes ready: bounded wait, restart per policy, then ProvisioningTimeout and delete', () => {
     const pending: GroupView = { ...runningView(), state: 'Pending', ip: null, container: null };
-    const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 2 }, { ...SETTINGS, provisionTimeoutSeconds: 60 }), { activity: world(() => observation('running'), { [ACTIVITIES.getGroup]: () => pending }) });
+    const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 2 }, { ...SETTINGS, provisionTimeoutSeconds: 60 }), {
+      activity: world(() => observation('running'), { [ACTIVITIES.getGroup]: () => pending }),
+    });
     assert.equal(r.output?.state, 'failed');
     assert.equal(r.output?.error?.code, 'ProvisioningTimeout');
     assert.equal(r.output?.attempts, 2);
@@ -223,8 +343,16 @@ describe('job orchestrator', () => {
   });
 
   test('capacity errors: retried by the activity policy, then CapacityUnavailable; the group is still deleted', () => {
-    const capacity = new Error(encodeJobError({ code: 'CapacityUnavailable', message: 'not available in the location', retryable: true }));
-    const r = drive(jobInput(), { activity: world(() => observation('running'), { [ACTIVITIES.createGroup]: () => { throw capacity; } }) });
+    const capacity = new Error(
+      encodeJobError({ code: 'CapacityUnavailable', message: 'not available in the location', retryable: true }),
+    );
+    const r = drive(jobInput(), {
+      activity: world(() => observation('running'), {
+        [ACTIVITIES.createGroup]: () => {
+          throw capacity;
+        },
+      }),
+    });
     assert.equal(r.output?.state, 'failed');
     assert.equal(r.output?.error?.code, 'CapacityUnavailable');
     assert.match(r.output!.error!.message, /No ACI capacity after 6 attempts/);
@@ -232,7 +360,11 @@ describe('job orchestrator', () => {
   });
 
   test('image not found: fails fast, no group created, slot released', () => {
-    const r = drive(jobInput(), { activity: world(() => observation('running'), { [ACTIVITIES.resolveImage]: () => ({ ok: false, error: { code: 'ImageNotFound', message: 'missing' } }) }) });
+    const r = drive(jobInput(), {
+      activity: world(() => observation('running'), {
+        [ACTIVITIES.resolveImage]: () => ({ ok: false, error: { code: 'ImageNotFound', message: 'missing' } }),
+      }),
+    });
     assert.equal(r.output?.error?.code, 'ImageNotFound');
     assert.ok(!names(r).includes(ACTIVITIES.createGroup));
     assert.ok(!names(r).includes(ACTIVITIES.deleteGroup));
@@ -240,7 +372,14 @@ describe('job orchestrator', () => {
   });
 
   test('the batch rejects its input: failed with the field details, no restart', () => {
-    const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 3 }), { activity: world(() => observation('running'), { [ACTIVITIES.startAgent]: () => ({ ok: false, error: { code: 'InvalidInput', message: 'bad', details: [{ field: 'input.y', message: 'short' }] } }) }) });
+    const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 3 }), {
+      activity: world(() => observation('running'), {
+        [ACTIVITIES.startAgent]: () => ({
+          ok: false,
+          error: { code: 'InvalidInput', message: 'bad', details: [{ field: 'input.y', message: 'short' }] },
+        }),
+      }),
+    });
     assert.equal(r.output?.error?.code, 'InvalidInput');
     assert.deepEqual(r.output?.error?.details, [{ field: 'input.y', message: 'short' }]);
     assert.ok(!names(r).includes(ACTIVITIES.restartGroup));
@@ -250,23 +389,31 @@ describe('job orchestrator', () => {
   test('failure with attempts left and onFailure restart: restart, start again, succeed on attempt 2', () => {
     let attempt = 1;
     const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 2 }), {
-      activity: world((n) => (attempt === 1 ? observation('failed') : n > 3 ? observation('succeeded', 1) : observation('running')), {
-        [ACTIVITIES.restartGroup]: () => {
-          attempt = 2;
-          return { ok: true, value: null };
+      activity: world(
+        (n) => (attempt === 1 ? observation('failed') : n > 3 ? observation('succeeded', 1) : observation('running')),
+        {
+          [ACTIVITIES.restartGroup]: () => {
+            attempt = 2;
+            return { ok: true, value: null };
+          },
         },
-      }),
+      ),
     });
     assert.equal(r.output?.state, 'succeeded');
     assert.equal(r.output?.attempts, 2);
     assert.equal(names(r).filter((n) => n === ACTIVITIES.startAgent).length, 2);
     const attemptLogs = r.calls.findIndex((c) => c.name === ACTIVITIES.archiveLogs && c.input.attempt === 1);
-    assert.ok(attemptLogs >= 0 && attemptLogs < names(r).indexOf(ACTIVITIES.restartGroup), 'the failed attempt\'s logs are kept before the restart');
+    assert.ok(
+      attemptLogs >= 0 && attemptLogs < names(r).indexOf(ACTIVITIES.restartGroup),
+      "the failed attempt's logs are kept before the restart",
+    );
     assert.ok(r.output?.result?.urls['logs.attempt-1']);
   });
 
   test('the deadline ends the job as timed_out and the group is deleted', () => {
-    const r = drive(jobInput({ timeoutMinutes: 1, onFailure: 'stop' }), { activity: world(() => observation('running', 0.3)) });
+    const r = drive(jobInput({ timeoutMinutes: 1, onFailure: 'stop' }), {
+      activity: world(() => observation('running', 0.3)),
+    });
     assert.equal(r.output?.state, 'timed_out');
     assert.equal(r.output?.error?.code, 'JobTimedOut');
     assert.equal(r.output?.container.state, 'stopped', 'onFailure stop applies to timeouts');
@@ -283,7 +430,8 @@ describe('job orchestrator', () => {
   test('history stays bounded: continueAsNew after N polls with one typed state; the next generation finishes', () => {
     const settings = { ...SETTINGS, stepsPerGeneration: 5 };
     let total = 0;
-    const observe = () => (++total > 12 ? observation('succeeded', 1) : observation('running', Math.min(0.9, total / 12)));
+    const observe = () =>
+      ++total > 12 ? observation('succeeded', 1) : observation('running', Math.min(0.9, total / 12));
     const g1 = drive(jobInput({}, settings), { activity: world(observe) });
     assert.equal(g1.output, undefined);
     assert.ok(g1.continuedWith);
@@ -298,7 +446,9 @@ describe('job orchestrator', () => {
 
   test('queued: polls the ledger with a durable timer until granted; queue deadline → QueueTimeout', () => {
     const r = drive(jobInput({}, { ...SETTINGS, queueTimeoutMinutes: 0.5, admissionPollSeconds: 2 }), {
-      activity: world(() => observation('running'), { [ACTIVITIES.acquireSlot]: () => ({ granted: false, reason: 'waiting', position: 0, blockedBy: 'tenant' }) }),
+      activity: world(() => observation('running'), {
+        [ACTIVITIES.acquireSlot]: () => ({ granted: false, reason: 'waiting', position: 0, blockedBy: 'tenant' }),
+      }),
     });
     assert.equal(r.output?.error?.code, 'QueueTimeout');
     assert.ok(!names(r).includes(ACTIVITIES.createGroup));
@@ -316,13 +466,21 @@ describe('job orchestrator', () => {
       }),
     });
     assert.equal(r.output?.error?.code, 'ArmThrottled');
-    assert.equal(names(r).filter((n) => n === ACTIVITIES.observeJob).length, 1 + MAX_OBSERVE_FAILURES, 'an outage is polled through, not fatal at once');
+    assert.equal(
+      names(r).filter((n) => n === ACTIVITIES.observeJob).length,
+      1 + MAX_OBSERVE_FAILURES,
+      'an outage is polled through, not fatal at once',
+    );
     assert.deepEqual(names(r).slice(-2), [ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
   });
 
   test('an unreadable instance view during provisioning waits until the provisioning deadline', () => {
     const r = drive(jobInput({}, { ...SETTINGS, provisionTimeoutSeconds: 30 }), {
-      activity: world(() => observation('running'), { [ACTIVITIES.getGroup]: () => { throw new Error(encodeJobError({ code: 'TransientError', message: '503', retryable: true })); } }),
+      activity: world(() => observation('running'), {
+        [ACTIVITIES.getGroup]: () => {
+          throw new Error(encodeJobError({ code: 'TransientError', message: '503', retryable: true }));
+        },
+      }),
     });
     assert.equal(r.output?.error?.code, 'ProvisioningTimeout');
     assert.ok(names(r).includes(ACTIVITIES.deleteGroup));
@@ -332,7 +490,8 @@ describe('job orchestrator', () => {
     const r = drive(jobInput(), {
       activity: world(() => observation('running'), {
         [ACTIVITIES.observeJob]: (_n, _i, n) => {
-          if (n === 2 || n === 3) throw new Error(encodeJobError({ code: 'TransientError', message: '503', retryable: true }));
+          if (n === 2 || n === 3)
+            throw new Error(encodeJobError({ code: 'TransientError', message: '503', retryable: true }));
           return n < 5 ? observation('running', 0.5) : observation('succeeded', 1);
         },
       }),
@@ -346,8 +505,21 @@ describe('orchestrator decisions', () => {
     assert.deepEqual(decideReadiness(runningView('1.2.3.4'), null), { kind: 'ready', ip: '1.2.3.4' });
     assert.equal(decideReadiness({ ...runningView(), ip: null }, null).kind, 'wait');
     assert.equal(decideReadiness({ ...runningView(), exists: false }, null).kind, 'wait');
-    assert.equal(decideReadiness({ ...runningView(), provisioningState: 'Failed', lastEvent: 'Failed: pull' }, null).kind, 'failed');
-    const oom: GroupView = { ...runningView(), container: { state: 'Terminated', exitCode: 137, detailStatus: 'OOMKilled', restartCount: 0, startTime: '2026-01-01T00:00:05.000Z', finishTime: null } };
+    assert.equal(
+      decideReadiness({ ...runningView(), provisioningState: 'Failed', lastEvent: 'Failed: pull' }, null).kind,
+      'failed',
+    );
+    const oom: GroupView = {
+      ...runningView(),
+      container: {
+        state: 'Terminated',
+        exitCode: 137,
+        detailStatus: 'OOMKilled',
+        restartCount: 0,
+        startTime: '2026-01-01T00:00:05.000Z',
+        finishTime: null,
+      },
+    };
     const d = decideReadiness(oom, null);
     assert.equal(d.kind === 'failed' && d.error.code, 'OOMKilled');
     // After a restart, the previous attempt's terminated container is not this attempt's failure.
@@ -362,12 +534,31 @@ describe('orchestrator decisions', () => {
     assert.equal(decideOnObservation(observation('running', 0, { cancelRequested: true }), 0).kind, 'cancel');
     const gone = decideOnObservation({ ...observation('running'), group: { ...runningView(), exists: false } }, 0);
     assert.equal(gone.kind === 'attemptFailed' && gone.error.code, 'GroupDisappeared');
-    const silent: Observation = { ...observation('running'), agent: { reachable: false, state: null, progress: 0, message: '', exitCode: null, error: null } };
+    const silent: Observation = {
+      ...observation('running'),
+      agent: { reachable: false, state: null, progress: 0, message: '', exitCode: null, error: null },
+    };
     const first = decideOnObservation(silent, 0);
     assert.equal(first.kind === 'continue' && first.unreachablePolls, 1);
     const last = decideOnObservation(silent, MAX_UNREACHABLE_POLLS - 1);
     assert.equal(last.kind === 'attemptFailed' && last.error.code, 'AgentUnreachable');
-    const exited = decideOnObservation({ ...silent, group: { ...runningView(), container: { state: 'Terminated', exitCode: 3, detailStatus: 'Error', restartCount: 0, startTime: null, finishTime: null } } }, 0);
+    const exited = decideOnObservation(
+      {
+        ...silent,
+        group: {
+          ...runningView(),
+          container: {
+            state: 'Terminated',
+            exitCode: 3,
+            detailStatus: 'Error',
+            restartCount: 0,
+            startTime: null,
+            finishTime: null,
+          },
+        },
+      },
+      0,
+    );
     assert.equal(exited.kind === 'attemptFailed' && exited.error.code, 'ContainerExited');
   });
 
@@ -377,10 +568,27 @@ describe('orchestrator decisions', () => {
     assert.equal(afterAttemptFailure(s, '2026-01-01T00:00:10.000Z'), 'restart');
     s.status.attempts = 2;
     assert.equal(afterAttemptFailure(s, '2026-01-01T00:00:10.000Z'), 'fail');
-    assert.equal(teardownAction({ state: 'canceled', error: null }, { onComplete: 'keep', onFailure: 'stop' }), 'delete');
-    assert.equal(teardownAction({ state: 'succeeded', error: null }, { onComplete: 'stop', onFailure: 'delete' }), 'stop');
-    assert.equal(teardownAction({ state: 'failed', error: null }, { onComplete: 'keep', onFailure: 'restart' }), 'delete');
-    assert.equal(teardownAction({ state: 'timed_out', error: null }, { onComplete: 'keep', onFailure: 'stop' }), 'stop');
-    assert.deepEqual(usageOf(3600, 2, 4, { vcpuHour: 0.04, gbHour: 0.005, currency: 'EUR' }), { vcpuSeconds: 7200, gbSeconds: 14400, estimatedCost: 0.1, currency: 'EUR' });
+    assert.equal(
+      teardownAction({ state: 'canceled', error: null }, { onComplete: 'keep', onFailure: 'stop' }),
+      'delete',
+    );
+    assert.equal(
+      teardownAction({ state: 'succeeded', error: null }, { onComplete: 'stop', onFailure: 'delete' }),
+      'stop',
+    );
+    assert.equal(
+      teardownAction({ state: 'failed', error: null }, { onComplete: 'keep', onFailure: 'restart' }),
+      'delete',
+    );
+    assert.equal(
+      teardownAction({ state: 'timed_out', error: null }, { onComplete: 'keep', onFailure: 'stop' }),
+      'stop',
+    );
+    assert.deepEqual(usageOf(3600, 2, 4, { vcpuHour: 0.04, gbHour: 0.005, currency: 'EUR' }), {
+      vcpuSeconds: 7200,
+      gbSeconds: 14400,
+      estimatedCost: 0.1,
+      currency: 'EUR',
+    });
   });
 });

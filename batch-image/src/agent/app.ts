@@ -27,7 +27,9 @@ export interface RunningAgent {
 
 export async function startAgent(config: AgentConfig, model: ModelPort, log: Logger): Promise<RunningAgent> {
   const runner = new JobRunner();
-  const callbacks = config.callbackUrl ? new CallbackSender(config.callbackUrl, config.jobToken, config.callback, log) : undefined;
+  const callbacks = config.callbackUrl
+    ? new CallbackSender(config.callbackUrl, config.jobToken, config.callback, log)
+    : undefined;
   runner.onEvent((event) => {
     if (event.type !== 'progress') {
       const s = event.status;

@@ -47,7 +47,9 @@ export function postJson(url: URL, token: string, body: unknown, timeoutMs: numb
       },
       (res) => {
         res.resume(); // the answer's body is not needed; drain it so the socket is released
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfterMs: parseRetryAfter(res.headers['retry-after']) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, retryAfterMs: parseRetryAfter(res.headers['retry-after']) }),
+        );
         res.on('error', reject);
       },
     );
@@ -70,7 +72,11 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** Exponential backoff with "equal jitter": half the delay fixed, half random. */
-export function backoffDelayMs(attempt: number, tuning: Pick<CallbackTuning, 'baseDelayMs' | 'maxDelayMs'>, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  tuning: Pick<CallbackTuning, 'baseDelayMs' | 'maxDelayMs'>,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(tuning.maxDelayMs, tuning.baseDelayMs * 2 ** attempt);
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
@@ -155,7 +161,8 @@ export class CallbackSender {
     const body = { ...payload, seq: ++this.seq };
     try {
       const r = await postJson(this.url, this.token, body, this.tuning.requestTimeoutMs);
-      if (r.status < 200 || r.status >= 300) this.log.warn('progress callback refused', { status: r.status, seq: body.seq });
+      if (r.status < 200 || r.status >= 300)
+        this.log.warn('progress callback refused', { status: r.status, seq: body.seq });
     } catch (err) {
       this.log.warn('progress callback failed', { reason: errorMessage(err), seq: body.seq });
     }
@@ -175,13 +182,21 @@ export class CallbackSender {
           return true;
         }
         if (!isRetryableStatus(r.status)) {
-          this.log.error('final callback refused; not retrying', { type: body.type, status: r.status, attempt: attempt + 1 });
+          this.log.error('final callback refused; not retrying', {
+            type: body.type,
+            status: r.status,
+            attempt: attempt + 1,
+          });
           return false;
         }
         retryAfterMs = r.retryAfterMs;
         this.log.warn('final callback attempt failed', { type: body.type, status: r.status, attempt: attempt + 1 });
       } catch (err) {
-        this.log.warn('final callback attempt failed', { type: body.type, reason: errorMessage(err), attempt: attempt + 1 });
+        this.log.warn('final callback attempt failed', {
+          type: body.type,
+          reason: errorMessage(err),
+          attempt: attempt + 1,
+        });
       }
       if (attempt + 1 >= this.tuning.finalAttempts) break;
       const delay = Math.min(this.tuning.maxDelayMs, Math.max(backoffDelayMs(attempt, this.tuning), retryAfterMs ?? 0));

@@ -83,7 +83,10 @@ function progressScanner(onProgress: WorkContext['onProgress']): (chunk: Buffer)
       if (!line.startsWith(PROGRESS_MARKER)) continue;
       try {
         const p = JSON.parse(line.slice(PROGRESS_MARKER.length)) as { progress?: unknown; message?: unknown };
-        onProgress(typeof p.progress === 'number' ? p.progress : undefined, typeof p.message === 'string' ? p.message : undefined);
+        onProgress(
+          typeof p.progress === 'number' ? p.progress : undefined,
+          typeof p.message === 'string' ? p.message : undefined,
+        );
       } catch {
         // Not a well-formed marker: it was passed through as ordinary output; nothing more to do.
       }
@@ -96,7 +99,11 @@ function progressScanner(onProgress: WorkContext['onProgress']): (chunk: Buffer)
 }
 
 /** `{...result.json, exitCode}`: the exit code is the agent's own observation and wins. */
-export function readCommandResult(resultDir: string, exitCode: number, signal: NodeJS.Signals | null): Record<string, unknown> {
+export function readCommandResult(
+  resultDir: string,
+  exitCode: number,
+  signal: NodeJS.Signals | null,
+): Record<string, unknown> {
   const base: Record<string, unknown> = signal ? { signal } : {};
   const file = join(resultDir, 'result.json');
   let size: number;
@@ -108,11 +115,16 @@ export function readCommandResult(resultDir: string, exitCode: number, signal: N
     return { ...base, exitCode };
   }
   if (size > MAX_RESULT_JSON_BYTES) {
-    return { ...base, exitCode, resultError: `result.json is ${size} bytes (more than ${MAX_RESULT_JSON_BYTES} are not inlined); fetch it as an artifact` };
+    return {
+      ...base,
+      exitCode,
+      resultError: `result.json is ${size} bytes (more than ${MAX_RESULT_JSON_BYTES} are not inlined); fetch it as an artifact`,
+    };
   }
   try {
     const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return { ...(parsed as Record<string, unknown>), ...base, exitCode };
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      return { ...(parsed as Record<string, unknown>), ...base, exitCode };
     return { ...base, exitCode, value: parsed };
   } catch (err) {
     return { ...base, exitCode, resultError: `result.json is not valid JSON: ${(err as Error).message}` };

@@ -77,8 +77,15 @@ export function loadConfig(env: Env = process.env): AgentConfig {
   if (env.AGENT_COMMAND) {
     try {
       const parsed: unknown = JSON.parse(env.AGENT_COMMAND);
-      if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((a) => typeof a === 'string') || parsed[0] === '') {
-        errors.push('AGENT_COMMAND must be a JSON array of strings whose first element is the program, e.g. ["python","main.py"]');
+      if (
+        !Array.isArray(parsed) ||
+        parsed.length === 0 ||
+        !parsed.every((a) => typeof a === 'string') ||
+        parsed[0] === ''
+      ) {
+        errors.push(
+          'AGENT_COMMAND must be a JSON array of strings whose first element is the program, e.g. ["python","main.py"]',
+        );
       } else {
         defaultCommand = parsed as string[];
       }
@@ -92,7 +99,8 @@ export function loadConfig(env: Env = process.env): AgentConfig {
     if (env.AGENT_MODE === 'model' || env.AGENT_MODE === 'command') mode = env.AGENT_MODE;
     else errors.push(`AGENT_MODE must be 'model' or 'command' (got '${env.AGENT_MODE}')`);
   }
-  if (mode === 'model' && defaultCommand) errors.push("AGENT_COMMAND is set but AGENT_MODE is 'model': drop one of them");
+  if (mode === 'model' && defaultCommand)
+    errors.push("AGENT_COMMAND is set but AGENT_MODE is 'model': drop one of them");
 
   const config: AgentConfig = {
     port: int('PORT', 8080, 0, 65535),

@@ -53,17 +53,22 @@ export const invalidInput = (details: FieldError[]): AgentError =>
   new AgentError(
     400,
     'InvalidInput',
-    details.length === 1 ? `Invalid field ${details[0]?.field}: ${details[0]?.message}` : `${details.length} invalid fields: ${details.map((d) => d.field).join(', ')}`,
+    details.length === 1
+      ? `Invalid field ${details[0]?.field}: ${details[0]?.message}`
+      : `${details.length} invalid fields: ${details.map((d) => d.field).join(', ')}`,
     details,
   );
 
 export const payloadTooLarge = (limitBytes: number): AgentError =>
-  new AgentError(413, 'PayloadTooLarge', `The request body exceeds ${limitBytes} bytes.`, undefined, { Connection: 'close' });
+  new AgentError(413, 'PayloadTooLarge', `The request body exceeds ${limitBytes} bytes.`, undefined, {
+    Connection: 'close',
+  });
 
 export const agentBusy = (currentJobId: string): AgentError =>
   new AgentError(409, 'AgentBusy', `This agent already runs job '${currentJobId}'; one agent runs one job.`);
 
-export const notRunning = (): AgentError => new AgentError(409, 'NotRunning', 'No job has been started; nothing to cancel.');
+export const notRunning = (): AgentError =>
+  new AgentError(409, 'NotRunning', 'No job has been started; nothing to cancel.');
 
 export const alreadyFinished = (state: string): AgentError =>
   new AgentError(409, 'AlreadyFinished', `The job already finished (${state}); nothing to cancel.`);

@@ -2,7 +2,12 @@
 // Node's own client because the slim runtime image has no curl or wget.
 import { get } from 'node:http';
 
-const host = !process.env.HOST || process.env.HOST === '0.0.0.0' ? '127.0.0.1' : process.env.HOST === '::' ? '::1' : process.env.HOST;
+const host =
+  !process.env.HOST || process.env.HOST === '0.0.0.0'
+    ? '127.0.0.1'
+    : process.env.HOST === '::'
+      ? '::1'
+      : process.env.HOST;
 const port = process.env.PORT || '8080';
 
 const req = get({ host, port, path: '/healthz', timeout: 3_000 }, (res) => {

@@ -57,8 +57,7 @@ export interface Work {
 }
 
 export type JobEvent =
-  | { type: 'progress'; status: JobStatus }
-  | { type: 'completed' | 'failed' | 'canceled'; status: JobStatus };
+  { type: 'progress'; status: JobStatus } | { type: 'completed' | 'failed' | 'canceled'; status: JobStatus };
 
 /** Messages (status, callbacks) are cut here: an error text of any size must not bloat them. */
 const MAX_MESSAGE = 1000;
@@ -128,7 +127,12 @@ export class JobRunner {
         if (isAbortError(err) && this.cancelRequest) {
           this.finish({ ok: false, message: this.cancelRequest.message, result: null });
         } else {
-          this.finish({ ok: false, message: `failed: ${errorMessage(err)}`, result: null, error: { code: 'WorkFailed', message: errorMessage(err) } });
+          this.finish({
+            ok: false,
+            message: `failed: ${errorMessage(err)}`,
+            result: null,
+            error: { code: 'WorkFailed', message: errorMessage(err) },
+          });
         }
       }
     })();
@@ -181,7 +185,11 @@ export class JobRunner {
       ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
     };
     delete this.status.error;
-    const error = canceled ? { code: canceled.code, message: canceled.message } : outcome.ok ? undefined : (outcome.error ?? { code: 'WorkFailed', message: outcome.message });
+    const error = canceled
+      ? { code: canceled.code, message: canceled.message }
+      : outcome.ok
+        ? undefined
+        : (outcome.error ?? { code: 'WorkFailed', message: outcome.message });
     if (error) this.status.error = { code: error.code, message: error.message.slice(0, MAX_MESSAGE) };
     const type = state === 'succeeded' ? 'completed' : state;
     this.events.emit('event', { type, status: this.snapshot() } as JobEvent);

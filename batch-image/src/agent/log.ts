@@ -22,9 +22,7 @@ export function createLogger(opts: {
   minLevel?: LogLevel;
 }): Logger {
   // Match the secret as it appears inside a JSON string too (escaped quotes, backslashes).
-  const secrets = (opts.secrets ?? [])
-    .filter((s) => s.length > 0)
-    .flatMap((s) => [JSON.stringify(s).slice(1, -1), s]);
+  const secrets = (opts.secrets ?? []).filter((s) => s.length > 0).flatMap((s) => [JSON.stringify(s).slice(1, -1), s]);
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
   const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
   const min = order[opts.minLevel ?? 'info'];
@@ -34,8 +32,14 @@ export function createLogger(opts: {
       if (order[level] < min) return;
       let line: string;
       try {
-        line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...fields }, (key, value: unknown) =>
-          SECRET_KEYS.test(key) ? REDACTED : value instanceof Error ? { name: value.name, message: value.message } : value,
+        line = JSON.stringify(
+          { time: new Date().toISOString(), level, msg, ...base, ...fields },
+          (key, value: unknown) =>
+            SECRET_KEYS.test(key)
+              ? REDACTED
+              : value instanceof Error
+                ? { name: value.name, message: value.message }
+                : value,
         );
       } catch {
         line = JSON.stringify({ time: new Date().toISOString(), level, msg, logError: 'unserializable fields' });

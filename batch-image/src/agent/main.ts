@@ -16,7 +16,10 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const log = createLogger({ secrets: [config.jobToken], minLevel: process.env.AGENT_LOG_LEVEL === 'debug' ? 'debug' : 'info' });
+  const log = createLogger({
+    secrets: [config.jobToken],
+    minLevel: process.env.AGENT_LOG_LEVEL === 'debug' ? 'debug' : 'info',
+  });
 
   // Handlers go in before the agent announces itself: a SIGTERM that arrives before them would
   // kill the process outright (the default action), skipping the clean shutdown.
@@ -50,6 +53,13 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   // Typically EADDRINUSE / EADDRNOTAVAIL on listen.
-  console.error(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'agent failed to start', reason: (err as Error).message }));
+  console.error(
+    JSON.stringify({
+      time: new Date().toISOString(),
+      level: 'error',
+      msg: 'agent failed to start',
+      reason: (err as Error).message,
+    }),
+  );
   process.exit(1);
 });

@@ -20,10 +20,18 @@ export const regimeSwitchingModel: ModelPort = {
       const fitInput = input as FitInput;
       let result: Awaited<ReturnType<typeof fitModel>>;
       try {
-        result = await fitModel(fitInput, { signal: ctx.signal, onProgress: (fraction, message) => ctx.onProgress(fraction, message) });
+        result = await fitModel(fitInput, {
+          signal: ctx.signal,
+          onProgress: (fraction, message) => ctx.onProgress(fraction, message),
+        });
       } catch (err) {
         if (isAbortError(err)) throw err;
-        return { ok: false, message: `the fit failed: ${errorMessage(err)}`, result: null, error: { code: 'ModelFailed', message: errorMessage(err) } };
+        return {
+          ok: false,
+          message: `the fit failed: ${errorMessage(err)}`,
+          result: null,
+          error: { code: 'ModelFailed', message: errorMessage(err) },
+        };
       }
       writeFileSync(join(resultDir, 'result.json'), JSON.stringify(result));
       try {

@@ -4,7 +4,17 @@ import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { findArtifact, listArtifacts } from './artifacts';
 import { createTokenCheck } from './auth';
-import { AgentError, agentBusy, internalError, invalidInput, methodNotAllowed, notFinished, notFound, shuttingDown, unauthorized } from './errors';
+import {
+  AgentError,
+  agentBusy,
+  internalError,
+  invalidInput,
+  methodNotAllowed,
+  notFinished,
+  notFound,
+  shuttingDown,
+  unauthorized,
+} from './errors';
 import { readJson, sendError, sendJson } from './http-io';
 import { CancelRequest, type JobRunner, type Work } from './job-runner';
 import type { Logger } from './log';
@@ -45,12 +55,21 @@ export function createAgentServer(deps: AgentDeps): Server {
       sendJson(res, 202, current);
       return;
     }
-    const planned = planStart(body, { expectedJobId: config.jobId, mode: config.mode, defaultCommand: config.defaultCommand }, deps.validateModelInput);
+    const planned = planStart(
+      body,
+      { expectedJobId: config.jobId, mode: config.mode, defaultCommand: config.defaultCommand },
+      deps.validateModelInput,
+    );
     if (!planned.ok) throw invalidInput(planned.errors);
     const { plan } = planned;
     // start() re-checks: two concurrent first requests cannot both start a job.
     const started = runner.start(plan.jobId, plan.mode, () => deps.createWork(plan));
-    if (started) log.info('job started', { jobId: plan.jobId, mode: plan.mode, ...(plan.mode === 'command' ? { program: plan.command[0] } : {}) });
+    if (started)
+      log.info('job started', {
+        jobId: plan.jobId,
+        mode: plan.mode,
+        ...(plan.mode === 'command' ? { program: plan.command[0] } : {}),
+      });
     sendJson(res, 202, runner.snapshot());
   };
 
@@ -76,7 +95,12 @@ export function createAgentServer(deps: AgentDeps): Server {
         GET: (_req, res) => {
           const status = runner.snapshot();
           if (!runner.isFinished()) throw notFinished(status.state);
-          sendJson(res, 200, { jobId: status.jobId, state: status.state, result: runner.result, artifacts: listArtifacts(config.resultDir) });
+          sendJson(res, 200, {
+            jobId: status.jobId,
+            state: status.state,
+            result: runner.result,
+            artifacts: listArtifacts(config.resultDir),
+          });
         },
       },
     },
@@ -134,7 +158,12 @@ export function createAgentServer(deps: AgentDeps): Server {
     const started = Date.now();
     res.on('finish', () => {
       const quiet = req.url === '/status' || req.url === '/healthz';
-      (quiet ? log.debug : log.info)('request', { method: req.method, path: req.url, status: res.statusCode, ms: Date.now() - started });
+      (quiet ? log.debug : log.info)('request', {
+        method: req.method,
+        path: req.url,
+        status: res.statusCode,
+        ms: Date.now() - started,
+      });
     });
     handle(req, res).catch((err: unknown) => {
       const agentErr = err instanceof AgentError ? err : internalError();

@@ -26,16 +26,22 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const hasControlChars = (s: string): boolean => /[\u0000-\u001f\u007f]/.test(s);
 
 /** Just the jobId: enough to answer an idempotent retry or a 409 without validating the rest. */
-export function parseJobId(body: unknown, expectedJobId: string | undefined): { jobId: string } | { errors: FieldError[] } {
+export function parseJobId(
+  body: unknown,
+  expectedJobId: string | undefined,
+): { jobId: string } | { errors: FieldError[] } {
   if (!isRecord(body)) return { errors: [{ field: 'body', message: 'must be a JSON object' }] };
   const jobId = body.jobId;
   if (jobId === undefined) return { errors: [{ field: 'jobId', message: 'is required' }] };
-  if (typeof jobId !== 'string' || jobId === '') return { errors: [{ field: 'jobId', message: 'must be a non-empty string' }] };
+  if (typeof jobId !== 'string' || jobId === '')
+    return { errors: [{ field: 'jobId', message: 'must be a non-empty string' }] };
   if (jobId.length > MAX_JOB_ID || hasControlChars(jobId)) {
-    return { errors: [{ field: 'jobId', message: `must be at most ${MAX_JOB_ID} characters, without control characters` }] };
+    return {
+      errors: [{ field: 'jobId', message: `must be at most ${MAX_JOB_ID} characters, without control characters` }],
+    };
   }
   if (expectedJobId !== undefined && jobId !== expectedJobId) {
-    return { errors: [{ field: 'jobId', message: 'does not match this container\'s JOB_ID' }] };
+    return { errors: [{ field: 'jobId', message: "does not match this container's JOB_ID" }] };
   }
   return { jobId };
 }
@@ -70,9 +76,11 @@ function parseEnv(raw: unknown, errors: FieldError[]): Record<string, string> {
   }
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (!ENV_NAME.test(name)) errors.push({ field: `env.${name}`, message: 'is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)' });
+    if (!ENV_NAME.test(name))
+      errors.push({ field: `env.${name}`, message: 'is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)' });
     else if (typeof value !== 'string') errors.push({ field: `env.${name}`, message: 'must be a string' });
-    else if (value.includes('\u0000')) errors.push({ field: `env.${name}`, message: 'must not contain NUL characters' });
+    else if (value.includes('\u0000'))
+      errors.push({ field: `env.${name}`, message: 'must not contain NUL characters' });
     else env[name] = value;
   }
   return env;
@@ -82,7 +90,11 @@ function parseEnv(raw: unknown, errors: FieldError[]): Record<string, string> {
  * The job runs in command mode when the request carries `command`, or when the agent is configured
  * for it (AGENT_MODE=command or AGENT_COMMAND); otherwise the model runs on `input`.
  */
-export function planStart(body: unknown, opts: StartOptions, validateModelInput: InputValidator): { ok: true; plan: StartPlan } | { ok: false; errors: FieldError[] } {
+export function planStart(
+  body: unknown,
+  opts: StartOptions,
+  validateModelInput: InputValidator,
+): { ok: true; plan: StartPlan } | { ok: false; errors: FieldError[] } {
   const id = parseJobId(body, opts.expectedJobId);
   if (!isRecord(body)) return { ok: false, errors: 'errors' in id ? id.errors : [] };
   const errors: FieldError[] = 'errors' in id ? [...id.errors] : [];
@@ -92,7 +104,8 @@ export function planStart(body: unknown, opts: StartOptions, validateModelInput:
   const commandMode = body.command !== undefined && body.command !== null ? true : opts.mode === 'command';
 
   if (commandMode) {
-    const effective = command ?? (body.command === undefined || body.command === null ? opts.defaultCommand : undefined);
+    const effective =
+      command ?? (body.command === undefined || body.command === null ? opts.defaultCommand : undefined);
     if (!effective && !errors.some((e) => e.field.startsWith('command'))) {
       errors.push({ field: 'command', message: 'is required in command mode (this image has no AGENT_COMMAND)' });
     }

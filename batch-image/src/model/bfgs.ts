@@ -67,7 +67,10 @@ export function minimizeBfgs(fg: Objective, x0: Float64Array, opts: BfgsOptions)
     for (let tries = 0; tries < 50; tries++) {
       for (let i = 0; i < n; i++) xNew[i] = x[i]! + step * d[i]!;
       fNew = fg(xNew, gNew);
-      if (Number.isFinite(fNew) && fNew <= f + 1e-4 * step * slope) { accepted = true; break; }
+      if (Number.isFinite(fNew) && fNew <= f + 1e-4 * step * slope) {
+        accepted = true;
+        break;
+      }
       step *= Number.isFinite(fNew) ? 0.5 : 0.1;
     }
     if (!accepted) {

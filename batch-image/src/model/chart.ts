@@ -46,29 +46,46 @@ export function renderChartSvg(input: FitInput, result: FitResult): string {
   const xOf = (t: number): number => LEFT + (T <= 1 ? 0 : (t / (T - 1)) * plotW);
   let yMin = Infinity;
   let yMax = -Infinity;
-  for (const v of y) { if (v < yMin) yMin = v; if (v > yMax) yMax = v; }
-  if (yMin === yMax) { yMin -= 1; yMax += 1; }
+  for (const v of y) {
+    if (v < yMin) yMin = v;
+    if (v > yMax) yMax = v;
+  }
+  if (yMin === yMax) {
+    yMin -= 1;
+    yMax += 1;
+  }
   const pad = (yMax - yMin) * 0.05;
-  yMin -= pad; yMax += pad;
+  yMin -= pad;
+  yMax += pad;
   const seriesTop = TOP;
   const probTop = TOP + SERIES_H + GAP;
   const yPix = (v: number): number => seriesTop + SERIES_H - ((v - yMin) / (yMax - yMin)) * SERIES_H;
   const pPix = (p: number): number => probTop + PROB_H - p * PROB_H;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">`,
+  );
   parts.push(`<title>Markov-switching regression: ${k} regimes, ${T} observations</title>`);
   parts.push(`<rect x="0" y="0" width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`);
-  parts.push(`<text x="${LEFT}" y="24" font-size="14" font-weight="bold">${esc(`Markov-switching regression (k = ${k}, log-likelihood ${fmt(result.logLikelihood)})`)}</text>`);
+  parts.push(
+    `<text x="${LEFT}" y="24" font-size="14" font-weight="bold">${esc(`Markov-switching regression (k = ${k}, log-likelihood ${fmt(result.logLikelihood)})`)}</text>`,
+  );
 
   // Series: one point per bucket edge (min and max inside each bucket keep spikes visible).
   const pts: string[] = [];
   for (let b = 0; b < buckets; b++) {
     const from = Math.floor((b * T) / buckets);
     const to = Math.max(from + 1, Math.floor(((b + 1) * T) / buckets));
-    if (to - from === 1) { pts.push(`${xOf(from).toFixed(2)},${yPix(y[from]!).toFixed(2)}`); continue; }
+    if (to - from === 1) {
+      pts.push(`${xOf(from).toFixed(2)},${yPix(y[from]!).toFixed(2)}`);
+      continue;
+    }
     let lo = from;
     let hi = from;
-    for (let t = from; t < to; t++) { if (y[t]! < y[lo]!) lo = t; if (y[t]! > y[hi]!) hi = t; }
+    for (let t = from; t < to; t++) {
+      if (y[t]! < y[lo]!) lo = t;
+      if (y[t]! > y[hi]!) hi = t;
+    }
     const [a, c] = lo < hi ? [lo, hi] : [hi, lo];
     pts.push(`${xOf(a).toFixed(2)},${yPix(y[a]!).toFixed(2)}`, `${xOf(c).toFixed(2)},${yPix(y[c]!).toFixed(2)}`);
   }
@@ -96,15 +113,21 @@ export function renderChartSvg(input: FitInput, result: FitResult): string {
   }
   for (let j = 0; j < k; j++) {
     const upper = xs.map((x, b) => `${x.toFixed(2)},${pPix(Math.min(1, cum[b]![j]!)).toFixed(2)}`);
-    const lower = xs.map((x, b) => `${x.toFixed(2)},${pPix(j === 0 ? 0 : Math.min(1, cum[b]![j - 1]!)).toFixed(2)}`).reverse();
-    parts.push(`<polygon fill="${COLORS[j % COLORS.length]}" fill-opacity="0.75" stroke="none" points="${[...upper, ...lower].join(' ')}"/>`);
+    const lower = xs
+      .map((x, b) => `${x.toFixed(2)},${pPix(j === 0 ? 0 : Math.min(1, cum[b]![j - 1]!)).toFixed(2)}`)
+      .reverse();
+    parts.push(
+      `<polygon fill="${COLORS[j % COLORS.length]}" fill-opacity="0.75" stroke="none" points="${[...upper, ...lower].join(' ')}"/>`,
+    );
   }
   parts.push(`<rect x="${LEFT}" y="${probTop}" width="${plotW}" height="${PROB_H}" fill="none" stroke="#888"/>`);
   for (const v of [0, 0.5, 1]) {
     const py = pPix(v).toFixed(2);
     parts.push(`<text x="${LEFT - 6}" y="${py}" text-anchor="end" dominant-baseline="middle">${v}</text>`);
   }
-  parts.push(`<text x="${LEFT - 48}" y="${probTop + PROB_H / 2}" transform="rotate(-90 ${LEFT - 48} ${probTop + PROB_H / 2})" text-anchor="middle">smoothed Pr[regime]</text>`);
+  parts.push(
+    `<text x="${LEFT - 48}" y="${probTop + PROB_H / 2}" transform="rotate(-90 ${LEFT - 48} ${probTop + PROB_H / 2})" text-anchor="middle">smoothed Pr[regime]</text>`,
+  );
 
   // Shared time axis.
   const axisY = probTop + PROB_H;
@@ -122,7 +145,9 @@ export function renderChartSvg(input: FitInput, result: FitResult): string {
     const ly = axisY + 44 + j * LEGEND_LINE;
     const coef = r.coefficients.length ? `coefficients ${r.coefficients.map(fmt).join(', ')}; ` : '';
     const label = `regime ${j}: ${coef}σ² = ${fmt(r.sigma2)}; expected duration ${fmt(r.expectedDuration)} observations`;
-    parts.push(`<rect x="${x}" y="${ly - 9}" width="12" height="12" fill="${COLORS[j % COLORS.length]}" fill-opacity="0.75"/>`);
+    parts.push(
+      `<rect x="${x}" y="${ly - 9}" width="12" height="12" fill="${COLORS[j % COLORS.length]}" fill-opacity="0.75"/>`,
+    );
     parts.push(`<text x="${x + 18}" y="${ly + 1}">${esc(label)}</text>`);
   });
   parts.push('</svg>');

@@ -70,7 +70,9 @@ export function detectCpuLimit(fsRoot = '/', read: ReadText = readText): CpuLimi
   const { v1, v2 } = parseProcCgroup(procText);
   const cpuPath = v1.get('cpu');
   if (cpuPath !== undefined) {
-    const roots = ['sys/fs/cgroup/cpu', 'sys/fs/cgroup/cpu,cpuacct', 'sys/fs/cgroup/cpuacct,cpu'].map((r) => posix.join(fsRoot, r));
+    const roots = ['sys/fs/cgroup/cpu', 'sys/fs/cgroup/cpu,cpuacct', 'sys/fs/cgroup/cpuacct,cpu'].map((r) =>
+      posix.join(fsRoot, r),
+    );
     for (const root of roots) {
       const found = tightest(ancestors(root, cpuPath), (dir) => {
         const quota = Number((read(posix.join(dir, 'cpu.cfs_quota_us')) ?? '').trim());

@@ -61,7 +61,11 @@ export function toPlain(p: MsrParams): PlainParams {
 }
 
 export function fromPlain(p: PlainParams): MsrParams {
-  return { beta: Float64Array.from(p.beta), sigma2: Float64Array.from(p.sigma2), transition: Float64Array.from(p.transition) };
+  return {
+    beta: Float64Array.from(p.beta),
+    sigma2: Float64Array.from(p.sigma2),
+    transition: Float64Array.from(p.transition),
+  };
 }
 
 function ols(model: MsrModel): { beta: Float64Array; variance: number } {
@@ -98,7 +102,9 @@ export function startingParams(model: MsrModel, index: number, seed: number): Ms
     params.transition.fill(1 / k);
     for (let j = 0; j < k; j++) {
       for (let c = 0; c < p; c++) params.beta[j * p + c] = model.switchingCoefficients ? beta[c]! * (j / k) : beta[c]!;
-      params.sigma2[j] = model.switchingVariance ? variance / 10 + ((variance - variance / 10) * j) / (k - 1) : variance;
+      params.sigma2[j] = model.switchingVariance
+        ? variance / 10 + ((variance - variance / 10) * j) / (k - 1)
+        : variance;
     }
     return params;
   }
@@ -109,7 +115,11 @@ export function startingParams(model: MsrModel, index: number, seed: number): Ms
     const stay = 0.5 + 0.48 * uniform();
     const rest = new Float64Array(k);
     let rs = 0;
-    for (let j = 0; j < k; j++) if (j !== i) { rest[j] = 0.05 + uniform(); rs += rest[j]!; }
+    for (let j = 0; j < k; j++)
+      if (j !== i) {
+        rest[j] = 0.05 + uniform();
+        rs += rest[j]!;
+      }
     for (let j = 0; j < k; j++) params.transition[i * k + j] = j === i ? stay : ((1 - stay) * rest[j]!) / rs;
   }
   const common = new Float64Array(p);
@@ -122,7 +132,8 @@ export function startingParams(model: MsrModel, index: number, seed: number): Ms
     }
   }
   const commonVar = variance * Math.exp(-1 + 1.2 * uniform());
-  for (let j = 0; j < k; j++) params.sigma2[j] = model.switchingVariance ? variance * Math.exp(-2 + 2.3 * uniform()) : commonVar;
+  for (let j = 0; j < k; j++)
+    params.sigma2[j] = model.switchingVariance ? variance * Math.exp(-2 + 2.3 * uniform()) : commonVar;
   return params;
 }
 
@@ -188,20 +199,26 @@ export function runStart(
   const T = model.T;
   let calls = 0;
   const bfgsBudget = Math.max(1, maxIterations - iterations);
-  const res = minimizeBfgs((x, g) => {
-    model.fromTheta(x, work);
-    const value = model.logLikelihoodAndGradient(work, g);
-    for (let i = 0; i < g.length; i++) g[i] = -g[i]! / T;
-    if (++calls % 25 === 0) progress?.(Math.min(0.99, 0.3 + (0.7 * calls) / (3 * bfgsBudget + 25)));
-    return Number.isFinite(value) ? -value / T : Infinity;
-  }, theta, { maxIterations: bfgsBudget, tolerance, gradientTolerance: GRADIENT_TOLERANCE });
+  const res = minimizeBfgs(
+    (x, g) => {
+      model.fromTheta(x, work);
+      const value = model.logLikelihoodAndGradient(work, g);
+      for (let i = 0; i < g.length; i++) g[i] = -g[i]! / T;
+      if (++calls % 25 === 0) progress?.(Math.min(0.99, 0.3 + (0.7 * calls) / (3 * bfgsBudget + 25)));
+      return Number.isFinite(value) ? -value / T : Infinity;
+    },
+    theta,
+    { maxIterations: bfgsBudget, tolerance, gradientTolerance: GRADIENT_TOLERANCE },
+  );
   const best = model.newParams();
   let logLikelihood: number;
   if (Number.isFinite(res.f)) {
     model.fromTheta(res.x, best);
     logLikelihood = -res.f * T;
   } else {
-    best.beta.set(params.beta); best.sigma2.set(params.sigma2); best.transition.set(params.transition);
+    best.beta.set(params.beta);
+    best.sigma2.set(params.sigma2);
+    best.transition.set(params.transition);
     logLikelihood = ll;
   }
   progress?.(1);
@@ -260,7 +277,11 @@ export function canonicalOrder(shape: ModelShape, params: MsrParams): number[] {
 
 export function permuteParams(shape: ModelShape, params: MsrParams, order: number[]): MsrParams {
   const { k, p } = shape;
-  const out: MsrParams = { beta: new Float64Array(k * p), sigma2: new Float64Array(k), transition: new Float64Array(k * k) };
+  const out: MsrParams = {
+    beta: new Float64Array(k * p),
+    sigma2: new Float64Array(k),
+    transition: new Float64Array(k * k),
+  };
   for (let a = 0; a < k; a++) {
     const src = order[a]!;
     for (let c = 0; c < p; c++) out.beta[a * p + c] = params.beta[src * p + c]!;
@@ -293,7 +314,8 @@ export function hessianColumns(model: MsrModel, plain: PlainParams, columns: num
   // series far from zero) would swamp its curvature. The score is exact, so rounding stays small.
   const h = 1e-5;
   return columns.map((i) => {
-    x.set(theta); x[i] = theta[i]! + h;
+    x.set(theta);
+    x[i] = theta[i]! + h;
     model.fromTheta(x, work);
     const a = model.logLikelihoodAndGradient(work, gp);
     x[i] = theta[i]! - h;
@@ -327,10 +349,21 @@ export function summarize(
   const { T, k, p } = model;
   const params = fromPlain(canonical);
   const n = model.nTheta;
-  const columns = hessian ?? hessianColumns(model, canonical, Array.from({ length: n }, (_, i) => i));
+  const columns =
+    hessian ??
+    hessianColumns(
+      model,
+      canonical,
+      Array.from({ length: n }, (_, i) => i),
+    );
   const hessianOk = columns.length === n && columns.every((c) => c !== null && c.length === n);
   const H = new Float64Array(n * n);
-  if (hessianOk) columns.forEach((col, i) => col!.forEach((v, j) => { H[j * n + i] = v; }));
+  if (hessianOk)
+    columns.forEach((col, i) =>
+      col!.forEach((v, j) => {
+        H[j * n + i] = v;
+      }),
+    );
   const negH = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) negH[i * n + j] = -0.5 * (H[i * n + j]! + H[j * n + i]!);
   const cov = hessianOk ? symmetricPinv(negH, n) : new Float64Array(n * n).fill(NaN);

@@ -41,7 +41,10 @@ function acquireWorker(): Worker {
 }
 
 function releaseWorker(w: Worker): void {
-  if (idle.length >= MAX_IDLE) { void w.terminate(); return; }
+  if (idle.length >= MAX_IDLE) {
+    void w.terminate();
+    return;
+  }
   w.unref();
   idle.push(w);
 }
@@ -75,10 +78,15 @@ function logScaleOfY(y: number[]): number {
  */
 export function chooseBest(outcomes: Pick<StartOutcome, 'logLikelihood' | 'degenerate'>[]): number {
   let best = -1;
-  const rank = (o: Pick<StartOutcome, 'logLikelihood' | 'degenerate'>): [number, number] =>
-    [o.degenerate ? 0 : 1, Number.isFinite(o.logLikelihood) ? o.logLikelihood : -Infinity];
+  const rank = (o: Pick<StartOutcome, 'logLikelihood' | 'degenerate'>): [number, number] => [
+    o.degenerate ? 0 : 1,
+    Number.isFinite(o.logLikelihood) ? o.logLikelihood : -Infinity,
+  ];
   outcomes.forEach((o, i) => {
-    if (best < 0) { best = i; return; }
+    if (best < 0) {
+      best = i;
+      return;
+    }
     const [da, la] = rank(o);
     const [db, lb] = rank(outcomes[best]!);
     if (da > db || (da === db && la > lb)) best = i;
@@ -109,7 +117,11 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
     const report = (fraction: number, message: string): void => {
       lastFraction = Math.max(lastFraction, Math.min(1, Math.max(0, fraction)));
       if (!settled && onProgress) {
-        try { onProgress(lastFraction, message); } catch { /* a progress sink must not break the fit */ }
+        try {
+          onProgress(lastFraction, message);
+        } catch {
+          /* a progress sink must not break the fit */
+        }
       }
     };
     const startsFraction = (): number => {
@@ -165,7 +177,10 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
       }
     };
 
-    report(0, `fitting ${input.k}-regime model to ${input.y.length} observations: ${input.starts} starts on ${workerCount} worker thread(s)`);
+    report(
+      0,
+      `fitting ${input.k}-regime model to ${input.y.length} observations: ${input.starts} starts on ${workerCount} worker thread(s)`,
+    );
     for (let i = 0; i < workerCount; i++) {
       let w: Worker;
       try {
@@ -188,12 +203,17 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
             fractions[msg.index] = 1;
             done++;
             const ll = msg.outcome.logLikelihood - llShift;
-            report(startsFraction(), `start ${msg.index + 1}/${input.starts} done: log-likelihood ${ll.toFixed(4)}${msg.outcome.converged ? '' : ' (not converged)'}`);
+            report(
+              startsFraction(),
+              `start ${msg.index + 1}/${input.starts} done: log-likelihood ${ll.toFixed(4)}${msg.outcome.converged ? '' : ' (not converged)'}`,
+            );
             dispatch(w);
             break;
           }
           case 'hessian-done': {
-            msg.columns.forEach((c, i) => { hessian[c] = msg.values[i] ?? null; });
+            msg.columns.forEach((c, i) => {
+              hessian[c] = msg.values[i] ?? null;
+            });
             hessianDone += msg.columns.length;
             report(0.9 + (0.07 * hessianDone) / nTheta, 'standard errors: numerical Hessian');
             if (--hessianPending === 0) send(workers[0]!, { type: 'summarize', params: canonical!, hessian });
@@ -225,11 +245,17 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
         }
       };
       const onError = (err: Error): void => finish(err);
-      const onExit = (code: number): void => { if (!settled) finish(new Error(`model worker exited unexpectedly with code ${code}`)); };
+      const onExit = (code: number): void => {
+        if (!settled) finish(new Error(`model worker exited unexpectedly with code ${code}`));
+      };
       w.on('message', onMessage);
       w.on('error', onError);
       w.on('exit', onExit);
-      detach.push(() => { w.off('message', onMessage); w.off('error', onError); w.off('exit', onExit); });
+      detach.push(() => {
+        w.off('message', onMessage);
+        w.off('error', onError);
+        w.off('exit', onExit);
+      });
       send(w, { type: 'load', input });
       dispatch(w);
     }

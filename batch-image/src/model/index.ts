@@ -6,5 +6,12 @@ export { renderChartSvg } from './chart';
 export { availableCpus, detectCpuLimit, workerCountFor, parseProcCgroup } from './cpus';
 export type { CpuLimit } from './cpus';
 export type {
-  FieldError, FitInput, FitOptions, FitResult, ParseResult, RegimeResult, StartReport, Trend,
+  FieldError,
+  FitInput,
+  FitOptions,
+  FitResult,
+  ParseResult,
+  RegimeResult,
+  StartReport,
+  Trend,
 } from './types';

@@ -15,14 +15,21 @@ export function solveInPlace(a: Float64Array, b: Float64Array, n: number): boole
     let best = Math.abs(a[c * n + c]!);
     for (let r = c + 1; r < n; r++) {
       const v = Math.abs(a[r * n + c]!);
-      if (v > best) { best = v; piv = r; }
+      if (v > best) {
+        best = v;
+        piv = r;
+      }
     }
     if (best <= tiny) return false;
     if (piv !== c) {
       for (let j = 0; j < n; j++) {
-        const t = a[c * n + j]!; a[c * n + j] = a[piv * n + j]!; a[piv * n + j] = t;
+        const t = a[c * n + j]!;
+        a[c * n + j] = a[piv * n + j]!;
+        a[piv * n + j] = t;
       }
-      const t = b[c]!; b[c] = b[piv]!; b[piv] = t;
+      const t = b[c]!;
+      b[c] = b[piv]!;
+      b[piv] = t;
     }
     const d = a[c * n + c]!;
     for (let r = c + 1; r < n; r++) {

@@ -85,11 +85,19 @@ export class MsrModel {
   }
 
   newParams(): MsrParams {
-    return { beta: new Float64Array(this.k * this.p), sigma2: new Float64Array(this.k), transition: new Float64Array(this.k * this.k) };
+    return {
+      beta: new Float64Array(this.k * this.p),
+      sigma2: new Float64Array(this.k),
+      transition: new Float64Array(this.k * this.k),
+    };
   }
 
   copyParams(src: MsrParams): MsrParams {
-    return { beta: Float64Array.from(src.beta), sigma2: Float64Array.from(src.sigma2), transition: Float64Array.from(src.transition) };
+    return {
+      beta: Float64Array.from(src.beta),
+      sigma2: Float64Array.from(src.sigma2),
+      transition: Float64Array.from(src.transition),
+    };
   }
 
   /**
@@ -335,7 +343,8 @@ export class MsrModel {
       let ni = 0;
       for (let j = 0; j < k; j++) ni += transitionCounts[i * k + j]!;
       for (let j = 0; j < k; j++) {
-        next.transition[i * k + j] = ni > 0 ? Math.min(Math.max(transitionCounts[i * k + j]! / ni, 1e-12), 1) : params.transition[i * k + j]!;
+        next.transition[i * k + j] =
+          ni > 0 ? Math.min(Math.max(transitionCounts[i * k + j]! / ni, 1e-12), 1) : params.transition[i * k + j]!;
       }
       let s = 0;
       for (let j = 0; j < k; j++) s += next.transition[i * k + j]!;
@@ -343,7 +352,12 @@ export class MsrModel {
     }
     const xtx = new Float64Array(p * p);
     const xty = new Float64Array(p);
-    const solveWeighted = (weight: (t: number) => number, out: Float64Array, offset: number, fallback: Float64Array): void => {
+    const solveWeighted = (
+      weight: (t: number) => number,
+      out: Float64Array,
+      offset: number,
+      fallback: Float64Array,
+    ): void => {
       xtx.fill(0);
       xty.fill(0);
       for (let t = 0; t < T; t++) {
@@ -366,11 +380,16 @@ export class MsrModel {
       } else {
         const invVar = new Float64Array(k);
         for (let j = 0; j < k; j++) invVar[j] = 1 / params.sigma2[j]!;
-        solveWeighted((t) => {
-          let w = 0;
-          for (let j = 0; j < k; j++) w += smoothed[t * k + j]! * invVar[j]!;
-          return w;
-        }, next.beta, 0, params.beta);
+        solveWeighted(
+          (t) => {
+            let w = 0;
+            for (let j = 0; j < k; j++) w += smoothed[t * k + j]! * invVar[j]!;
+            return w;
+          },
+          next.beta,
+          0,
+          params.beta,
+        );
         for (let j = 1; j < k; j++) for (let c = 0; c < p; c++) next.beta[j * p + c] = next.beta[c]!;
       }
     }

@@ -12,7 +12,16 @@ export const MAX_OBSERVATIONS = 200_000;
 const MAX_REPORTED_ERRORS = 20;
 
 const KNOWN_FIELDS = new Set([
-  'y', 'exog', 'k', 'trend', 'switchingVariance', 'switchingCoefficients', 'starts', 'seed', 'maxIterations', 'tolerance',
+  'y',
+  'exog',
+  'k',
+  'trend',
+  'switchingVariance',
+  'switchingCoefficients',
+  'starts',
+  'seed',
+  'maxIterations',
+  'tolerance',
 ]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -20,7 +29,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Number of free parameters of the model (transition probabilities, coefficients, variances). */
-export function parameterCount(k: number, regressors: number, switchingCoefficients: boolean, switchingVariance: boolean): number {
+export function parameterCount(
+  k: number,
+  regressors: number,
+  switchingCoefficients: boolean,
+  switchingVariance: boolean,
+): number {
   return k * (k - 1) + (switchingCoefficients ? k : 1) * regressors + (switchingVariance ? k : 1);
 }
 
@@ -36,7 +50,10 @@ function firstDependentColumn(exog: number[][], constant: boolean): number | nul
   for (let c = 0; c < width; c++) {
     const v = new Float64Array(T);
     let norm0 = 0;
-    for (let t = 0; t < T; t++) { v[t] = exog[t]![c]!; norm0 += v[t]! * v[t]!; }
+    for (let t = 0; t < T; t++) {
+      v[t] = exog[t]![c]!;
+      norm0 += v[t]! * v[t]!;
+    }
     // Twice for numerical orthogonality.
     for (let pass = 0; pass < 2; pass++) {
       for (const b of basis) {
@@ -78,7 +95,10 @@ export function parseFitInput(raw: unknown): ParseResult {
     raw.y.forEach((v, i) => {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
         bad = true;
-        add(`y[${i}]`, `must be a finite number, got ${JSON.stringify(v) ?? String(v)}; remove or impute missing values`);
+        add(
+          `y[${i}]`,
+          `must be a finite number, got ${JSON.stringify(v) ?? String(v)}; remove or impute missing values`,
+        );
       }
     });
     if (!bad) y = raw.y as number[];
@@ -108,7 +128,13 @@ export function parseFitInput(raw: unknown): ParseResult {
   const switchingVariance = bool('switchingVariance', true);
   const switchingCoefficients = bool('switchingCoefficients', true);
 
-  const int = (name: 'starts' | 'seed' | 'maxIterations', dflt: number, min: number, max: number, what: string): number => {
+  const int = (
+    name: 'starts' | 'seed' | 'maxIterations',
+    dflt: number,
+    min: number,
+    max: number,
+    what: string,
+  ): number => {
     const v = raw[name];
     if (v === undefined) return dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -123,8 +149,16 @@ export function parseFitInput(raw: unknown): ParseResult {
 
   let tolerance = DEFAULT_TOLERANCE;
   if (raw.tolerance !== undefined) {
-    if (typeof raw.tolerance !== 'number' || !Number.isFinite(raw.tolerance) || raw.tolerance <= 0 || raw.tolerance > 0.1) {
-      add('tolerance', `must be a number in (0, 0.1] (relative log-likelihood change at convergence), got ${JSON.stringify(raw.tolerance)}`);
+    if (
+      typeof raw.tolerance !== 'number' ||
+      !Number.isFinite(raw.tolerance) ||
+      raw.tolerance <= 0 ||
+      raw.tolerance > 0.1
+    ) {
+      add(
+        'tolerance',
+        `must be a number in (0, 0.1] (relative log-likelihood change at convergence), got ${JSON.stringify(raw.tolerance)}`,
+      );
     } else tolerance = raw.tolerance;
   }
 
@@ -167,20 +201,32 @@ export function parseFitInput(raw: unknown): ParseResult {
 
   const regressors = (trend === 'c' ? 1 : 0) + (exog?.[0]?.length ?? 0);
   if (regressors === 0 && raw.exog === undefined && !switchingVariance) {
-    add('switchingVariance', 'with trend "n" and no exog only the variance can switch; set switchingVariance to true, trend to "c", or give exog');
+    add(
+      'switchingVariance',
+      'with trend "n" and no exog only the variance can switch; set switchingVariance to true, trend to "c", or give exog',
+    );
   }
   if (!switchingCoefficients && !switchingVariance && errors.length === 0) {
-    add('switchingCoefficients', 'nothing would differ between regimes; set switchingCoefficients or switchingVariance to true');
+    add(
+      'switchingCoefficients',
+      'nothing would differ between regimes; set switchingCoefficients or switchingVariance to true',
+    );
   }
   if (y && k !== undefined) {
     const n = parameterCount(k, regressors, switchingCoefficients, switchingVariance);
     const minimum = Math.max(20, 5 * n);
     if (y.length < minimum) {
-      add('y', `has ${y.length} observations; this model has ${n} parameters and needs at least ${minimum} (5 per parameter, at least 20)`);
+      add(
+        'y',
+        `has ${y.length} observations; this model has ${n} parameters and needs at least ${minimum} (5 per parameter, at least 20)`,
+      );
     } else {
       let min = Infinity;
       let max = -Infinity;
-      for (const v of y) { if (v < min) min = v; if (v > max) max = v; }
+      for (const v of y) {
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
       if (min === max) add('y', 'is constant; a regression needs a series that varies');
     }
   }
@@ -188,12 +234,25 @@ export function parseFitInput(raw: unknown): ParseResult {
   if (exog && errors.length === 0) {
     const dependent = firstDependentColumn(exog, trend === 'c');
     if (dependent !== null) {
-      add(`exog[0][${dependent}]`, `column ${dependent} of exog is (nearly) a linear combination of ${trend === 'c' ? 'the constant and ' : ''}the columns before it, so its coefficient cannot be estimated; drop that column${trend === 'c' ? ' (and never include a column of ones: trend "c" adds the constant)' : ''}`);
+      add(
+        `exog[0][${dependent}]`,
+        `column ${dependent} of exog is (nearly) a linear combination of ${trend === 'c' ? 'the constant and ' : ''}the columns before it, so its coefficient cannot be estimated; drop that column${trend === 'c' ? ' (and never include a column of ones: trend "c" adds the constant)' : ''}`,
+      );
     }
   }
 
   if (errors.length > 0 || !y || k === undefined) return { ok: false, errors };
-  const value: FitInput = { y, k, trend, switchingVariance, switchingCoefficients, starts, seed, maxIterations, tolerance };
+  const value: FitInput = {
+    y,
+    k,
+    trend,
+    switchingVariance,
+    switchingCoefficients,
+    starts,
+    seed,
+    maxIterations,
+    tolerance,
+  };
   if (exog) value.exog = exog;
   return { ok: true, value };
 }

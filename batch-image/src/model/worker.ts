@@ -24,12 +24,16 @@ port.on('message', (req: WorkerRequest) => {
       );
       reply({ type: 'start-done', index: req.index, outcome });
     } else if (req.type === 'hessian') {
-      reply({ type: 'hessian-done', columns: req.columns, values: hessianColumns(scaled.model, req.params, req.columns) });
+      reply({
+        type: 'hessian-done',
+        columns: req.columns,
+        values: hessianColumns(scaled.model, req.params, req.columns),
+      });
     } else {
       reply({ type: 'summary', summary: summarize(input, scaled, req.params, req.hessian) });
       current = null; // the fit is over: free its arrays while the worker idles in the pool
     }
   } catch (err) {
-    reply({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+    reply({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
 });

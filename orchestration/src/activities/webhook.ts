@@ -5,9 +5,15 @@ import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import { checkWebhookUrl, isPrivateAddress } from '../security/webhook-url';
 
-export type WebhookAnswer = { delivered: true; status: number } | { delivered: false; permanent: boolean; reason: string };
+export type WebhookAnswer =
+  { delivered: true; status: number } | { delivered: false; permanent: boolean; reason: string };
 
-export async function postWebhook(rawUrl: string, body: unknown, allowPrivate: boolean, timeoutMs = 10_000): Promise<WebhookAnswer> {
+export async function postWebhook(
+  rawUrl: string,
+  body: unknown,
+  allowPrivate: boolean,
+  timeoutMs = 10_000,
+): Promise<WebhookAnswer> {
   const check = checkWebhookUrl(rawUrl, allowPrivate);
   if (!check.ok) return { delivered: false, permanent: true, reason: check.message };
   const host = check.url.hostname.replace(/^\[|\]$/g, '');
@@ -19,12 +25,14 @@ export async function postWebhook(rawUrl: string, body: unknown, allowPrivate: b
   }
   if (!allowPrivate) {
     const bad = addresses.find((a) => isPrivateAddress(a.address));
-    if (bad) return { delivered: false, permanent: true, reason: `${host} resolves to non-public address ${bad.address}` };
+    if (bad)
+      return { delivered: false, permanent: true, reason: `${host} resolves to non-public address ${bad.address}` };
   }
   const pinned = addresses[0];
   if (!pinned) return { delivered: false, permanent: false, reason: `${host} has no address` };
   const pin: LookupFunction = (_hostname, options, callback) => {
-    if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [pinned]);
+    if ((options as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [pinned]);
     else callback(null, pinned.address, pinned.family);
   };
   try {
@@ -38,7 +46,11 @@ export async function postWebhook(rawUrl: string, body: unknown, allowPrivate: b
       maxContentLength: 64 * 1024,
     } as Parameters<typeof axios.post>[2]);
     if (r.status >= 200 && r.status < 300) return { delivered: true, status: r.status };
-    return { delivered: false, permanent: r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429, reason: `answered ${r.status}` };
+    return {
+      delivered: false,
+      permanent: r.status >= 400 && r.status < 500 && r.status !== 408 && r.status !== 429,
+      reason: `answered ${r.status}`,
+    };
   } catch (e) {
     return { delivered: false, permanent: false, reason: (e as Error).message };
   }

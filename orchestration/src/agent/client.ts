@@ -12,7 +12,8 @@ export interface AgentResult {
   artifacts: { name: string; contentType: string; bytes: number }[];
 }
 
-export type StartAnswer = { ok: true } | { ok: false; code: string; message: string; details?: { field: string; message: string }[] };
+export type StartAnswer =
+  { ok: true } | { ok: false; code: string; message: string; details?: { field: string; message: string }[] };
 
 export interface AgentClient {
   healthy(ip: string): Promise<boolean>;
@@ -41,12 +42,21 @@ export function createAgentClient(opts: AgentClientOptions): AgentClient {
     maxContentLength: opts.maxResultBytes ?? 64 * 1024 * 1024,
   });
   const base = (ip: string): string => {
-    if (isIP(ip) !== 4 && isIP(ip) !== 6) throw jobError(JOB_ERROR_CODES.agentUnreachable, `not an IP address: ${JSON.stringify(ip).slice(0, 60)}`);
+    if (isIP(ip) !== 4 && isIP(ip) !== 6)
+      throw jobError(JOB_ERROR_CODES.agentUnreachable, `not an IP address: ${JSON.stringify(ip).slice(0, 60)}`);
     return isIP(ip) === 6 ? `http://[${ip}]:${opts.port}` : `http://${ip}:${opts.port}`;
   };
   const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
-  const unreachable = (): AgentStatusView => ({ reachable: false, state: null, progress: 0, message: '', exitCode: null, error: null });
-  const errorText = (v: unknown): string | null => (v === undefined || v === null ? null : (typeof v === 'string' ? v : JSON.stringify(v)).slice(0, 1000));
+  const unreachable = (): AgentStatusView => ({
+    reachable: false,
+    state: null,
+    progress: 0,
+    message: '',
+    exitCode: null,
+    error: null,
+  });
+  const errorText = (v: unknown): string | null =>
+    v === undefined || v === null ? null : (typeof v === 'string' ? v : JSON.stringify(v)).slice(0, 1000);
 
   return {
     async healthy(ip) {
@@ -60,15 +70,36 @@ export function createAgentClient(opts: AgentClientOptions): AgentClient {
     async start(ip, token, body) {
       let r: AxiosResponse;
       try {
-        r = await http.post(`${base(ip)}/start`, body, { headers: { ...auth(token), 'Content-Type': 'application/json' } });
+        r = await http.post(`${base(ip)}/start`, body, {
+          headers: { ...auth(token), 'Content-Type': 'application/json' },
+        });
       } catch (e) {
         throw jobError(JOB_ERROR_CODES.agentUnreachable, `POST /start failed: ${(e as Error).message}`, true);
       }
       if (r.status === 202 || r.status === 200) return { ok: true };
-      const err = (r.data as { error?: { code?: string; message?: string; details?: { field: string; message: string }[] } } | undefined)?.error;
-      if (r.status === 400) return { ok: false, code: JOB_ERROR_CODES.invalidInput, message: err?.message ?? 'The batch rejected its input.', ...(err?.details ? { details: err.details.slice(0, 50) } : {}) };
-      if (r.status === 409) return { ok: false, code: JOB_ERROR_CODES.agentBusy, message: err?.message ?? 'The agent is running another job.' };
-      if (r.status === 401 || r.status === 403) return { ok: false, code: JOB_ERROR_CODES.agentUnreachable, message: `The agent refused the job token (${r.status}).` };
+      const err = (
+        r.data as
+          { error?: { code?: string; message?: string; details?: { field: string; message: string }[] } } | undefined
+      )?.error;
+      if (r.status === 400)
+        return {
+          ok: false,
+          code: JOB_ERROR_CODES.invalidInput,
+          message: err?.message ?? 'The batch rejected its input.',
+          ...(err?.details ? { details: err.details.slice(0, 50) } : {}),
+        };
+      if (r.status === 409)
+        return {
+          ok: false,
+          code: JOB_ERROR_CODES.agentBusy,
+          message: err?.message ?? 'The agent is running another job.',
+        };
+      if (r.status === 401 || r.status === 403)
+        return {
+          ok: false,
+          code: JOB_ERROR_CODES.agentUnreachable,
+          message: `The agent refused the job token (${r.status}).`,
+        };
       throw jobError(JOB_ERROR_CODES.agentUnreachable, `POST /start answered ${r.status}`, true);
     },
     async status(ip, token) {
@@ -102,14 +133,23 @@ export function createAgentClient(opts: AgentClientOptions): AgentClient {
         const r = await http.get(`${base(ip)}/result`, { headers: auth(token), timeout: 60_000 });
         if (r.status !== 200 || typeof r.data !== 'object' || r.data === null) return undefined;
         const d = r.data as AgentResult;
-        return { jobId: d.jobId, state: d.state, result: d.result ?? null, artifacts: Array.isArray(d.artifacts) ? d.artifacts : [] };
+        return {
+          jobId: d.jobId,
+          state: d.state,
+          result: d.result ?? null,
+          artifacts: Array.isArray(d.artifacts) ? d.artifacts : [],
+        };
       } catch {
         return undefined;
       }
     },
     async artifact(ip, token, name) {
       try {
-        const r = await http.get(`${base(ip)}/artifacts/${encodeURIComponent(name)}`, { headers: auth(token), responseType: 'arraybuffer', timeout: 60_000 });
+        const r = await http.get(`${base(ip)}/artifacts/${encodeURIComponent(name)}`, {
+          headers: auth(token),
+          responseType: 'arraybuffer',
+          timeout: 60_000,
+        });
         return r.status === 200 ? Buffer.from(r.data as ArrayBuffer) : undefined;
       } catch {
         return undefined;

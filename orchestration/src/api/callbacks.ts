@@ -31,7 +31,15 @@ export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: J
     }
     const body = await readJson(req, CALLBACK_LIMIT);
     if (!validate(body)) throw validationFailed(ajvProblems(validate.errors));
-    const cb = body as { jobId: string; type: string; state?: string; progress?: number; message?: string; at?: string; exitCode?: number | null };
+    const cb = body as {
+      jobId: string;
+      type: string;
+      state?: string;
+      progress?: number;
+      message?: string;
+      at?: string;
+      exitCode?: number | null;
+    };
     if (cb.jobId !== jobId) throw validationFailed([{ field: 'jobId', message: 'does not match the URL' }]);
     const tenant = deps.tenants.get(segment(req, 'tenant'));
     if (!tenant) throw notFound('job');

@@ -1,6 +1,14 @@
 // The seam between handlers and the Functions host: a minimal request/response shape that
 // @azure/functions' HttpRequest satisfies structurally, so unit tests call handlers directly.
-import { CodedError, internal, invalidJson, notFound, payloadTooLarge, unauthorized, unsupportedMediaType } from '../errors';
+import {
+  CodedError,
+  internal,
+  invalidJson,
+  notFound,
+  payloadTooLarge,
+  unauthorized,
+  unsupportedMediaType,
+} from '../errors';
 import { apiKeyFromHeaders, authenticate } from '../tenants/auth';
 import type { Tenant, TenantDirectory } from '../tenants/types';
 import type { Logger } from '../logging';
@@ -33,7 +41,11 @@ export function errorResponse(err: CodedError): ApiResponse {
 }
 
 /** Wraps a handler: coded errors become their response; anything else is a logged 500 without details. */
-export function handle(log: Logger, name: string, fn: (req: ApiRequest) => Promise<ApiResponse>): (req: ApiRequest) => Promise<ApiResponse> {
+export function handle(
+  log: Logger,
+  name: string,
+  fn: (req: ApiRequest) => Promise<ApiResponse>,
+): (req: ApiRequest) => Promise<ApiResponse> {
   return async (req) => {
     try {
       return await fn(req);
@@ -42,7 +54,10 @@ export function handle(log: Logger, name: string, fn: (req: ApiRequest) => Promi
         if (e.httpStatus >= 500) log.warn({ fn: name, code: e.code, msg: e.message }, 'request failed');
         return errorResponse(e);
       }
-      log.error({ fn: name, err: e instanceof Error ? { message: e.message, name: e.name } : String(e) }, 'unhandled error');
+      log.error(
+        { fn: name, err: e instanceof Error ? { message: e.message, name: e.name } : String(e) },
+        'unhandled error',
+      );
       return errorResponse(internal());
     }
   };
@@ -79,7 +94,10 @@ export function segment(req: ApiRequest, name: string, pattern: RegExp = SEGMENT
  * B did not exist), so keys cannot be used to probe for other tenants. No/unknown key is a 401.
  */
 export function authorizeTenant(req: ApiRequest, directory: TenantDirectory): Tenant {
-  const auth = authenticate(directory, apiKeyFromHeaders((n) => req.headers.get(n)));
+  const auth = authenticate(
+    directory,
+    apiKeyFromHeaders((n) => req.headers.get(n)),
+  );
   if (!auth) throw unauthorized();
   const pathTenant = segment(req, 'tenant');
   if (auth.tenant.id !== pathTenant) throw notFound('tenant');

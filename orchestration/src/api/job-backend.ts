@@ -27,17 +27,17 @@ export interface ResultsStore {
   url(name: string): string;
 }
 
-const isStatus = (v: unknown): v is JobStatus => typeof v === 'object' && v !== null && 'state' in v && 'id' in v && 'container' in v;
+const isStatus = (v: unknown): v is JobStatus =>
+  typeof v === 'object' && v !== null && 'state' in v && 'id' in v && 'container' in v;
 
 /** The orchestration input of any generation: the first takes JobInput, later ones JobRunState. */
 export function jobInputOf(info: InstanceInfo): JobInput | undefined {
-  const v = info.input as Partial<JobRunState> & Partial<JobInput> | null;
+  const v = info.input as (Partial<JobRunState> & Partial<JobInput>) | null;
   if (!v || typeof v !== 'object') return undefined;
   if (v.input && typeof v.input === 'object' && 'jobId' in v.input) return v.input;
   if (typeof v.jobId === 'string' && v.spec) return v as JobInput;
   return undefined;
 }
-
 
 /** Job status of an instance: output when finished, else custom status, else derived from input. */
 export function statusOf(info: InstanceInfo): JobStatus | undefined {
@@ -51,7 +51,10 @@ export function statusOf(info: InstanceInfo): JobStatus | undefined {
       ...current,
       state: info.runtimeStatus === 'Failed' ? 'failed' : 'canceled',
       phase: 'done',
-      error: { code: info.runtimeStatus === 'Failed' ? 'InternalError' : 'Canceled', message: `The job's orchestration ${info.runtimeStatus.toLowerCase()}.` },
+      error: {
+        code: info.runtimeStatus === 'Failed' ? 'InternalError' : 'Canceled',
+        message: `The job's orchestration ${info.runtimeStatus.toLowerCase()}.`,
+      },
       finishedAt: current.finishedAt ?? null,
     };
   }

@@ -6,7 +6,12 @@ import { Ajv2020 } from 'ajv/dist/2020';
 import type { JobSpec } from '../contracts';
 import { validationFailed, type FieldProblem } from '../errors';
 import { ajvProblems } from '../tenants/ajv-problems';
-import { formatImageReference, isRepositoryAllowed, parseImageReference, type ImageReference } from '../tenants/image-ref';
+import {
+  formatImageReference,
+  isRepositoryAllowed,
+  parseImageReference,
+  type ImageReference,
+} from '../tenants/image-ref';
 import { decideSizing } from '../tenants/sizing';
 import type { Tenant } from '../tenants/types';
 import { checkWebhookUrl } from '../security/webhook-url';
@@ -62,33 +67,47 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     const parsed = parseImageReference(b.image ?? tenant.defaults.image, ctx.acrLoginServer);
     if (!parsed.ok) problems.push({ field: 'image', message: parsed.message });
     else if (!isRepositoryAllowed(parsed.value.repository, tenant.allowedRepositories)) {
-      problems.push({ field: 'image', message: `repository "${parsed.value.repository}" is not allowed for this tenant; allowed: ${tenant.allowedRepositories.join(', ')}` });
+      problems.push({
+        field: 'image',
+        message: `repository "${parsed.value.repository}" is not allowed for this tenant; allowed: ${tenant.allowedRepositories.join(', ')}`,
+      });
     } else image = parsed.value;
   }
 
   // Sizing against the tenant's limits and ACI's bounds.
   // Each field is checked on its own, so a schema error in one does not hide a limit on another.
-  problems.push(...decideSizing(tenant, {
-    ...(b.cpu !== undefined && usable('cpu') ? { cpu: b.cpu } : {}),
-    ...(b.memoryGb !== undefined && usable('memoryGb') ? { memoryGb: b.memoryGb } : {}),
-    ...(b.gpu && usable('gpu') ? { gpu: b.gpu } : {}),
-    ...(b.priority && usable('priority') ? { priority: b.priority } : {}),
-  }).problems);
+  problems.push(
+    ...decideSizing(tenant, {
+      ...(b.cpu !== undefined && usable('cpu') ? { cpu: b.cpu } : {}),
+      ...(b.memoryGb !== undefined && usable('memoryGb') ? { memoryGb: b.memoryGb } : {}),
+      ...(b.gpu && usable('gpu') ? { gpu: b.gpu } : {}),
+      ...(b.priority && usable('priority') ? { priority: b.priority } : {}),
+    }).problems,
+  );
 
   const timeoutMinutes = b.timeoutMinutes ?? tenant.defaults.timeoutMinutes;
   if (usable('timeoutMinutes') && timeoutMinutes > tenant.limits.maxRuntimeMinutes) {
-    problems.push({ field: 'timeoutMinutes', message: `${timeoutMinutes} exceeds the tenant limit maxRuntimeMinutes ${tenant.limits.maxRuntimeMinutes}` });
+    problems.push({
+      field: 'timeoutMinutes',
+      message: `${timeoutMinutes} exceeds the tenant limit maxRuntimeMinutes ${tenant.limits.maxRuntimeMinutes}`,
+    });
   }
 
   for (const key of ['env', 'secureEnv'] as const) {
     const map = b[key];
     if (!map || !usable(key)) continue;
     for (const name of Object.keys(map)) {
-      if ((RESERVED_ENV as readonly string[]).includes(name)) problems.push({ field: `${key}.${name}`, message: `is set by the controller and cannot be overridden (reserved: ${RESERVED_ENV.join(', ')})` });
+      if ((RESERVED_ENV as readonly string[]).includes(name))
+        problems.push({
+          field: `${key}.${name}`,
+          message: `is set by the controller and cannot be overridden (reserved: ${RESERVED_ENV.join(', ')})`,
+        });
     }
   }
   if (b.env && b.secureEnv && usable('env') && usable('secureEnv')) {
-    for (const name of Object.keys(b.secureEnv)) if (name in b.env) problems.push({ field: `secureEnv.${name}`, message: 'is also set in env; set it in one of them' });
+    for (const name of Object.keys(b.secureEnv))
+      if (name in b.env)
+        problems.push({ field: `secureEnv.${name}`, message: 'is also set in env; set it in one of them' });
   }
 
   const webhookUrl = b.notify?.webhookUrl;
@@ -98,20 +117,31 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
   }
 
   // The default model's input is checked here, so a bad input is a 400 now rather than a failed job later.
-  const runsDefaultModel = !b.command && image !== undefined && (isDefaultImage || image.repository === defaultRepository(tenant, ctx));
+  const runsDefaultModel =
+    !b.command && image !== undefined && (isDefaultImage || image.repository === defaultRepository(tenant, ctx));
   if (runsDefaultModel && usable('input')) {
-    if (b.input === undefined) problems.push({ field: 'input', message: 'is required for the default model: {"y": [numbers…], "k": 2..4}' });
+    if (b.input === undefined)
+      problems.push({ field: 'input', message: 'is required for the default model: {"y": [numbers…], "k": 2..4}' });
     else if (!validateModelInput(b.input)) problems.push(...ajvProblems(validateModelInput.errors, 'input'));
     else problems.push(...checkModelInput(b.input as Parameters<typeof checkModelInput>[0]));
   }
 
   if (problems.length) throw validationFailed(problems);
   if (!image) throw validationFailed([{ field: 'image', message: 'is invalid' }]);
-  const sizing = decideSizing(tenant, { ...(b.cpu !== undefined ? { cpu: b.cpu } : {}), ...(b.memoryGb !== undefined ? { memoryGb: b.memoryGb } : {}), ...(b.gpu ? { gpu: b.gpu } : {}) }).sizing;
+  const sizing = decideSizing(tenant, {
+    ...(b.cpu !== undefined ? { cpu: b.cpu } : {}),
+    ...(b.memoryGb !== undefined ? { memoryGb: b.memoryGb } : {}),
+    ...(b.gpu ? { gpu: b.gpu } : {}),
+  }).sizing;
   const secureEnv = b.secureEnv ?? {};
   const secureEnvNames = Object.keys(secureEnv);
   return {
-    image: { repository: image.repository, ...(image.tag ? { tag: image.tag } : {}), ...(image.digest ? { digest: image.digest } : {}), ref: formatImageReference(image) },
+    image: {
+      repository: image.repository,
+      ...(image.tag ? { tag: image.tag } : {}),
+      ...(image.digest ? { digest: image.digest } : {}),
+      ref: formatImageReference(image),
+    },
     cpu: sizing.cpu,
     memoryGb: sizing.memoryGb,
     ...(sizing.gpu ? { gpu: sizing.gpu } : {}),
@@ -166,7 +196,10 @@ export function requestHash(signingKey: string, body: unknown): string {
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
 }

@@ -1,6 +1,27 @@
 // Job routes: submit, list, get, cancel, logs, result, and the tenant summary.
-import { blobNames, EVENTS, instanceIdOf, instancePrefixOf, groupNameOf, isTerminalState, JOB_STATES, type JobInput, type JobState, type JobStatus, type WorkflowSettings } from '../contracts';
-import { CodedError, idempotencyConflict, jobAlreadyFinished, notFinished, notFound, queueFull, serviceUnavailable, validationFailed } from '../errors';
+import {
+  blobNames,
+  EVENTS,
+  instanceIdOf,
+  instancePrefixOf,
+  groupNameOf,
+  isTerminalState,
+  JOB_STATES,
+  type JobInput,
+  type JobState,
+  type JobStatus,
+  type WorkflowSettings,
+} from '../contracts';
+import {
+  CodedError,
+  idempotencyConflict,
+  jobAlreadyFinished,
+  notFinished,
+  notFound,
+  queueFull,
+  serviceUnavailable,
+  validationFailed,
+} from '../errors';
 import type { Logger } from '../logging';
 import { enqueue, markCanceled, release, tenantUsage, type LedgerStore } from '../tenants/admission';
 import type { Tenant, TenantDirectory } from '../tenants/types';
@@ -44,7 +65,10 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
   };
 
   /** Loads a job of this tenant; another tenant's (or an unknown) job is the same 404. */
-  async function load(req: ApiRequest, jobs: JobsBackend): Promise<{ tenant: Tenant; info: InstanceInfo; status: JobStatus; input: JobInput }> {
+  async function load(
+    req: ApiRequest,
+    jobs: JobsBackend,
+  ): Promise<{ tenant: Tenant; info: InstanceInfo; status: JobStatus; input: JobInput }> {
     const tenant = authorizeTenant(req, deps.tenants);
     const id = segment(req, 'id', JOB_ID_PATTERN);
     const info = await jobs.get(instanceIdOf(tenant.id, id));
@@ -59,11 +83,19 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       const tenant = authorizeTenant(req, deps.tenants);
       const body = await readJson(req, deps.maxBodyBytes);
       const key = req.headers.get('idempotency-key');
-      if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw validationFailed([{ field: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
+      if (key !== null && !IDEMPOTENCY_KEY.test(key))
+        throw validationFailed([{ field: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
       const jobId = key ? jobIdForIdempotencyKey(tenant.id, key) : newJobId();
       const instanceId = instanceIdOf(tenant.id, jobId);
-      const spec = validateSubmission(tenant, body, { acrLoginServer: deps.acrLoginServer, signingKey: deps.signingKey, jobId });
-      if (spec.cpu > deps.globalMaxCores) throw validationFailed([{ field: 'cpu', message: `${spec.cpu} exceeds the controller's regional core cap ${deps.globalMaxCores}` }]);
+      const spec = validateSubmission(tenant, body, {
+        acrLoginServer: deps.acrLoginServer,
+        signingKey: deps.signingKey,
+        jobId,
+      });
+      if (spec.cpu > deps.globalMaxCores)
+        throw validationFailed([
+          { field: 'cpu', message: `${spec.cpu} exceeds the controller's regional core cap ${deps.globalMaxCores}` },
+        ]);
       const hash = requestHash(deps.signingKey, body);
 
       if (key) {
@@ -72,7 +104,11 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
         if (existing && prior) {
           if (prior.requestHash !== hash) throw idempotencyConflict();
           const status = statusOf(existing);
-          return json(200, { id: jobId, state: status?.state ?? 'queued', links: links(tenant.id, jobId) }, { Location: links(tenant.id, jobId).self });
+          return json(
+            200,
+            { id: jobId, state: status?.state ?? 'queued', links: links(tenant.id, jobId) },
+            { Location: links(tenant.id, jobId).self },
+          );
         }
       }
 
@@ -83,7 +119,14 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       // it can touch the winner's input blob or queue entry.
       const queued = await deps.ledger
         .update((doc) => {
-          const r = enqueue(doc, tenant.id, tenant.limits, { instanceId, jobId, cores: spec.cpu, memoryGb: spec.memoryGb, enqueuedAt: createdAt, owner: hash });
+          const r = enqueue(doc, tenant.id, tenant.limits, {
+            instanceId,
+            jobId,
+            cores: spec.cpu,
+            memoryGb: spec.memoryGb,
+            enqueuedAt: createdAt,
+            owner: hash,
+          });
           return { changed: r.result === 'enqueued', result: r };
         })
         .catch((e: unknown) => {
@@ -91,11 +134,14 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
           throw serviceUnavailable('The admission queue is busy; retry (with the same Idempotency-Key).');
         });
       if (queued.result === 'ownedByAnother') throw idempotencyConflict();
-      if (queued.result === 'queueFull') throw queueFull(tenant.limits.maxQueuedJobs, Math.max(5, Math.round(deps.settings.admissionPollSeconds * 4)));
+      if (queued.result === 'queueFull')
+        throw queueFull(tenant.limits.maxQueuedJobs, Math.max(5, Math.round(deps.settings.admissionPollSeconds * 4)));
       // Only the request that wrote the entry may take it back, and only its own (owner-checked).
       const releaseOurs = async () => {
         if (queued.result !== 'enqueued') return;
-        await deps.ledger.update((doc) => ({ changed: release(doc, tenant.id, instanceId, hash), result: undefined })).catch(() => undefined);
+        await deps.ledger
+          .update((doc) => ({ changed: release(doc, tenant.id, instanceId, hash), result: undefined }))
+          .catch(() => undefined);
       };
       // The batch input can be large: it goes to Blob once, not into every generation's history.
       const bodyInput = (body as { input?: unknown }).input;
@@ -132,10 +178,24 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
           return json(200, { id: jobId, state: statusOf(raced)?.state ?? 'queued', links: l }, { Location: l.self });
         }
         await releaseOurs();
-        deps.log.error({ tenant: tenant.id, jobId, instanceId, err: (e as Error).message }, 'could not start the orchestration');
+        deps.log.error(
+          { tenant: tenant.id, jobId, instanceId, err: (e as Error).message },
+          'could not start the orchestration',
+        );
         throw serviceUnavailable('The job could not be started; retry (with the same Idempotency-Key).');
       }
-      deps.log.info({ tenant: tenant.id, jobId, instanceId, image: spec.image.ref, cpu: spec.cpu, memoryGb: spec.memoryGb, position: queued.position }, 'job submitted');
+      deps.log.info(
+        {
+          tenant: tenant.id,
+          jobId,
+          instanceId,
+          image: spec.image.ref,
+          cpu: spec.cpu,
+          memoryGb: spec.memoryGb,
+          position: queued.position,
+        },
+        'job submitted',
+      );
       const l = links(tenant.id, jobId);
       return json(202, { id: jobId, state: 'queued', links: l }, { Location: l.self });
     },
@@ -144,13 +204,16 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       const tenant = authorizeTenant(req, deps.tenants);
       const problems: { field: string; message: string }[] = [];
       const state = req.query.get('state');
-      if (state !== null && !(JOB_STATES as readonly string[]).includes(state)) problems.push({ field: 'state', message: `must be one of ${JOB_STATES.join(', ')}` });
+      if (state !== null && !(JOB_STATES as readonly string[]).includes(state))
+        problems.push({ field: 'state', message: `must be one of ${JOB_STATES.join(', ')}` });
       const sinceText = req.query.get('since');
       const since = sinceText === null ? undefined : new Date(sinceText);
-      if (since && Number.isNaN(since.getTime())) problems.push({ field: 'since', message: 'must be an ISO 8601 date-time' });
+      if (since && Number.isNaN(since.getTime()))
+        problems.push({ field: 'since', message: 'must be an ISO 8601 date-time' });
       const limitText = req.query.get('limit');
       const limit = limitText === null ? 50 : Number(limitText);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 200) problems.push({ field: 'limit', message: 'must be an integer from 1 to 200' });
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+        problems.push({ field: 'limit', message: 'must be an integer from 1 to 200' });
       const token = req.query.get('continuationToken');
       let after: { t: string; i: string } | undefined;
       if (token !== null) {
@@ -164,16 +227,29 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       if (problems.length) throw validationFailed(problems);
       const infos = await jobs.list(instancePrefixOf(tenant.id), since);
       // Newest first; ties broken by instance id, so the continuation token is a stable cursor.
-      const order = (a: InstanceInfo, b: InstanceInfo) => (a.createdTime === b.createdTime ? (a.instanceId < b.instanceId ? -1 : 1) : a.createdTime > b.createdTime ? -1 : 1);
+      const order = (a: InstanceInfo, b: InstanceInfo) =>
+        a.createdTime === b.createdTime
+          ? a.instanceId < b.instanceId
+            ? -1
+            : 1
+          : a.createdTime > b.createdTime
+            ? -1
+            : 1;
       const rows = infos
         .filter((i) => i.instanceId.startsWith(instancePrefixOf(tenant.id)))
         .sort(order)
         .filter((i) => !after || i.createdTime < after.t || (i.createdTime === after.t && i.instanceId > after.i))
         .map((i) => ({ info: i, status: statusOf(i) }))
-        .filter((r): r is { info: InstanceInfo; status: JobStatus } => !!r.status && r.status.tenant === tenant.id && (!state || r.status.state === state));
+        .filter(
+          (r): r is { info: InstanceInfo; status: JobStatus } =>
+            !!r.status && r.status.tenant === tenant.id && (!state || r.status.state === state),
+        );
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      const next = rows.length > limit && last ? Buffer.from(JSON.stringify({ t: last.info.createdTime, i: last.info.instanceId })).toString('base64url') : null;
+      const next =
+        rows.length > limit && last
+          ? Buffer.from(JSON.stringify({ t: last.info.createdTime, i: last.info.instanceId })).toString('base64url')
+          : null;
       return json(200, { jobs: page.map((r) => r.status), continuationToken: next });
     },
 
@@ -187,20 +263,42 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       if (isTerminalState(status.state)) throw jobAlreadyFinished(status.state);
       // The ledger flag stops a queued job even if the event were lost; the marker blob does the
       // same for a running one (the monitor's poll reads it); the event makes it immediate.
-      await deps.ledger.update((doc) => ({ changed: markCanceled(doc, tenant.id, input.instanceId), result: undefined }));
-      await deps.results.put(`${tenant.id}/${input.jobId}/cancel-requested`, JSON.stringify({ at: deps.now().toISOString() }), 'application/json');
+      await deps.ledger.update((doc) => ({
+        changed: markCanceled(doc, tenant.id, input.instanceId),
+        result: undefined,
+      }));
+      await deps.results.put(
+        `${tenant.id}/${input.jobId}/cancel-requested`,
+        JSON.stringify({ at: deps.now().toISOString() }),
+        'application/json',
+      );
       await jobs.raise(input.instanceId, EVENTS.cancel, { requestedAt: deps.now().toISOString() });
       deps.log.info({ tenant: tenant.id, jobId: input.jobId, instanceId: input.instanceId }, 'cancel requested');
-      return json(202, { id: input.jobId, state: status.state, cancelRequested: true, links: links(tenant.id, input.jobId) });
+      return json(202, {
+        id: input.jobId,
+        state: status.state,
+        cancelRequested: true,
+        links: links(tenant.id, input.jobId),
+      });
     },
 
     async logs(req, jobs) {
       const { tenant, status, input } = await load(req, jobs);
       const archived = await deps.results.get(blobNames(tenant.id, input.jobId).logs);
-      if (archived) return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: archived.body.toString('utf8') };
+      if (archived)
+        return {
+          status: 200,
+          headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+          body: archived.body.toString('utf8'),
+        };
       if (!isTerminalState(status.state) && status.container.state !== 'none') {
         const live = await deps.liveLogs(input.groupName).catch(() => undefined);
-        if (live !== undefined) return { status: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }, body: live };
+        if (live !== undefined)
+          return {
+            status: 200,
+            headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+            body: live,
+          };
       }
       if (!isTerminalState(status.state)) throw notFinished(status.state);
       throw notFound('log (none was archived for this job)');
@@ -210,7 +308,12 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       const { tenant, status, input } = await load(req, jobs);
       if (!isTerminalState(status.state)) throw notFinished(status.state);
       const stored = await deps.results.get(blobNames(tenant.id, input.jobId).result);
-      if (!stored) throw new CodedError({ code: 'NoResult', httpStatus: 404, message: `The job ended ${status.state} without a result${status.error ? ` (${status.error.code}: ${status.error.message})` : ''}.` });
+      if (!stored)
+        throw new CodedError({
+          code: 'NoResult',
+          httpStatus: 404,
+          message: `The job ended ${status.state} without a result${status.error ? ` (${status.error.code}: ${status.error.message})` : ''}.`,
+        });
       const doc = JSON.parse(stored.body.toString('utf8')) as { result?: unknown };
       return json(200, doc.result ?? null);
     },
@@ -220,7 +323,14 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       const ledger = await deps.ledger.read();
       const usage = tenantUsage(ledger, tenant.id);
       const infos = await jobs.list(instancePrefixOf(tenant.id));
-      const totals = { jobs: 0, vcpuSeconds: 0, gbSeconds: 0, estimatedCost: 0, currency: tenant.costRates.currency, byState: {} as Partial<Record<JobState, number>> };
+      const totals = {
+        jobs: 0,
+        vcpuSeconds: 0,
+        gbSeconds: 0,
+        estimatedCost: 0,
+        currency: tenant.costRates.currency,
+        byState: {} as Partial<Record<JobState, number>>,
+      };
       for (const info of infos) {
         const s = statusOf(info);
         if (!s || s.tenant !== tenant.id) continue;

@@ -13,7 +13,12 @@ interface ModelInput {
   switchingCoefficients?: boolean;
 }
 
-export function parameterCount(k: number, regressors: number, switchingCoefficients: boolean, switchingVariance: boolean): number {
+export function parameterCount(
+  k: number,
+  regressors: number,
+  switchingCoefficients: boolean,
+  switchingVariance: boolean,
+): number {
   return k * (k - 1) + (switchingCoefficients ? k : 1) * regressors + (switchingVariance ? k : 1);
 }
 
@@ -24,23 +29,38 @@ export function checkModelInput(input: ModelInput): FieldProblem[] {
   const switchingVariance = input.switchingVariance ?? true;
   const switchingCoefficients = input.switchingCoefficients ?? true;
   if (input.exog) {
-    if (input.exog.length !== input.y.length) problems.push({ field: 'input.exog', message: `has ${input.exog.length} rows but y has ${input.y.length} observations; give one row per observation` });
+    if (input.exog.length !== input.y.length)
+      problems.push({
+        field: 'input.exog',
+        message: `has ${input.exog.length} rows but y has ${input.y.length} observations; give one row per observation`,
+      });
     const width = input.exog[0]?.length ?? 0;
     input.exog.forEach((row, i) => {
-      if (row.length !== width && problems.length < 20) problems.push({ field: `input.exog[${i}]`, message: `has ${row.length} columns; every row needs ${width}` });
+      if (row.length !== width && problems.length < 20)
+        problems.push({ field: `input.exog[${i}]`, message: `has ${row.length} columns; every row needs ${width}` });
     });
   }
   const regressors = (trend === 'c' ? 1 : 0) + (input.exog?.[0]?.length ?? 0);
   if (regressors === 0 && !input.exog && !switchingVariance) {
-    problems.push({ field: 'input.switchingVariance', message: 'with trend "n" and no exog only the variance can switch; set switchingVariance to true, trend to "c", or give exog' });
+    problems.push({
+      field: 'input.switchingVariance',
+      message:
+        'with trend "n" and no exog only the variance can switch; set switchingVariance to true, trend to "c", or give exog',
+    });
   }
   if (!switchingCoefficients && !switchingVariance) {
-    problems.push({ field: 'input.switchingCoefficients', message: 'nothing would differ between regimes; set switchingCoefficients or switchingVariance to true' });
+    problems.push({
+      field: 'input.switchingCoefficients',
+      message: 'nothing would differ between regimes; set switchingCoefficients or switchingVariance to true',
+    });
   }
   const n = parameterCount(input.k, regressors, switchingCoefficients, switchingVariance);
   const minimum = Math.max(20, 5 * n);
   if (input.y.length < minimum) {
-    problems.push({ field: 'input.y', message: `has ${input.y.length} observations; this model has ${n} parameters and needs at least ${minimum} (5 per parameter, at least 20)` });
+    problems.push({
+      field: 'input.y',
+      message: `has ${input.y.length} observations; this model has ${n} parameters and needs at least ${minimum} (5 per parameter, at least 20)`,
+    });
   } else if (input.y.every((v) => v === input.y[0])) {
     problems.push({ field: 'input.y', message: 'is constant; a regression needs a series that varies' });
   }

@@ -18,8 +18,18 @@ export const MODEL_INPUT_SCHEMA = {
   additionalProperties: false,
   required: ['y', 'k'],
   properties: {
-    y: { type: 'array', minItems: 3, maxItems: 1000000, items: { type: 'number' }, description: 'Dependent series, oldest first.' },
-    exog: { type: 'array', items: { type: 'array', minItems: 1, items: { type: 'number' } }, description: 'One row of regressors per observation.' },
+    y: {
+      type: 'array',
+      minItems: 3,
+      maxItems: 1000000,
+      items: { type: 'number' },
+      description: 'Dependent series, oldest first.',
+    },
+    exog: {
+      type: 'array',
+      items: { type: 'array', minItems: 1, items: { type: 'number' } },
+      description: 'One row of regressors per observation.',
+    },
     k: { type: 'integer', minimum: 2, maximum: 4, description: 'Number of regimes.' },
     trend: { enum: ['c', 'n'] },
     switchingVariance: { type: 'boolean' },
@@ -35,7 +45,13 @@ export const JOB_REQUEST_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    image: { type: 'string', minLength: 1, maxLength: 512, description: 'ACR image: "repo:tag", "repo@sha256:…" or "<ACR login server>/repo:tag". Default: the tenant\'s default image (the regime-switching model).' },
+    image: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 512,
+      description:
+        'ACR image: "repo:tag", "repo@sha256:…" or "<ACR login server>/repo:tag". Default: the tenant\'s default image (the regime-switching model).',
+    },
     cpu: { type: 'number', minimum: 0.1, maximum: 4, description: 'vCPUs (default from the tenant).' },
     memoryGb: { type: 'number', minimum: 0.1, maximum: 16, description: 'Memory in GB (default from the tenant).' },
     gpu: {
@@ -44,9 +60,17 @@ export const JOB_REQUEST_SCHEMA = {
       required: ['count', 'sku'],
       properties: { count: { type: 'integer', minimum: 1, maximum: 4 }, sku: { enum: ['K80', 'P100', 'V100'] } },
     },
-    command: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 4096 }, description: 'Command run under the agent instead of the image\'s model.' },
+    command: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 64,
+      items: { type: 'string', minLength: 1, maxLength: 4096 },
+      description: "Command run under the agent instead of the image's model.",
+    },
     env: envMap('Environment variables of the job container.'),
-    secureEnv: envMap('Secret environment variables: passed as ACI secure values; never logged, stored in history or echoed.'),
+    secureEnv: envMap(
+      'Secret environment variables: passed as ACI secure values; never logged, stored in history or echoed.',
+    ),
     input: { description: 'Passed to the batch (POST /start). For the default image: RegimeSwitchingInput.' },
     timeoutMinutes: { type: 'integer', minimum: 1, maximum: 10080 },
     onComplete: { enum: ['delete', 'stop', 'keep'] },
@@ -83,11 +107,32 @@ export const LIST_QUERY_SCHEMA = {
   continuationToken: { type: 'string', maxLength: 512 },
 } as const;
 
-const jobError = { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } as const;
+const jobError = {
+  type: ['object', 'null'],
+  properties: { code: { type: 'string' }, message: { type: 'string' } },
+  required: ['code', 'message'],
+} as const;
 
 export const JOB_STATUS_SCHEMA = {
   type: 'object',
-  required: ['id', 'tenant', 'state', 'phase', 'progress', 'message', 'image', 'resources', 'attempts', 'container', 'createdAt', 'startedAt', 'finishedAt', 'usage', 'result', 'error'],
+  required: [
+    'id',
+    'tenant',
+    'state',
+    'phase',
+    'progress',
+    'message',
+    'image',
+    'resources',
+    'attempts',
+    'container',
+    'createdAt',
+    'startedAt',
+    'finishedAt',
+    'usage',
+    'result',
+    'error',
+  ],
   properties: {
     id: { type: 'string' },
     tenant: { type: 'string' },
@@ -96,7 +141,10 @@ export const JOB_STATUS_SCHEMA = {
     progress: { type: 'number', minimum: 0, maximum: 1 },
     message: { type: 'string' },
     image: { type: 'object', properties: { ref: { type: 'string' }, digest: { type: ['string', 'null'] } } },
-    resources: { type: 'object', properties: { cpu: { type: 'number' }, memoryGb: { type: 'number' }, gpu: { type: ['object', 'null'] } } },
+    resources: {
+      type: 'object',
+      properties: { cpu: { type: 'number' }, memoryGb: { type: 'number' }, gpu: { type: ['object', 'null'] } },
+    },
     attempts: { type: 'integer' },
     maxAttempts: { type: 'integer' },
     container: {
@@ -111,8 +159,19 @@ export const JOB_STATUS_SCHEMA = {
     createdAt: { type: 'string', format: 'date-time' },
     startedAt: { type: ['string', 'null'] },
     finishedAt: { type: ['string', 'null'] },
-    usage: { type: 'object', properties: { vcpuSeconds: { type: 'number' }, gbSeconds: { type: 'number' }, estimatedCost: { type: 'number' }, currency: { type: 'string' } } },
-    result: { type: ['object', 'null'], properties: { urls: { type: 'object', additionalProperties: { type: 'string' } } } },
+    usage: {
+      type: 'object',
+      properties: {
+        vcpuSeconds: { type: 'number' },
+        gbSeconds: { type: 'number' },
+        estimatedCost: { type: 'number' },
+        currency: { type: 'string' },
+      },
+    },
+    result: {
+      type: ['object', 'null'],
+      properties: { urls: { type: 'object', additionalProperties: { type: 'string' } } },
+    },
     error: jobError,
   },
 } as const;
@@ -127,7 +186,14 @@ export const ERROR_SCHEMA = {
       properties: {
         code: { type: 'string' },
         message: { type: 'string' },
-        details: { type: 'array', items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+        details: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['field', 'message'],
+            properties: { field: { type: 'string' }, message: { type: 'string' } },
+          },
+        },
       },
     },
   },
@@ -142,7 +208,12 @@ export const SUBMIT_RESPONSE_SCHEMA = {
     links: {
       type: 'object',
       required: ['self', 'cancel', 'logs', 'result'],
-      properties: { self: { type: 'string' }, cancel: { type: 'string' }, logs: { type: 'string' }, result: { type: 'string' } },
+      properties: {
+        self: { type: 'string' },
+        cancel: { type: 'string' },
+        logs: { type: 'string' },
+        result: { type: 'string' },
+      },
     },
   },
 } as const;

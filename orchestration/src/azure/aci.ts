@@ -91,7 +91,8 @@ export function toGroupView(g: ContainerGroup | undefined): GroupView {
   const cur = c?.instanceView?.currentState;
   const events = [...(g.instanceView?.events ?? []), ...(c?.instanceView?.events ?? [])];
   const last = events.filter((e) => e.type === 'Warning' || /fail|error|kill/i.test(e.name ?? '')).pop();
-  const iso = (d: Date | string | undefined): string | null => (d === undefined ? null : d instanceof Date ? d.toISOString() : String(d));
+  const iso = (d: Date | string | undefined): string | null =>
+    d === undefined ? null : d instanceof Date ? d.toISOString() : String(d);
   return {
     exists: true,
     provisioningState: g.provisioningState ?? null,
@@ -125,7 +126,10 @@ export function createArmContainerGroups(credential: TokenCredential, opts: AciO
     async create(spec) {
       try {
         // begin* sends the PUT (and one poll); provisioning is observed later through get().
-        await client.containerGroups.beginCreateOrUpdate(rg, spec.name, buildContainerGroup(spec), { requestOptions, updateIntervalInMs: 1000 });
+        await client.containerGroups.beginCreateOrUpdate(rg, spec.name, buildContainerGroup(spec), {
+          requestOptions,
+          updateIntervalInMs: 1000,
+        });
       } catch (e) {
         throw classifyArmError(e, `create container group ${spec.name}`);
       }

@@ -20,15 +20,24 @@ export function createAcrResolver(credential: TokenCredential, loginServer: stri
   return {
     async resolve(repository, tagOrDigest) {
       try {
-        const props = await client.getArtifact(repository, tagOrDigest).getManifestProperties({ requestOptions: { timeout: 30_000 } });
-        if (!props.digest) throw jobError(JOB_ERROR_CODES.imageNotFound, `ACR returned no digest for ${repository}:${tagOrDigest}`);
+        const props = await client
+          .getArtifact(repository, tagOrDigest)
+          .getManifestProperties({ requestOptions: { timeout: 30_000 } });
+        if (!props.digest)
+          throw jobError(JOB_ERROR_CODES.imageNotFound, `ACR returned no digest for ${repository}:${tagOrDigest}`);
         return props.digest;
       } catch (e) {
         if ((e as { statusCode?: number }).statusCode === 404) {
-          throw jobError(JOB_ERROR_CODES.imageNotFound, `Image ${repository}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest} was not found in ${loginServer}`);
+          throw jobError(
+            JOB_ERROR_CODES.imageNotFound,
+            `Image ${repository}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest} was not found in ${loginServer}`,
+          );
         }
         if ((e as { statusCode?: number }).statusCode === 401 || (e as { statusCode?: number }).statusCode === 403) {
-          throw jobError(JOB_ERROR_CODES.imageNotFound, `The controller may not read ${repository} in ${loginServer} (${(e as { statusCode?: number }).statusCode})`);
+          throw jobError(
+            JOB_ERROR_CODES.imageNotFound,
+            `The controller may not read ${repository} in ${loginServer} (${(e as { statusCode?: number }).statusCode})`,
+          );
         }
         throw classifyArmError(e, `resolve image ${repository}`);
       }

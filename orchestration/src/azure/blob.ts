@@ -5,8 +5,14 @@ import type { TokenCredential } from '@azure/identity';
 import type { ResultsStore } from '../api/job-backend';
 import { emptyLedger, type LedgerDoc, type LedgerStore } from '../tenants/admission';
 
-export function createContainerClient(credential: TokenCredential, endpoint: string, container: string): ContainerClient {
-  const service = new BlobServiceClient(endpoint, credential, { retryOptions: { maxTries: 4, retryDelayInMs: 200, maxRetryDelayInMs: 4000, tryTimeoutInMs: 30_000 } });
+export function createContainerClient(
+  credential: TokenCredential,
+  endpoint: string,
+  container: string,
+): ContainerClient {
+  const service = new BlobServiceClient(endpoint, credential, {
+    retryOptions: { maxTries: 4, retryDelayInMs: 200, maxRetryDelayInMs: 4000, tryTimeoutInMs: 30_000 },
+  });
   return service.getContainerClient(container);
 }
 

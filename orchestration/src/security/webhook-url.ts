@@ -7,13 +7,33 @@ import { BlockList, isIP } from 'node:net';
 
 const blocked = new BlockList();
 for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
-  ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(net, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  blocked.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32], ['100::', 64],
-] as const) blocked.addSubnet(net, prefix, 'ipv6');
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+  ['2001:db8::', 32],
+  ['100::', 64],
+] as const)
+  blocked.addSubnet(net, prefix, 'ipv6');
 
 /** True when the address is one the controller must not call on a tenant's behalf. */
 export function isPrivateAddress(address: string): boolean {
@@ -37,7 +57,8 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): UrlCheck {
   } catch {
     return { ok: false, message: 'must be an absolute http(s) URL' };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, message: `must use http or https, not ${url.protocol.replace(':', '')}` };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return { ok: false, message: `must use http or https, not ${url.protocol.replace(':', '')}` };
   if (url.username || url.password) return { ok: false, message: 'must not contain credentials' };
   if (raw.length > 2048) return { ok: false, message: 'must be at most 2048 characters' };
   if (allowPrivate) return { ok: true, url };
@@ -45,6 +66,10 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): UrlCheck {
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal') || host.endsWith('.local')) {
     return { ok: false, message: `host "${host}" is a local name; webhooks may only target public addresses` };
   }
-  if (isIP(host) && isPrivateAddress(host)) return { ok: false, message: `address ${host} is loopback/private/link-local; webhooks may only target public addresses` };
+  if (isIP(host) && isPrivateAddress(host))
+    return {
+      ok: false,
+      message: `address ${host} is loopback/private/link-local; webhooks may only target public addresses`,
+    };
   return { ok: true, url };
 }

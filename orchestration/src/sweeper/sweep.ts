@@ -35,14 +35,22 @@ const FINISHED = ['Completed', 'Failed', 'Terminated', 'Canceled'];
 export type SweepVerdict = { delete: true; reason: string } | { delete: false; reason: string };
 
 /** Pure: what to do with one tagged group. */
-export function judgeGroup(tags: Record<string, string>, instance: { runtimeStatus: string; status: JobStatus | undefined } | undefined, now: Date): SweepVerdict {
+export function judgeGroup(
+  tags: Record<string, string>,
+  instance: { runtimeStatus: string; status: JobStatus | undefined } | undefined,
+  now: Date,
+): SweepVerdict {
   const expires = tags[TAGS.expiresAt] ? Date.parse(tags[TAGS.expiresAt]!) : NaN;
-  if (Number.isFinite(expires) && now.getTime() > expires) return { delete: true, reason: `expired at ${tags[TAGS.expiresAt]}` };
+  if (Number.isFinite(expires) && now.getTime() > expires)
+    return { delete: true, reason: `expired at ${tags[TAGS.expiresAt]}` };
   if (!instance) return { delete: true, reason: 'its orchestration is unknown' };
-  const finished = FINISHED.includes(instance.runtimeStatus) || (instance.status !== undefined && isTerminalState(instance.status.state) && instance.status.phase === 'done');
+  const finished =
+    FINISHED.includes(instance.runtimeStatus) ||
+    (instance.status !== undefined && isTerminalState(instance.status.state) && instance.status.phase === 'done');
   if (!finished) return { delete: false, reason: 'job in progress' };
   const c = instance.status?.container.state;
-  if (instance.runtimeStatus === 'Completed' && (c === 'kept' || c === 'stopped')) return { delete: false, reason: `deliberately ${c} (until expiresAt)` };
+  if (instance.runtimeStatus === 'Completed' && (c === 'kept' || c === 'stopped'))
+    return { delete: false, reason: `deliberately ${c} (until expiresAt)` };
   return { delete: true, reason: `its orchestration is ${instance.runtimeStatus}` };
 }
 
@@ -66,7 +74,10 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
       if (verdict.delete) {
         await deps.groups.delete(g.name);
         report.deleted.push({ name: g.name, reason: verdict.reason });
-        deps.log.info({ group: g.name, tenant: g.tags[TAGS.tenant], jobId: g.tags[TAGS.jobId], instanceId, reason: verdict.reason }, 'sweeper deleted a container group');
+        deps.log.info(
+          { group: g.name, tenant: g.tags[TAGS.tenant], jobId: g.tags[TAGS.jobId], instanceId, reason: verdict.reason },
+          'sweeper deleted a container group',
+        );
       } else report.kept.push(g.name);
     } catch (e) {
       report.errors.push(`${g.name}: ${(e as Error).message}`);
@@ -88,7 +99,8 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
       const removed = reconcile(d, (id) => live.get(id) ?? true);
       return { changed: removed.length > 0, result: removed };
     });
-    if (report.ledgerRemoved.length) deps.log.info({ removed: report.ledgerRemoved }, 'sweeper freed admission slots of finished or unknown jobs');
+    if (report.ledgerRemoved.length)
+      deps.log.info({ removed: report.ledgerRemoved }, 'sweeper freed admission slots of finished or unknown jobs');
   } catch (e) {
     report.errors.push(`ledger: ${(e as Error).message}`);
   }

@@ -46,21 +46,34 @@ export const emptyLedger = (): LedgerDoc => ({ version: 1, tenants: {}, recentGr
 
 const tenantOf = (doc: LedgerDoc, tenant: string): TenantLedger => (doc.tenants[tenant] ??= { queue: [], running: [] });
 const has = (t: TenantLedger, instanceId: string): 'queue' | 'running' | undefined =>
-  t.queue.some((e) => e.instanceId === instanceId) ? 'queue' : t.running.some((e) => e.instanceId === instanceId) ? 'running' : undefined;
+  t.queue.some((e) => e.instanceId === instanceId)
+    ? 'queue'
+    : t.running.some((e) => e.instanceId === instanceId)
+      ? 'running'
+      : undefined;
 
 export type EnqueueResult =
   | { result: 'enqueued' | 'already'; position: number }
   | { result: 'queueFull'; queued: number }
   | { result: 'ownedByAnother' };
 
-export function enqueue(doc: LedgerDoc, tenant: string, limits: TenantAdmissionLimits, entry: LedgerEntry): EnqueueResult {
+export function enqueue(
+  doc: LedgerDoc,
+  tenant: string,
+  limits: TenantAdmissionLimits,
+  entry: LedgerEntry,
+): EnqueueResult {
   const t = tenantOf(doc, tenant);
   const where = has(t, entry.instanceId);
   if (where && entry.owner !== undefined) {
     const held = [...t.queue, ...t.running].find((e) => e.instanceId === entry.instanceId)!;
     if (held.owner !== undefined && held.owner !== entry.owner) return { result: 'ownedByAnother' };
   }
-  if (where) return { result: 'already', position: where === 'queue' ? t.queue.findIndex((e) => e.instanceId === entry.instanceId) : -1 };
+  if (where)
+    return {
+      result: 'already',
+      position: where === 'queue' ? t.queue.findIndex((e) => e.instanceId === entry.instanceId) : -1,
+    };
   if (t.queue.length >= limits.maxQueuedJobs) return { result: 'queueFull', queued: t.queue.length };
   t.queue.push(entry);
   return { result: 'enqueued', position: t.queue.length - 1 };
@@ -79,7 +92,15 @@ export type GrantResult =
  * is handed on within one poll interval instead of one poll per queued job. Canceled entries never
  * block the queue; their own orchestrator removes them.
  */
-export function tryGrant(doc: LedgerDoc, tenant: string, limits: TenantAdmissionLimits, global: GlobalLimits, instanceId: string, now: Date, limitsOf: (tenant: string) => TenantAdmissionLimits | undefined = () => undefined): GrantResult {
+export function tryGrant(
+  doc: LedgerDoc,
+  tenant: string,
+  limits: TenantAdmissionLimits,
+  global: GlobalLimits,
+  instanceId: string,
+  now: Date,
+  limitsOf: (tenant: string) => TenantAdmissionLimits | undefined = () => undefined,
+): GrantResult {
   const t = tenantOf(doc, tenant);
   if (t.running.some((e) => e.instanceId === instanceId)) return { result: 'granted' };
   const position = t.queue.findIndex((e) => e.instanceId === instanceId);
@@ -90,13 +111,27 @@ export function tryGrant(doc: LedgerDoc, tenant: string, limits: TenantAdmission
   }
   admit(doc, global, now, (id) => (id === tenant ? limits : limitsOf(id)));
   if (t.running.some((e) => e.instanceId === instanceId)) return { result: 'granted' };
-  const ahead = t.queue.slice(0, t.queue.findIndex((e) => e.instanceId === instanceId)).filter((e) => !e.cancelRequested).length;
+  const ahead = t.queue
+    .slice(
+      0,
+      t.queue.findIndex((e) => e.instanceId === instanceId),
+    )
+    .filter((e) => !e.cancelRequested).length;
   if (ahead > 0) return { result: 'waiting', position: ahead, blockedBy: 'queue' };
-  return { result: 'waiting', position: 0, blockedBy: t.running.length >= limits.maxConcurrentJobs ? 'tenant' : 'global' };
+  return {
+    result: 'waiting',
+    position: 0,
+    blockedBy: t.running.length >= limits.maxConcurrentJobs ? 'tenant' : 'global',
+  };
 }
 
 /** Moves admissible queue heads to running (round-robin over tenants). Returns how many. */
-export function admit(doc: LedgerDoc, global: GlobalLimits, now: Date, limitsOf: (tenant: string) => TenantAdmissionLimits | undefined): number {
+export function admit(
+  doc: LedgerDoc,
+  global: GlobalLimits,
+  now: Date,
+  limitsOf: (tenant: string) => TenantAdmissionLimits | undefined,
+): number {
   const horizon = now.getTime() - 5 * 60_000;
   doc.recentGrants = doc.recentGrants.filter((at) => Date.parse(at) > horizon);
   const all = Object.values(doc.tenants).flatMap((x) => x.running);
@@ -104,7 +139,7 @@ export function admit(doc: LedgerDoc, global: GlobalLimits, now: Date, limitsOf:
   let cores = all.reduce((s, e) => s + e.cores, 0);
   let admitted = 0;
   const tenants = Object.keys(doc.tenants).sort();
-  for (let progress = true; progress; ) {
+  for (let progress = true; progress;) {
     progress = false;
     for (const id of tenants) {
       const t = doc.tenants[id]!;
@@ -113,7 +148,12 @@ export function admit(doc: LedgerDoc, global: GlobalLimits, now: Date, limitsOf:
       const headIndex = t.queue.findIndex((e) => !e.cancelRequested);
       if (headIndex < 0 || t.running.length >= lim.maxConcurrentJobs) continue;
       const head = t.queue[headIndex]!;
-      if (groups + 1 > global.maxGroups || cores + head.cores > global.maxCores + 1e-9 || doc.recentGrants.length >= global.maxCreatesPer5Min) continue;
+      if (
+        groups + 1 > global.maxGroups ||
+        cores + head.cores > global.maxCores + 1e-9 ||
+        doc.recentGrants.length >= global.maxCreatesPer5Min
+      )
+        continue;
       t.queue.splice(headIndex, 1);
       t.running.push({ ...head, grantedAt: now.toISOString() });
       doc.recentGrants.push(now.toISOString());
@@ -167,7 +207,11 @@ export function reconcile(doc: LedgerDoc, isLive: (instanceId: string) => boolea
 
 export function tenantUsage(doc: LedgerDoc, tenant: string): { running: number; queued: number; runningCores: number } {
   const t = doc.tenants[tenant];
-  return { running: t?.running.length ?? 0, queued: t?.queue.length ?? 0, runningCores: t?.running.reduce((s, e) => s + e.cores, 0) ?? 0 };
+  return {
+    running: t?.running.length ?? 0,
+    queued: t?.queue.length ?? 0,
+    runningCores: t?.running.reduce((s, e) => s + e.cores, 0) ?? 0,
+  };
 }
 
 /** Storage port: read-modify-write with compare-and-swap. `mutate` may run several times. */

@@ -29,7 +29,8 @@ export function authenticate(directory: TenantDirectory, key: string | undefined
   for (const tenant of directory.tenants) {
     for (const k of tenant.apiKeys) {
       const stored = Buffer.from(k.sha256, 'hex');
-      if (stored.length === presented.length && timingSafeEqual(stored, presented) && !found) found = { tenant, keyId: k.id };
+      if (stored.length === presented.length && timingSafeEqual(stored, presented) && !found)
+        found = { tenant, keyId: k.id };
     }
   }
   return found;

@@ -18,14 +18,18 @@ const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 /** Parses a reference; `loginServer` (e.g. myacr.azurecr.io or 127.0.0.1:8444) is the only registry allowed. */
 export function parseImageReference(ref: string, loginServer: string | undefined): Parsed<ImageReference> {
   let rest = ref.trim();
-  if (rest === '' || rest.length > 512) return { ok: false, message: 'must be a non-empty image reference of at most 512 characters' };
+  if (rest === '' || rest.length > 512)
+    return { ok: false, message: 'must be a non-empty image reference of at most 512 characters' };
   const slash = rest.indexOf('/');
   if (slash > 0) {
     const first = rest.slice(0, slash);
     const looksLikeHost = first.includes('.') || first.includes(':') || first === 'localhost';
     if (looksLikeHost) {
       if (!loginServer || first.toLowerCase() !== loginServer.toLowerCase()) {
-        return { ok: false, message: `registry "${first}" is not allowed; use an image of the job registry${loginServer ? ` (${loginServer})` : ''}, e.g. "batch/regime-switching:1.0"` };
+        return {
+          ok: false,
+          message: `registry "${first}" is not allowed; use an image of the job registry${loginServer ? ` (${loginServer})` : ''}, e.g. "batch/regime-switching:1.0"`,
+        };
       }
       rest = rest.slice(slash + 1);
     }
@@ -44,7 +48,11 @@ export function parseImageReference(ref: string, loginServer: string | undefined
     rest = rest.slice(0, colon);
     if (!TAG_RE.test(tag)) return { ok: false, message: `tag "${tag}" is not a valid tag` };
   }
-  if (!REPO_RE.test(rest) || rest.length > 256) return { ok: false, message: `repository "${rest}" is not a valid repository name (lowercase, e.g. "batch/regime-switching")` };
+  if (!REPO_RE.test(rest) || rest.length > 256)
+    return {
+      ok: false,
+      message: `repository "${rest}" is not a valid repository name (lowercase, e.g. "batch/regime-switching")`,
+    };
   if (!tag && !digest) tag = 'latest';
   return { ok: true, value: { repository: rest, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) } };
 }

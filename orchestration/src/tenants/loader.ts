@@ -10,7 +10,10 @@ import type { Tenant, TenantDirectory } from './types';
 import type { FieldProblem } from '../errors';
 
 export class TenantsFileError extends Error {
-  constructor(readonly file: string, readonly problems: FieldProblem[]) {
+  constructor(
+    readonly file: string,
+    readonly problems: FieldProblem[],
+  ) {
     super(`Invalid tenants file ${file}:\n` + problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n'));
     this.name = 'TenantsFileError';
   }
@@ -25,8 +28,23 @@ interface RawTenant {
   apiKeys: { id: string; sha256: string }[];
   allowedRepositories: string[];
   location?: string;
-  limits: { maxCpu: number; maxMemoryGb: number; maxGpu?: number; maxConcurrentJobs: number; maxQueuedJobs: number; maxRuntimeMinutes: number };
-  defaults: { image: string; cpu: number; memoryGb: number; onComplete?: Tenant['defaults']['onComplete']; onFailure?: Tenant['defaults']['onFailure']; maxAttempts?: number; timeoutMinutes?: number };
+  limits: {
+    maxCpu: number;
+    maxMemoryGb: number;
+    maxGpu?: number;
+    maxConcurrentJobs: number;
+    maxQueuedJobs: number;
+    maxRuntimeMinutes: number;
+  };
+  defaults: {
+    image: string;
+    cpu: number;
+    memoryGb: number;
+    onComplete?: Tenant['defaults']['onComplete'];
+    onFailure?: Tenant['defaults']['onFailure'];
+    maxAttempts?: number;
+    timeoutMinutes?: number;
+  };
   costRates: Tenant['costRates'];
   network?: { subnetId?: string };
   webhooks?: { allowPrivateTargets?: boolean };
@@ -41,7 +59,8 @@ export function parseTenants(raw: unknown, file = '<tenants>'): TenantDirectory 
   const hashes = new Map<string, string>();
   const tenants: Tenant[] = doc.tenants.map((t, i) => {
     const at = `tenants[${i}]`;
-    if (ids.has(t.id)) problems.push({ field: `${at}.id`, message: `duplicates tenants[${ids.get(t.id)}].id "${t.id}"` });
+    if (ids.has(t.id))
+      problems.push({ field: `${at}.id`, message: `duplicates tenants[${ids.get(t.id)}].id "${t.id}"` });
     ids.set(t.id, i);
     t.apiKeys.forEach((k, j) => {
       const other = hashes.get(k.sha256);
@@ -50,14 +69,26 @@ export function parseTenants(raw: unknown, file = '<tenants>'): TenantDirectory 
     });
     const l = t.limits;
     const d = t.defaults;
-    if (d.cpu > l.maxCpu) problems.push({ field: `${at}.defaults.cpu`, message: `${d.cpu} exceeds limits.maxCpu ${l.maxCpu}` });
-    if (d.memoryGb > l.maxMemoryGb) problems.push({ field: `${at}.defaults.memoryGb`, message: `${d.memoryGb} exceeds limits.maxMemoryGb ${l.maxMemoryGb}` });
+    if (d.cpu > l.maxCpu)
+      problems.push({ field: `${at}.defaults.cpu`, message: `${d.cpu} exceeds limits.maxCpu ${l.maxCpu}` });
+    if (d.memoryGb > l.maxMemoryGb)
+      problems.push({
+        field: `${at}.defaults.memoryGb`,
+        message: `${d.memoryGb} exceeds limits.maxMemoryGb ${l.maxMemoryGb}`,
+      });
     const timeout = d.timeoutMinutes ?? Math.min(60, l.maxRuntimeMinutes);
-    if (timeout > l.maxRuntimeMinutes) problems.push({ field: `${at}.defaults.timeoutMinutes`, message: `${timeout} exceeds limits.maxRuntimeMinutes ${l.maxRuntimeMinutes}` });
+    if (timeout > l.maxRuntimeMinutes)
+      problems.push({
+        field: `${at}.defaults.timeoutMinutes`,
+        message: `${timeout} exceeds limits.maxRuntimeMinutes ${l.maxRuntimeMinutes}`,
+      });
     const image = parseImageReference(d.image, undefined);
     if (!image.ok) problems.push({ field: `${at}.defaults.image`, message: image.message });
     else if (!t.allowedRepositories.includes(image.value.repository)) {
-      problems.push({ field: `${at}.defaults.image`, message: `repository "${image.value.repository}" is not in allowedRepositories` });
+      problems.push({
+        field: `${at}.defaults.image`,
+        message: `repository "${image.value.repository}" is not in allowedRepositories`,
+      });
     }
     return {
       id: t.id,

@@ -24,7 +24,12 @@ export const TENANTS_SCHEMA = {
         additionalProperties: false,
         required: ['id', 'displayName', 'apiKeys', 'allowedRepositories', 'limits', 'defaults', 'costRates'],
         properties: {
-          id: { type: 'string', pattern: TENANT_ID_PATTERN, description: 'Tenant id as it appears in URLs: lowercase letters, digits and dashes, at most 30 characters.' },
+          id: {
+            type: 'string',
+            pattern: TENANT_ID_PATTERN,
+            description:
+              'Tenant id as it appears in URLs: lowercase letters, digits and dashes, at most 30 characters.',
+          },
           displayName: { type: 'string', minLength: 1, maxLength: 200 },
           apiKeys: {
             type: 'array',
@@ -36,7 +41,11 @@ export const TENANTS_SCHEMA = {
               required: ['id', 'sha256'],
               properties: {
                 id: { type: 'string', minLength: 1, maxLength: 64, description: 'Key id, logged instead of the key.' },
-                sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the key, lowercase hex.' },
+                sha256: {
+                  type: 'string',
+                  pattern: '^[0-9a-f]{64}$',
+                  description: 'SHA-256 of the key, lowercase hex.',
+                },
                 note: { type: 'string', maxLength: 500 },
               },
             },
@@ -47,7 +56,11 @@ export const TENANTS_SCHEMA = {
             items: { type: 'string', pattern: REPOSITORY_PATTERN },
             description: 'ACR repositories (relative to the registry) this tenant may run.',
           },
-          location: { type: 'string', pattern: '^[a-z0-9]+$', description: 'Azure region for this tenant\'s groups (default: JOBS_LOCATION).' },
+          location: {
+            type: 'string',
+            pattern: '^[a-z0-9]+$',
+            description: "Azure region for this tenant's groups (default: JOBS_LOCATION).",
+          },
           limits: {
             type: 'object',
             additionalProperties: false,
@@ -66,7 +79,11 @@ export const TENANTS_SCHEMA = {
             additionalProperties: false,
             required: ['image', 'cpu', 'memoryGb'],
             properties: {
-              image: { type: 'string', minLength: 1, description: 'Default image, repository:tag relative to ACR_LOGIN_SERVER (the regime-switching model).' },
+              image: {
+                type: 'string',
+                minLength: 1,
+                description: 'Default image, repository:tag relative to ACR_LOGIN_SERVER (the regime-switching model).',
+              },
               cpu: positive(4),
               memoryGb: positive(16),
               onComplete: { enum: ['delete', 'stop', 'keep'] },
@@ -89,14 +106,22 @@ export const TENANTS_SCHEMA = {
             type: 'object',
             additionalProperties: false,
             properties: {
-              subnetId: { type: 'string', pattern: '^/subscriptions/.+/subnets/[^/]+$', description: 'VNet-inject the tenant\'s groups into this subnet (private IP).' },
+              subnetId: {
+                type: 'string',
+                pattern: '^/subscriptions/.+/subnets/[^/]+$',
+                description: "VNet-inject the tenant's groups into this subnet (private IP).",
+              },
             },
           },
           webhooks: {
             type: 'object',
             additionalProperties: false,
             properties: {
-              allowPrivateTargets: { type: 'boolean', description: 'Allow notify.webhookUrl to resolve to loopback/private/link-local addresses (default false: SSRF guard).' },
+              allowPrivateTargets: {
+                type: 'boolean',
+                description:
+                  'Allow notify.webhookUrl to resolve to loopback/private/link-local addresses (default false: SSRF guard).',
+              },
             },
           },
         },

@@ -34,18 +34,41 @@ export function decideSizing(tenant: Tenant, req: SizingRequest): { sizing: Sizi
   const problems: FieldProblem[] = [];
   const cpu = req.cpu ?? tenant.defaults.cpu;
   const memoryGb = req.memoryGb ?? tenant.defaults.memoryGb;
-  if (cpu < ACI_BOUNDS.minCpu || cpu > ACI_BOUNDS.maxCpu) problems.push({ field: 'cpu', message: `must be between ${ACI_BOUNDS.minCpu} and ${ACI_BOUNDS.maxCpu} (ACI per-group bound), got ${cpu}` });
-  else if (!onStep(cpu)) problems.push({ field: 'cpu', message: `must be a multiple of ${ACI_BOUNDS.step}, got ${cpu}` });
-  else if (cpu > tenant.limits.maxCpu) problems.push({ field: 'cpu', message: `${cpu} exceeds the tenant limit maxCpu ${tenant.limits.maxCpu}` });
-  if (memoryGb < ACI_BOUNDS.minMemoryGb || memoryGb > ACI_BOUNDS.maxMemoryGb) problems.push({ field: 'memoryGb', message: `must be between ${ACI_BOUNDS.minMemoryGb} and ${ACI_BOUNDS.maxMemoryGb} GB (ACI per-group bound), got ${memoryGb}` });
-  else if (!onStep(memoryGb)) problems.push({ field: 'memoryGb', message: `must be a multiple of ${ACI_BOUNDS.step} GB, got ${memoryGb}` });
-  else if (memoryGb > tenant.limits.maxMemoryGb) problems.push({ field: 'memoryGb', message: `${memoryGb} exceeds the tenant limit maxMemoryGb ${tenant.limits.maxMemoryGb}` });
+  if (cpu < ACI_BOUNDS.minCpu || cpu > ACI_BOUNDS.maxCpu)
+    problems.push({
+      field: 'cpu',
+      message: `must be between ${ACI_BOUNDS.minCpu} and ${ACI_BOUNDS.maxCpu} (ACI per-group bound), got ${cpu}`,
+    });
+  else if (!onStep(cpu))
+    problems.push({ field: 'cpu', message: `must be a multiple of ${ACI_BOUNDS.step}, got ${cpu}` });
+  else if (cpu > tenant.limits.maxCpu)
+    problems.push({ field: 'cpu', message: `${cpu} exceeds the tenant limit maxCpu ${tenant.limits.maxCpu}` });
+  if (memoryGb < ACI_BOUNDS.minMemoryGb || memoryGb > ACI_BOUNDS.maxMemoryGb)
+    problems.push({
+      field: 'memoryGb',
+      message: `must be between ${ACI_BOUNDS.minMemoryGb} and ${ACI_BOUNDS.maxMemoryGb} GB (ACI per-group bound), got ${memoryGb}`,
+    });
+  else if (!onStep(memoryGb))
+    problems.push({ field: 'memoryGb', message: `must be a multiple of ${ACI_BOUNDS.step} GB, got ${memoryGb}` });
+  else if (memoryGb > tenant.limits.maxMemoryGb)
+    problems.push({
+      field: 'memoryGb',
+      message: `${memoryGb} exceeds the tenant limit maxMemoryGb ${tenant.limits.maxMemoryGb}`,
+    });
   if (req.gpu) {
-    if (req.gpu.count > tenant.limits.maxGpu) problems.push({ field: 'gpu.count', message: `${req.gpu.count} exceeds the tenant limit maxGpu ${tenant.limits.maxGpu}` });
-    if (req.priority === 'Spot') problems.push({ field: 'gpu', message: 'Spot container groups cannot have GPUs (ACI)' });
+    if (req.gpu.count > tenant.limits.maxGpu)
+      problems.push({
+        field: 'gpu.count',
+        message: `${req.gpu.count} exceeds the tenant limit maxGpu ${tenant.limits.maxGpu}`,
+      });
+    if (req.priority === 'Spot')
+      problems.push({ field: 'gpu', message: 'Spot container groups cannot have GPUs (ACI)' });
   }
   if (req.priority === 'Spot') {
-    problems.push({ field: 'priority', message: 'Spot groups get no IP address in ACI, so the controller cannot reach the agent; use "Regular"' });
+    problems.push({
+      field: 'priority',
+      message: 'Spot groups get no IP address in ACI, so the controller cannot reach the agent; use "Regular"',
+    });
   }
   return { sizing: { cpu, memoryGb, ...(req.gpu ? { gpu: req.gpu } : {}) }, problems };
 }

@@ -1,12 +1,21 @@
 // Pure decisions of the job orchestrator: given the run state and what was observed, what next.
 // No I/O and no clock (the time is passed in), so unit tests drive them directly.
 import {
-  initialStatus, JOB_ERROR_CODES, PROGRESS_HISTORY_LIMIT,
-  type GroupView, type JobError, type JobInput, type JobOutcome, type JobRunState, type Observation, type OnComplete,
+  initialStatus,
+  JOB_ERROR_CODES,
+  PROGRESS_HISTORY_LIMIT,
+  type GroupView,
+  type JobError,
+  type JobInput,
+  type JobOutcome,
+  type JobRunState,
+  type Observation,
+  type OnComplete,
 } from '../contracts';
 
 const addSeconds = (iso: string, seconds: number): string => new Date(Date.parse(iso) + seconds * 1000).toISOString();
-export const isPast = (nowIso: string, deadline: string | null): boolean => deadline !== null && Date.parse(nowIso) >= Date.parse(deadline);
+export const isPast = (nowIso: string, deadline: string | null): boolean =>
+  deadline !== null && Date.parse(nowIso) >= Date.parse(deadline);
 
 /** The first generation's state from the submit handler's input. */
 export function initialRunState(input: JobInput, nowIso: string): JobRunState {
@@ -35,14 +44,18 @@ export const isRunState = (v: unknown): v is JobRunState =>
 export function expiresAt(s: JobRunState, nowIso: string): string {
   const st = s.input.settings;
   const retained = s.input.spec.onComplete !== 'delete' || s.input.spec.onFailure === 'stop';
-  const seconds = st.provisionTimeoutSeconds + st.startTimeoutSeconds + s.input.spec.timeoutMinutes * 60 + st.teardownTimeoutSeconds + 600 + (retained ? 24 * 3600 : 0);
+  const seconds =
+    st.provisionTimeoutSeconds +
+    st.startTimeoutSeconds +
+    s.input.spec.timeoutMinutes * 60 +
+    st.teardownTimeoutSeconds +
+    600 +
+    (retained ? 24 * 3600 : 0);
   return addSeconds(nowIso, seconds);
 }
 
 export type Readiness =
-  | { kind: 'ready'; ip: string }
-  | { kind: 'wait'; why: string }
-  | { kind: 'failed'; error: JobError };
+  { kind: 'ready'; ip: string } | { kind: 'wait'; why: string } | { kind: 'failed'; error: JobError };
 
 /**
  * Readiness of a (re)started group: Running + IP (+ the agent's /healthz, checked by the caller).
@@ -52,7 +65,13 @@ export type Readiness =
 export function decideReadiness(view: GroupView, attemptStartedAt: string | null): Readiness {
   if (!view.exists) return { kind: 'wait', why: 'the group is not visible yet' };
   if ((view.provisioningState ?? '').toLowerCase() === 'failed') {
-    return { kind: 'failed', error: { code: JOB_ERROR_CODES.provisioningFailed, message: `Provisioning failed${view.lastEvent ? `: ${view.lastEvent}` : ''}.` } };
+    return {
+      kind: 'failed',
+      error: {
+        code: JOB_ERROR_CODES.provisioningFailed,
+        message: `Provisioning failed${view.lastEvent ? `: ${view.lastEvent}` : ''}.`,
+      },
+    };
   }
   const c = view.container;
   if (c && (c.state ?? '').toLowerCase() === 'terminated') {
@@ -62,7 +81,10 @@ export function decideReadiness(view: GroupView, attemptStartedAt: string | null
   // The container's own state wins when reported (the group's may lag behind a restart).
   const running = c?.state ? c.state.toLowerCase() === 'running' : (view.state ?? '').toLowerCase() === 'running';
   if (running && view.ip) return { kind: 'ready', ip: view.ip };
-  return { kind: 'wait', why: `group ${view.provisioningState ?? 'pending'}/${view.state ?? c?.state ?? 'unknown'}${view.ip ? '' : ', no IP yet'}` };
+  return {
+    kind: 'wait',
+    why: `group ${view.provisioningState ?? 'pending'}/${view.state ?? c?.state ?? 'unknown'}${view.ip ? '' : ', no IP yet'}`,
+  };
 }
 
 /** The error for a container that stopped without the agent reporting an end. */
@@ -70,9 +92,15 @@ export function exitError(view: GroupView): JobError {
   const c = view.container;
   const detail = `${c?.detailStatus ?? ''} ${view.lastEvent ?? ''}`;
   if (/oom/i.test(detail) || c?.exitCode === 137) {
-    return { code: JOB_ERROR_CODES.oomKilled, message: `The container was killed for exceeding its memory (exit code ${c?.exitCode ?? 137}); request more memoryGb.` };
+    return {
+      code: JOB_ERROR_CODES.oomKilled,
+      message: `The container was killed for exceeding its memory (exit code ${c?.exitCode ?? 137}); request more memoryGb.`,
+    };
   }
-  return { code: JOB_ERROR_CODES.containerExited, message: `The container exited with code ${c?.exitCode ?? 'unknown'}${c?.detailStatus ? ` (${c.detailStatus})` : ''} before the job finished.` };
+  return {
+    code: JOB_ERROR_CODES.containerExited,
+    message: `The container exited with code ${c?.exitCode ?? 'unknown'}${c?.detailStatus ? ` (${c.detailStatus})` : ''} before the job finished.`,
+  };
 }
 
 /** Polls without an agent answer (while the group runs) before the attempt counts as failed. */
@@ -91,16 +119,32 @@ export type MonitorDecision =
 export function decideOnObservation(obs: Observation, unreachablePolls: number): MonitorDecision {
   if (obs.cancelRequested) return { kind: 'cancel' };
   const g = obs.group;
-  if (!g.exists) return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.groupDisappeared, message: 'The container group disappeared while the job ran.' }, exitCode: null };
+  if (!g.exists)
+    return {
+      kind: 'attemptFailed',
+      error: { code: JOB_ERROR_CODES.groupDisappeared, message: 'The container group disappeared while the job ran.' },
+      exitCode: null,
+    };
   const a = obs.agent;
   if (a.reachable) {
     switch (a.state) {
       case 'succeeded':
         return { kind: 'finished', outcome: { state: 'succeeded', error: null }, exitCode: a.exitCode ?? 0 };
       case 'failed':
-        return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.jobFailed, message: `The batch failed${a.error ? `: ${a.error}` : a.message ? `: ${a.message}` : ''}.` }, exitCode: a.exitCode };
+        return {
+          kind: 'attemptFailed',
+          error: {
+            code: JOB_ERROR_CODES.jobFailed,
+            message: `The batch failed${a.error ? `: ${a.error}` : a.message ? `: ${a.message}` : ''}.`,
+          },
+          exitCode: a.exitCode,
+        };
       case 'canceled':
-        return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.jobFailed, message: 'The batch was canceled inside the container.' }, exitCode: a.exitCode };
+        return {
+          kind: 'attemptFailed',
+          error: { code: JOB_ERROR_CODES.jobFailed, message: 'The batch was canceled inside the container.' },
+          exitCode: a.exitCode,
+        };
       case 'running':
         return { kind: 'continue', progress: a.progress, message: a.message, unreachablePolls: 0 };
       default:
@@ -112,7 +156,14 @@ export function decideOnObservation(obs: Observation, unreachablePolls: number):
     return { kind: 'attemptFailed', error: exitError(g), exitCode: g.container?.exitCode ?? null };
   }
   if (unreachablePolls + 1 >= MAX_UNREACHABLE_POLLS) {
-    return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.agentUnreachable, message: `The agent did not answer ${MAX_UNREACHABLE_POLLS} polls in a row.` }, exitCode: null };
+    return {
+      kind: 'attemptFailed',
+      error: {
+        code: JOB_ERROR_CODES.agentUnreachable,
+        message: `The agent did not answer ${MAX_UNREACHABLE_POLLS} polls in a row.`,
+      },
+      exitCode: null,
+    };
   }
   return { kind: 'continue', progress: -1, message: '', unreachablePolls: unreachablePolls + 1 };
 }
@@ -127,14 +178,22 @@ export function afterAttemptFailure(s: JobRunState, nowIso: string): 'restart' |
 }
 
 /** What to do with the group at the end. Cancel always deletes. */
-export function teardownAction(outcome: JobOutcome, spec: { onComplete: OnComplete; onFailure: 'delete' | 'stop' | 'restart' }): 'delete' | 'stop' | 'keep' {
+export function teardownAction(
+  outcome: JobOutcome,
+  spec: { onComplete: OnComplete; onFailure: 'delete' | 'stop' | 'restart' },
+): 'delete' | 'stop' | 'keep' {
   if (outcome.state === 'canceled') return 'delete';
   if (outcome.state === 'succeeded') return spec.onComplete;
   return spec.onFailure === 'stop' ? 'stop' : 'delete';
 }
 
 /** Usage from billed seconds (group start → teardown request, summed over attempts) and the tenant's rates. */
-export function usageOf(billedSeconds: number, cpu: number, memoryGb: number, rates: { vcpuHour: number; gbHour: number; currency: string }) {
+export function usageOf(
+  billedSeconds: number,
+  cpu: number,
+  memoryGb: number,
+  rates: { vcpuHour: number; gbHour: number; currency: string },
+) {
   const vcpuSeconds = round(billedSeconds * cpu, 3);
   const gbSeconds = round(billedSeconds * memoryGb, 3);
   const estimatedCost = round((vcpuSeconds / 3600) * rates.vcpuHour + (gbSeconds / 3600) * rates.gbHour, 6);
@@ -154,9 +213,11 @@ export function recordProgress(s: JobRunState, at: string, progress: number, mes
   if (message) s.status.message = message;
   if (changed) {
     s.status.progressHistory.push({ at, progress: p, message });
-    if (s.status.progressHistory.length > PROGRESS_HISTORY_LIMIT) s.status.progressHistory.splice(0, s.status.progressHistory.length - PROGRESS_HISTORY_LIMIT);
+    if (s.status.progressHistory.length > PROGRESS_HISTORY_LIMIT)
+      s.status.progressHistory.splice(0, s.status.progressHistory.length - PROGRESS_HISTORY_LIMIT);
   }
 }
 
 /** Backoff for readiness polls (seconds): 1, 2, 4 … capped at the poll interval. */
-export const readinessBackoff = (step: number, cap: number): number => Math.min(cap, 2 ** Math.min(Math.max(0, step - 1), 6));
+export const readinessBackoff = (step: number, cap: number): number =>
+  Math.min(cap, 2 ** Math.min(Math.max(0, step - 1), 6));

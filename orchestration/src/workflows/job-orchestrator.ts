@@ -5,13 +5,35 @@
 // external events lost at a generation switch only delay detection, because cancel is also
 // recorded durably (ledger flag / marker blob) and the poll is authoritative for progress and end.
 import {
-  ACTIVITIES, decodeJobError, EVENTS, JOB_ERROR_CODES,
-  type ArchiveAnswer, type GroupView, type JobError, type JobInput, type JobOutcome, type JobRunState, type Observation,
-  type Outcome, type RetryPolicy, type SlotAnswer,
+  ACTIVITIES,
+  decodeJobError,
+  EVENTS,
+  JOB_ERROR_CODES,
+  type ArchiveAnswer,
+  type GroupView,
+  type JobError,
+  type JobInput,
+  type JobOutcome,
+  type JobRunState,
+  type Observation,
+  type Outcome,
+  type RetryPolicy,
+  type SlotAnswer,
 } from '../contracts';
 import {
-  afterAttemptFailure, decideOnObservation, MAX_OBSERVE_FAILURES, decideReadiness, expiresAt, initialRunState, isPast, isRunState,
-  readinessBackoff, recordProgress, secondsBetween, teardownAction, usageOf,
+  afterAttemptFailure,
+  decideOnObservation,
+  MAX_OBSERVE_FAILURES,
+  decideReadiness,
+  expiresAt,
+  initialRunState,
+  isPast,
+  isRunState,
+  readinessBackoff,
+  recordProgress,
+  secondsBetween,
+  teardownAction,
+  usageOf,
 } from './job-decisions';
 
 /** The parts of durable-functions' orchestration context this workflow uses (structural). */
@@ -65,9 +87,15 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
     const publish = (): void => df.setCustomStatus(s.status);
     const later = (seconds: number): Date => new Date(df.currentUtcDateTime.getTime() + Math.max(0, seconds) * 1000);
     const untilDeadline = (deadline: string | null, seconds: number): number =>
-      deadline === null ? seconds : Math.min(seconds, Math.max(0, (Date.parse(deadline) - df.currentUtcDateTime.getTime()) / 1000));
+      deadline === null
+        ? seconds
+        : Math.min(seconds, Math.max(0, (Date.parse(deadline) - df.currentUtcDateTime.getTime()) / 1000));
 
-    function* call<T>(name: string, input: unknown, policy: RetryPolicy = settings.armRetry): Generator<TaskLike, T, unknown> {
+    function* call<T>(
+      name: string,
+      input: unknown,
+      policy: RetryPolicy = settings.armRetry,
+    ): Generator<TaskLike, T, unknown> {
       return (yield df.callActivityWithRetry(name, deps.retryOptions(policy) as never, input)) as T;
     }
 
@@ -76,7 +104,10 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
     let wake = df.waitForExternalEvent(EVENTS.callback);
 
     /** Waits until the timer, a cancel, or (optionally) an agent callback. Cancels the losing timer. */
-    function* wait(seconds: number, withCallback: boolean): Generator<TaskLike, 'timer' | 'cancel' | 'callback', unknown> {
+    function* wait(
+      seconds: number,
+      withCallback: boolean,
+    ): Generator<TaskLike, 'timer' | 'cancel' | 'callback', unknown> {
       const timer = df.createTimer(later(seconds));
       const winner = yield df.Task.any(withCallback ? [timer, cancelEvent, wake] : [timer, cancelEvent]);
       if (winner !== timer) timer.cancel();
@@ -120,7 +151,11 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
         }
         switch (s.phase) {
           case 'admission': {
-            const answer = yield* call<SlotAnswer>(ACTIVITIES.acquireSlot, { ...ids, cores: spec.cpu, memoryGb: spec.memoryGb });
+            const answer = yield* call<SlotAnswer>(ACTIVITIES.acquireSlot, {
+              ...ids,
+              cores: spec.cpu,
+              memoryGb: spec.memoryGb,
+            });
             if (answer.granted) {
               log('info', {}, 'slot granted');
               enter('resolving', 'provisioning', 'Resolving the image');
@@ -131,14 +166,25 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
               break;
             }
             if (answer.reason !== 'waiting') {
-              fail({ code: JOB_ERROR_CODES.internal, message: 'The job lost its queue entry (the sweeper found its orchestration unknown).' });
+              fail({
+                code: JOB_ERROR_CODES.internal,
+                message: 'The job lost its queue entry (the sweeper found its orchestration unknown).',
+              });
               break;
             }
             if (isPast(nowIso(), s.queueDeadline)) {
-              fail({ code: JOB_ERROR_CODES.queueTimeout, message: `No slot within ${settings.queueTimeoutMinutes} minutes.` });
+              fail({
+                code: JOB_ERROR_CODES.queueTimeout,
+                message: `No slot within ${settings.queueTimeoutMinutes} minutes.`,
+              });
               break;
             }
-            const msg = answer.blockedBy === 'queue' ? `Queued: ${answer.position} job(s) ahead` : answer.blockedBy === 'tenant' ? 'Queued: the tenant is at maxConcurrentJobs' : 'Queued: waiting for regional ACI capacity (global cap)';
+            const msg =
+              answer.blockedBy === 'queue'
+                ? `Queued: ${answer.position} job(s) ahead`
+                : answer.blockedBy === 'tenant'
+                  ? 'Queued: the tenant is at maxConcurrentJobs'
+                  : 'Queued: waiting for regional ACI capacity (global cap)';
             if (msg !== s.status.message) {
               s.status.message = msg;
               publish();
@@ -147,13 +193,17 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
               continued = true;
               break;
             }
-            if ((yield* wait(untilDeadline(s.queueDeadline, settings.admissionPollSeconds), false)) === 'cancel') canceled();
+            if ((yield* wait(untilDeadline(s.queueDeadline, settings.admissionPollSeconds), false)) === 'cancel')
+              canceled();
             break;
           }
 
           case 'resolving': {
             const r = yield* call<Outcome<{ imageRef: string; digest: string }>>(ACTIVITIES.resolveImage, {
-              tenant: s.input.tenant, repository: spec.image.repository, ...(spec.image.tag ? { tag: spec.image.tag } : {}), ...(spec.image.digest ? { digest: spec.image.digest } : {}),
+              tenant: s.input.tenant,
+              repository: spec.image.repository,
+              ...(spec.image.tag ? { tag: spec.image.tag } : {}),
+              ...(spec.image.digest ? { digest: spec.image.digest } : {}),
             });
             if (!r.ok) {
               fail(r.error);
@@ -171,23 +221,36 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             enter('creating', 'provisioning', `Creating the container group (attempt ${s.status.attempts})`);
             let r: Outcome<null>;
             try {
-              r = yield* call<Outcome<null>>(ACTIVITIES.createGroup, {
-                ...ids,
-                groupName: s.input.groupName,
-                location: s.input.location,
-                imageRef: s.imageRef,
-                cpu: spec.cpu,
-                memoryGb: spec.memoryGb,
-                ...(spec.gpu ? { gpu: spec.gpu } : {}),
-                env: spec.env,
-                ...(spec.sealedSecureEnv ? { sealedSecureEnv: spec.sealedSecureEnv } : {}),
-                priority: spec.priority,
-                expiresAt: expiresAt(s, nowIso()),
-              }, settings.capacityRetry);
+              r = yield* call<Outcome<null>>(
+                ACTIVITIES.createGroup,
+                {
+                  ...ids,
+                  groupName: s.input.groupName,
+                  location: s.input.location,
+                  imageRef: s.imageRef,
+                  cpu: spec.cpu,
+                  memoryGb: spec.memoryGb,
+                  ...(spec.gpu ? { gpu: spec.gpu } : {}),
+                  env: spec.env,
+                  ...(spec.sealedSecureEnv ? { sealedSecureEnv: spec.sealedSecureEnv } : {}),
+                  priority: spec.priority,
+                  expiresAt: expiresAt(s, nowIso()),
+                },
+                settings.capacityRetry,
+              );
             } catch (e) {
               const err = decodeJobError(e, JOB_ERROR_CODES.armError);
-              const capacity = err.code === JOB_ERROR_CODES.capacityUnavailable || err.code === JOB_ERROR_CODES.quotaExceeded;
-              r = { ok: false, error: capacity ? { code: err.code, message: `No ACI capacity after ${settings.capacityRetry.maxAttempts} attempts: ${err.message}` } : err };
+              const capacity =
+                err.code === JOB_ERROR_CODES.capacityUnavailable || err.code === JOB_ERROR_CODES.quotaExceeded;
+              r = {
+                ok: false,
+                error: capacity
+                  ? {
+                      code: err.code,
+                      message: `No ACI capacity after ${settings.capacityRetry.maxAttempts} attempts: ${err.message}`,
+                    }
+                  : err,
+              };
             }
             if (!r.ok) {
               // ARM may still have accepted a PUT: teardown deletes by name whatever happened.
@@ -208,7 +271,14 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             } catch (e) {
               // Transient even after retries: keep waiting, the provisioning deadline still applies.
               log('warn', { err: decodeJobError(e).message }, 'instance view not readable');
-              view = { exists: false, provisioningState: null, state: null, ip: null, container: null, lastEvent: null };
+              view = {
+                exists: false,
+                provisioningState: null,
+                state: null,
+                ip: null,
+                container: null,
+                lastEvent: null,
+              };
             }
             const ready = decideReadiness(view, s.status.attempts > 1 ? s.groupStartedAt : null);
             if (ready.kind === 'failed') {
@@ -226,7 +296,10 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
               }
             }
             if (isPast(nowIso(), s.provisionDeadline)) {
-              attemptFailed({ code: JOB_ERROR_CODES.provisioningTimeout, message: `The group was not running with a healthy agent within ${settings.provisionTimeoutSeconds} s (${ready.kind === 'wait' ? ready.why : 'agent not healthy'}).` });
+              attemptFailed({
+                code: JOB_ERROR_CODES.provisioningTimeout,
+                message: `The group was not running with a healthy agent within ${settings.provisionTimeoutSeconds} s (${ready.kind === 'wait' ? ready.why : 'agent not healthy'}).`,
+              });
               break;
             }
             steps += 1;
@@ -239,7 +312,12 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             const ip = s.status.container.ip;
             let r: Outcome<null> | undefined;
             try {
-              r = (yield df.callActivity(ACTIVITIES.startAgent, { jobId: s.input.jobId, ip, ...(spec.inputBlob ? { inputBlob: spec.inputBlob } : {}), ...(spec.command ? { command: spec.command } : {}) })) as Outcome<null>;
+              r = (yield df.callActivity(ACTIVITIES.startAgent, {
+                jobId: s.input.jobId,
+                ip,
+                ...(spec.inputBlob ? { inputBlob: spec.inputBlob } : {}),
+                ...(spec.command ? { command: spec.command } : {}),
+              })) as Outcome<null>;
             } catch (e) {
               r = undefined; // unreachable for now: retried below until the start deadline
               log('warn', { err: decodeJobError(e).message }, 'start not accepted yet');
@@ -259,21 +337,38 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
               break;
             }
             if (isPast(nowIso(), s.startDeadline)) {
-              attemptFailed({ code: JOB_ERROR_CODES.agentUnreachable, message: `The agent did not accept POST /start within ${settings.startTimeoutSeconds} s.` });
+              attemptFailed({
+                code: JOB_ERROR_CODES.agentUnreachable,
+                message: `The agent did not accept POST /start within ${settings.startTimeoutSeconds} s.`,
+              });
               break;
             }
-            if ((yield* wait(untilDeadline(s.startDeadline, Math.min(2, settings.pollIntervalSeconds)), false)) === 'cancel') canceled();
+            if (
+              (yield* wait(untilDeadline(s.startDeadline, Math.min(2, settings.pollIntervalSeconds)), false)) ===
+              'cancel'
+            )
+              canceled();
             break;
           }
 
           case 'running': {
             if (isPast(nowIso(), s.runDeadline)) {
-              finish({ state: 'timed_out', error: { code: JOB_ERROR_CODES.timedOut, message: `The job exceeded timeoutMinutes (${spec.timeoutMinutes}).` } });
+              finish({
+                state: 'timed_out',
+                error: {
+                  code: JOB_ERROR_CODES.timedOut,
+                  message: `The job exceeded timeoutMinutes (${spec.timeoutMinutes}).`,
+                },
+              });
               break;
             }
             let obs: Observation;
             try {
-              obs = yield* call<Observation>(ACTIVITIES.observeJob, { ...ids, groupName: s.input.groupName, ip: s.status.container.ip });
+              obs = yield* call<Observation>(ACTIVITIES.observeJob, {
+                ...ids,
+                groupName: s.input.groupName,
+                ip: s.status.container.ip,
+              });
               s.observeFailures = 0;
             } catch (e) {
               // A transient outage while polling is neither fatal at once nor ignored forever:
@@ -282,10 +377,14 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
               s.observeFailures = (s.observeFailures ?? 0) + 1;
               log('warn', { code: err.code, failures: s.observeFailures }, 'poll failed');
               if (s.observeFailures >= MAX_OBSERVE_FAILURES) {
-                attemptFailed({ code: err.code, message: `Polling failed ${s.observeFailures} times in a row: ${err.message}` });
+                attemptFailed({
+                  code: err.code,
+                  message: `Polling failed ${s.observeFailures} times in a row: ${err.message}`,
+                });
                 break;
               }
-              if ((yield* wait(untilDeadline(s.runDeadline, settings.pollIntervalSeconds), false)) === 'cancel') canceled();
+              if ((yield* wait(untilDeadline(s.runDeadline, settings.pollIntervalSeconds), false)) === 'cancel')
+                canceled();
               break;
             }
             const d = decideOnObservation(obs, s.unreachablePolls);
@@ -319,7 +418,10 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             // update the status without a poll, final ones trigger an immediate poll.
             const nextPoll = Date.parse(nowIso()) + settings.pollIntervalSeconds * 1000;
             for (;;) {
-              const why = yield* wait(untilDeadline(s.runDeadline, Math.max(0, (nextPoll - Date.parse(nowIso())) / 1000)), true);
+              const why = yield* wait(
+                untilDeadline(s.runDeadline, Math.max(0, (nextPoll - Date.parse(nowIso())) / 1000)),
+                true,
+              );
               if (why === 'cancel') {
                 canceled();
                 break;
@@ -342,7 +444,11 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             s.groupStartedAt = null;
             // ACI keeps only the current run's logs: keep the failed attempt's before restarting.
             try {
-              const a = (yield* call<ArchiveAnswer>(ACTIVITIES.archiveLogs, { ...groupRef, ip: s.status.container.ip, attempt: s.status.attempts })) as ArchiveAnswer;
+              const a = (yield* call<ArchiveAnswer>(ACTIVITIES.archiveLogs, {
+                ...groupRef,
+                ip: s.status.container.ip,
+                attempt: s.status.attempts,
+              })) as ArchiveAnswer;
               s.status.result = { urls: { ...(s.status.result?.urls ?? {}), ...a.urls } };
             } catch (e) {
               log('warn', { err: decodeJobError(e).message }, 'logs of the failed attempt not archived');
@@ -363,7 +469,11 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
             s.groupStartedAt = nowIso();
             s.provisionDeadline = later(settings.provisionTimeoutSeconds).toISOString();
             s.status.container = { ...s.status.container, state: 'creating', exitCode: null };
-            enter('provisioning', 'provisioning', `Restarted (attempt ${s.status.attempts}); waiting for the group to run`);
+            enter(
+              'provisioning',
+              'provisioning',
+              `Restarted (attempt ${s.status.attempts}); waiting for the group to run`,
+            );
             steps = 0;
             break;
           }
@@ -382,7 +492,9 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
       df.continueAsNew(s);
       return undefined;
     }
-    return yield* teardown(s.outcome ?? { state: 'failed', error: { code: JOB_ERROR_CODES.internal, message: 'No outcome.' } });
+    return yield* teardown(
+      s.outcome ?? { state: 'failed', error: { code: JOB_ERROR_CODES.internal, message: 'No outcome.' } },
+    );
 
     /** Step 8, on every path: archive, usage, delete/stop/keep, release the slot, notify. */
     function* teardown(outcome: JobOutcome): Step {
@@ -402,13 +514,19 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
         }
         if (ip) {
           try {
-            Object.assign(urls, ((yield* call<ArchiveAnswer>(ACTIVITIES.archiveResult, { ...groupRef, ip })) as ArchiveAnswer).urls);
+            Object.assign(
+              urls,
+              ((yield* call<ArchiveAnswer>(ACTIVITIES.archiveResult, { ...groupRef, ip })) as ArchiveAnswer).urls,
+            );
           } catch (e) {
             notes.push(`result not archived: ${decodeJobError(e).message}`);
           }
         }
         try {
-          Object.assign(urls, ((yield* call<ArchiveAnswer>(ACTIVITIES.archiveLogs, { ...groupRef, ip })) as ArchiveAnswer).urls);
+          Object.assign(
+            urls,
+            ((yield* call<ArchiveAnswer>(ACTIVITIES.archiveLogs, { ...groupRef, ip })) as ArchiveAnswer).urls,
+          );
         } catch (e) {
           notes.push(`logs not archived: ${decodeJobError(e).message}`);
         }
@@ -427,12 +545,18 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
           }
         } catch (e) {
           s.status.container.state = 'unknown';
-          notes.push(`group ${action} failed (${decodeJobError(e).message}); the sweeper removes it after its expiresAt tag`);
+          notes.push(
+            `group ${action} failed (${decodeJobError(e).message}); the sweeper removes it after its expiresAt tag`,
+          );
           log('warn', { action }, 'teardown of the group failed; left to the sweeper');
         }
       }
       try {
-        yield* call(ACTIVITIES.releaseSlot, { tenant: s.input.tenant, instanceId: s.input.instanceId, owner: s.input.requestHash });
+        yield* call(ACTIVITIES.releaseSlot, {
+          tenant: s.input.tenant,
+          instanceId: s.input.instanceId,
+          owner: s.input.requestHash,
+        });
       } catch {
         notes.push('slot not released; the sweeper reconciles it');
       }
@@ -444,12 +568,24 @@ export function createJobOrchestrator(deps: WorkflowDeps) {
       s.status.finishedAt = nowIso();
       s.status.phase = 'done';
       s.phase = 'done';
-      s.status.message = notes.length ? `${outcome.state}; ${notes.join('; ')}` : outcome.state === 'succeeded' ? 'Succeeded' : outcome.error?.message ?? outcome.state;
+      s.status.message = notes.length
+        ? `${outcome.state}; ${notes.join('; ')}`
+        : outcome.state === 'succeeded'
+          ? 'Succeeded'
+          : (outcome.error?.message ?? outcome.state);
       publish();
-      log('info', { state: outcome.state, code: outcome.error?.code, container: s.status.container.state, usage: s.status.usage }, 'job finished');
+      log(
+        'info',
+        { state: outcome.state, code: outcome.error?.code, container: s.status.container.state, usage: s.status.usage },
+        'job finished',
+      );
       if (spec.webhookUrl) {
         try {
-          yield* call(ACTIVITIES.notifyWebhook, { tenant: s.input.tenant, jobId: s.input.jobId, webhookUrl: spec.webhookUrl, status: s.status }, { firstRetryMs: 2000, maxAttempts: 4, backoffCoefficient: 2, maxRetryMs: 30000 });
+          yield* call(
+            ACTIVITIES.notifyWebhook,
+            { tenant: s.input.tenant, jobId: s.input.jobId, webhookUrl: spec.webhookUrl, status: s.status },
+            { firstRetryMs: 2000, maxAttempts: 4, backoffCoefficient: 2, maxRetryMs: 30000 },
+          );
         } catch (e) {
           log('warn', { err: decodeJobError(e).message }, 'webhook not delivered');
         }
