@@ -110,12 +110,21 @@ export class Cgroups {
     return (read(join(dir, 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
   }
 
+  /**
+   * How many processes the kernel's OOM killer has killed in this cgroup: the `oom_kill` counter of
+   * memory.oom_control (cgroup v1, Linux >= 4.13) or memory.events (v2). This, not an exit code of 137
+   * (any SIGKILL) and not memory.failcnt (every time usage touched the limit, even when reclaim
+   * sufficed), is what tells an OOM kill — OpenShift's "application memory sizing" documents the same
+   * counter for containers. 0 where the kernel does not say (then no OOM kill is reported).
+   */
   oomKills(p: CgroupPaths): number {
     const dir = p.dirs.memory;
     if (!dir) return 0;
-    const m = /oom_kill (\d+)/.exec(read(join(dir, 'memory.oom_control')) ?? '');
-    const failcnt = Number(read(join(dir, 'memory.failcnt'))?.trim() ?? 0);
-    return m ? Number(m[1]) : failcnt > 0 ? 1 : 0;
+    for (const f of ['memory.oom_control', 'memory.events']) {
+      const m = /^oom_kill (\d+)$/m.exec(read(join(dir, f)) ?? '');
+      if (m) return Number(m[1]);
+    }
+    return 0;
   }
 
   cpuUsageNs(p: CgroupPaths): number | undefined {

@@ -1,8 +1,12 @@
 // One container = one process tree: a tiny /bin/sh wrapper joins the container's cgroups, runs the
 // command as its child and writes the exit code to a file. Output goes straight to a file (not a
 // pipe), so processes survive an emulator crash and can be re-adopted by the next run.
-import { spawn } from 'node:child_process';
+// Where the emulator runs as root, the command runs as the group's own unprivileged uid, in its own
+// PID and mount namespaces (a private /proc: other groups' processes and environments are invisible),
+// as a container would; elsewhere it runs as the emulator's user, with a warning.
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import type { Logger } from './log';
 
 const WRAPPER = [
   'ef="$1"; procs="$2"; shift 2',
@@ -14,9 +18,78 @@ const WRAPPER = [
   'fi',
   '"$@"',
   'code=$?',
+  // The isolated path's init (below) writes the command's own code: unshare cannot pass on a signal.
+  'if [ -s "$ef" ]; then code=$(cat "$ef"); else echo "$code" > "$ef.tmp" && mv "$ef.tmp" "$ef"; fi',
+  'exit "$code"',
+].join('\n');
+
+/**
+ * PID 1 of the container's PID namespace (root, so the tenant can neither forge nor delete the exit
+ * file): runs the command as pid 2, so SIGTERM reaches it as in a container with an init (tini), and
+ * records its exit code, 128+signal when killed. When it exits, the kernel kills everything left in the
+ * namespace, as when a container's init exits.
+ */
+const NAMESPACE_INIT = [
+  'ef="$1"; shift',
+  '"$@"',
+  'code=$?',
   'echo "$code" > "$ef.tmp" && mv "$ef.tmp" "$ef"',
   'exit "$code"',
 ].join('\n');
+
+/** The unprivileged identity a group's processes run as. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+export interface IsolationSupport {
+  /** setuid to a per-group uid (needs root) */
+  users: boolean;
+  /** own PID + mount namespace with a private /proc (unshare from util-linux) */
+  namespaces: boolean;
+}
+
+let support: IsolationSupport | undefined;
+
+/** What this host allows; probed once (a real `unshare` + `setpriv` run, not a guess from the uid). */
+export function isolationSupport(log?: Logger): IsolationSupport {
+  if (support) return support;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  let namespaces = false;
+  let why = '';
+  if (root) {
+    const r = spawnSync(
+      'unshare',
+      [
+        '--pid',
+        '--fork',
+        '--mount-proc',
+        '--kill-child',
+        'setpriv',
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--',
+        '/bin/true',
+      ],
+      { stdio: 'ignore', timeout: 10_000 },
+    );
+    namespaces = r.status === 0;
+    if (!namespaces) why = r.error ? String(r.error.message) : `unshare/setpriv exit ${r.status ?? r.signal}`;
+  }
+  support = { users: root, namespaces };
+  if (!root)
+    log?.warn(
+      "not running as root: container processes run as the emulator's own user, share its files and can read each other's /proc/<pid>/environ (no tenant isolation)",
+    );
+  else if (!namespaces)
+    log?.warn(
+      { why },
+      'PID/mount namespaces are not available (unshare --pid --mount-proc failed): container processes run as their own uid but see every process on the machine',
+    );
+  return support;
+}
 
 export interface LaunchSpec {
   command: string[];
@@ -25,6 +98,10 @@ export interface LaunchSpec {
   logFile: string;
   exitFile: string;
   cgroupProcs: string[];
+  /** run the command as this uid/gid (the wrapper itself stays root to join the cgroups) */
+  runAs?: RunAs;
+  /** with runAs: own PID namespace and /proc */
+  namespaces?: boolean;
 }
 
 export interface ProcessHandle {
@@ -79,13 +156,43 @@ function readExitFile(file: string): number | undefined {
   }
 }
 
+/** The command line that drops to the group's uid (and enters new namespaces) before running the command. */
+function isolated(spec: LaunchSpec): string[] {
+  if (!spec.runAs) return spec.command;
+  const { uid, gid } = spec.runAs;
+  // no_new_privs: a setuid binary in the image cannot take root back.
+  const drop = [
+    'setpriv',
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    '--clear-groups',
+    '--no-new-privs',
+    '--',
+    ...spec.command,
+  ];
+  if (!spec.namespaces) return drop;
+  return [
+    'unshare',
+    '--pid',
+    '--fork',
+    '--mount-proc',
+    '--kill-child',
+    '/bin/sh',
+    '-c',
+    NAMESPACE_INIT,
+    'aci-init',
+    spec.exitFile,
+    ...drop,
+  ];
+}
+
 export function launch(spec: LaunchSpec): ProcessHandle {
   const fd = openSync(spec.logFile, 'a');
   let child;
   try {
     child = spawn(
       '/bin/sh',
-      ['-c', WRAPPER, 'aci-container', spec.exitFile, spec.cgroupProcs.join(':'), ...spec.command],
+      ['-c', WRAPPER, 'aci-container', spec.exitFile, spec.cgroupProcs.join(':'), ...isolated(spec)],
       {
         cwd: existsSync(spec.cwd) ? spec.cwd : '/',
         env: spec.env,

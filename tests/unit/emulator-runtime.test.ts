@@ -1,0 +1,61 @@
+// The emulator's runtime pieces on their own: the OOM counter it trusts (not failcnt, not exit 137)
+// and the per-group uid leases.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Cgroups } from '../../local/azure-emulator/cgroups';
+import { UID_BASE, UID_COUNT, UidPool } from '../../local/azure-emulator/uid-pool';
+import { removeDir, tempDir } from '../fixtures/emulator/harness';
+
+describe('emulator OOM counter', () => {
+  it('counts only the kernel oom_kill counter: a memory.failcnt (limit touched, reclaimed) is no OOM kill', () => {
+    const dir = tempDir('emu-oom-');
+    try {
+      const mem = join(dir, 'memory', 'aci-emulator', 'inst', 'g', 'c');
+      mkdirSync(mem, { recursive: true });
+      // A cgroup that hit its limit 12 times, the kernel reclaimed page cache, nothing was killed.
+      writeFileSync(join(mem, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n');
+      writeFileSync(join(mem, 'memory.failcnt'), '12\n');
+      const cg = new Cgroups('inst', pino({ level: 'silent' }), true, dir);
+      assert.equal(cg.oomKills({ dirs: { memory: mem } }), 0);
+      writeFileSync(join(mem, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
+      assert.equal(cg.oomKills({ dirs: { memory: mem } }), 2);
+      // A kernel without the counter (< 4.13) cannot tell: no OOM kill is claimed, whatever failcnt says.
+      writeFileSync(join(mem, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\n');
+      assert.equal(cg.oomKills({ dirs: { memory: mem } }), 0);
+      // cgroup v2 names it in memory.events.
+      writeFileSync(join(mem, 'memory.events'), 'low 0\nhigh 0\nmax 40\noom 1\noom_kill 1\n');
+      assert.equal(cg.oomKills({ dirs: { memory: mem } }), 1);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('emulator uid pool', () => {
+  it('gives each group its own uid in the unprivileged range, shared safely between emulators', () => {
+    const a = new UidPool('aaaaaaaa00000001');
+    const b = new UidPool('aaaaaaaa00000002');
+    const got: number[] = [];
+    try {
+      for (let i = 0; i < 5; i++) got.push(a.allocate(), b.allocate());
+      assert.equal(new Set(got).size, got.length, 'no uid handed out twice');
+      for (const u of got) assert.ok(u >= UID_BASE && u < UID_BASE + UID_COUNT, `${u} in range`);
+      // A lease held by a live emulator (this process) under another owner cannot be re-claimed.
+      assert.equal(b.reclaim(got[0] as number), false);
+      assert.equal(a.reclaim(got[0] as number), true, 'its own lease (a restart of the same data folder)');
+      assert.equal(a.reclaim(1000), false, 'a uid outside the range is never used');
+    } finally {
+      a.releaseAll();
+      b.releaseAll();
+    }
+    const c = new UidPool('aaaaaaaa00000003');
+    try {
+      assert.equal(c.reclaim(got[0] as number), true, 'released leases are free again');
+    } finally {
+      c.releaseAll();
+    }
+  });
+});
