@@ -113,6 +113,13 @@ export const TENANTS_SCHEMA = {
               },
             },
           },
+          jobIdentityResourceId: {
+            type: 'string',
+            pattern:
+              '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/[^/]+$',
+            description:
+              "User-assigned identity attached to this tenant's groups to pull its images (bicep output TENANT_JOB_IDENTITY_RESOURCE_IDS: it may pull only this tenant's repositories). Default: JOB_IDENTITY_RESOURCE_ID.",
+          },
           webhooks: {
             type: 'object',
             additionalProperties: false,
