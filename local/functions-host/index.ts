@@ -6,14 +6,14 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { loadApp, type LoadedApp } from './app-loader';
 import type { RegisteredFunction } from './core-shim';
-import { DurableHttpApi } from './durable-api';
-import { DurableEngine } from './durable-engine';
+import { DurableHttpApi } from './durable/http-api';
+import { DurableEngine } from './durable/engine';
 import { HostError, errorBody, errorMessage } from './errors';
 import { invokeHttpFunction, writeResult } from './http-triggers';
 import { Invoker, type InputData } from './invoker';
 import { createLogger, type Logger } from './logger';
 import { RouteTable, parseTemplate, splitPath } from './routes';
-import { Store } from './store';
+import { Store } from './durable/store';
 import { TimerTriggers } from './timer-triggers';
 
 export interface HostOptions {

@@ -7,7 +7,7 @@ import {
   flattenActions,
   retryDelay,
   type Action,
-} from '../../local/functions-host/history';
+} from '../../local/functions-host/durable/history';
 
 test('flattenActions walks compound actions depth-first and keeps each task once (by identity)', () => {
   const a: Action = { actionType: ActionType.CallActivity, functionName: 'A' };

@@ -1,7 +1,7 @@
 // The Durable Functions HTTP API (protocol doc §4), served identically under the public webhook base
 // `/runtime/webhooks/durabletask/` and under `rpcBaseUrl` (`/durabletask/`) that DurableClient calls.
-import { HostError, errorMessage } from './errors';
-import { DurableEngine, terminalStatuses } from './durable-engine';
+import { HostError, errorMessage } from '../errors';
+import { DurableEngine, terminalStatuses } from './engine';
 import { EventType, eventTypeName, type HistoryEvent } from './history';
 import type { InstanceRow } from './store';
 
