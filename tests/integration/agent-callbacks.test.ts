@@ -10,6 +10,8 @@ import { startCallbackReceiver } from '../fixtures/agent/callback-receiver';
 import { waitFor } from '../fixtures/agent/wait';
 
 const WORK = ['node', join(FIXTURES, 'work.mjs')];
+/** The job's final callbacks (the ready announcement and progress are not). */
+const isFinal = (type: unknown): boolean => type === 'completed' || type === 'failed' || type === 'canceled';
 const FAST_RETRIES = {
   AGENT_CALLBACK_BASE_DELAY_MS: '20',
   AGENT_CALLBACK_MAX_DELAY_MS: '100',
@@ -20,7 +22,7 @@ test('progress and final callbacks carry the token; the final one is retried aft
   // The final callback is refused twice (503), then accepted.
   const receiver = await startCallbackReceiver({
     respond: (body, earlier) =>
-      body.type !== 'progress' && earlier.filter((r) => r.body.type !== 'progress').length < 2 ? 503 : 200,
+      isFinal(body.type) && earlier.filter((r) => isFinal(r.body.type)).length < 2 ? 503 : 200,
   });
   const agent = await startAgentProcess({
     host: '127.0.0.31',
@@ -43,7 +45,7 @@ test('progress and final callbacks carry the token; the final one is retried aft
     const delivered = await waitFor('the final callback to be accepted', () =>
       receiver.received.find((r) => r.body.type === 'completed' && r.status === 200),
     );
-    const finals = receiver.received.filter((r) => r.body.type !== 'progress');
+    const finals = receiver.received.filter((r) => isFinal(r.body.type));
     assert.deepEqual(
       finals.map((r) => r.status),
       [503, 503, 200],
@@ -76,14 +78,14 @@ test('progress and final callbacks carry the token; the final one is retried aft
 });
 
 test('a 4xx other than 408/429 is not retried', async () => {
-  const receiver = await startCallbackReceiver({ respond: (body) => (body.type === 'progress' ? 200 : 403) });
+  const receiver = await startCallbackReceiver({ respond: (body) => (isFinal(body.type) ? 403 : 200) });
   const agent = await startAgentProcess({ host: '127.0.0.32', env: { CALLBACK_URL: receiver.url, ...FAST_RETRIES } });
   try {
     await agent.call('POST', '/start', { jobId: 'job-403', command: WORK, input: { exitCode: 1 } });
     await waitFor('the agent to give up', () =>
       agent.logs().find((l) => l.msg === 'final callback refused; not retrying'),
     );
-    const finals = receiver.received.filter((r) => r.body.type !== 'progress');
+    const finals = receiver.received.filter((r) => isFinal(r.body.type));
     assert.equal(finals.length, 1);
     assert.equal(finals[0]?.body.type, 'failed');
     assert.equal(finals[0]?.body.exitCode, 1);

@@ -25,7 +25,7 @@ const TUNING: CallbackTuning = {
 const lines: string[] = [];
 const log = createLogger({ write: (l) => lines.push(l), secrets: ['tok'] });
 
-const payload = (type: CallbackPayload['type'], progress: number, message = ''): CallbackPayload => ({
+const payload = (type: Exclude<CallbackPayload['type'], 'ready'>, progress: number, message = ''): CallbackPayload => ({
   jobId: 'j',
   type,
   state: type === 'progress' ? 'running' : type === 'completed' ? 'succeeded' : type,

@@ -1,21 +1,31 @@
-// Wires the agent together and runs it: job runner, callbacks, HTTP server, SIGTERM handling.
-// main.ts supplies the configuration (from the environment) and the model.
+// Wires the agent together and runs it: job runner, callbacks (ready, progress, heartbeat, final),
+// HTTP server, pull mode, SIGTERM handling. main.ts supplies the configuration (from the environment)
+// and the model.
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { listArtifacts } from './artifacts';
 import { CallbackSender } from './callbacks';
 import { createCommandWork } from './command-runner';
 import type { AgentConfig } from './config';
-import { CancelRequest, JobRunner, type Work } from './job-runner';
+import { AgentError, errorMessage } from './errors';
+import { CancelRequest, JobRunner, type JobEvent, type Work } from './job-runner';
 import type { Logger } from './log';
+import { pullStart, uploadResults } from './pull-mode';
 import { createAgentServer } from './server';
+import { acceptStart, type StartDeps } from './start-job';
 import type { InputValidator } from './start-request';
 
 /** What the agent needs from a model: validate `input`, then fit it into RESULT_DIR. */
 export interface ModelPort {
   validateInput: InputValidator;
-  createWork(input: unknown, resultDir: string, log: Logger): Work;
+  createWork(input: unknown, resultDir: string, log: Logger, task?: { index: number; count: number }): Work;
+  /** The few fields of a result the controller reads from the final callback (e.g. the log-likelihood). */
+  summarize?(result: unknown): Record<string, unknown> | undefined;
 }
+
+/** Exit codes of a pull-mode agent once its job is over (README "Pull mode"). */
+export const PULL_EXIT = { done: 0, noStart: 3, finalNotDelivered: 4 } as const;
 
 export interface RunningAgent {
   server: Server;
@@ -23,6 +33,8 @@ export interface RunningAgent {
   address: AddressInfo;
   /** Stops accepting, cancels the job, sends its final callback (bounded), closes the server. */
   shutdown(reason: string): Promise<void>;
+  /** Pull mode: resolves with the exit code once the job is over and reported (or no start came). */
+  pullDone: Promise<number> | undefined;
 }
 
 export async function startAgent(config: AgentConfig, model: ModelPort, log: Logger): Promise<RunningAgent> {
@@ -30,21 +42,53 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
   const callbacks = config.callbackUrl
     ? new CallbackSender(config.callbackUrl, config.jobToken, config.callback, log)
     : undefined;
+  const pull = config.startMode === 'pull';
+  const pullAbort = new AbortController();
+
+  /** The body GET /result answers with; in pull mode it is uploaded instead. */
+  const resultBody = (): Record<string, unknown> => {
+    const status = runner.snapshot();
+    return {
+      jobId: status.jobId,
+      state: status.state,
+      result: runner.result,
+      artifacts: listArtifacts(config.resultDir),
+    };
+  };
+  // Runs once, before the final callback's first try: it is then complete when the controller reads it.
+  const beforeFinal = async (): Promise<Record<string, unknown>> => {
+    const summary = model.summarize?.(runner.result);
+    const uploads = pull ? await uploadResults({ config, resultBody: resultBody(), log }) : undefined;
+    return { ...(summary ? { summary } : {}), ...(uploads ? { uploads } : {}) };
+  };
+  let finished: () => void = () => undefined;
+  const jobFinished = new Promise<void>((r) => (finished = r));
   runner.onEvent((event) => {
     if (event.type !== 'progress') {
       const s = event.status;
       log.info('job finished', { jobId: s.jobId, state: s.state, exitCode: s.exitCode, error: s.error });
+      finished();
     }
-    callbacks?.handle(event);
+    callbacks?.handle(event, beforeFinal);
+  });
+  callbacks?.onCancelOrder(() => {
+    const state = runner.snapshot().state;
+    if (state === 'running') {
+      runner.cancel(new CancelRequest('Canceled', 'canceled by the controller', config.cancelGraceMs));
+    } else if (state === 'idle' && pull) {
+      log.info('canceled by the controller before the start; not asking for it any more');
+      pullAbort.abort();
+    }
   });
 
   let shuttingDown = false;
-  const server = createAgentServer({
+  const startDeps: StartDeps = {
     config,
     runner,
     log,
     validateModelInput: model.validateInput,
     isShuttingDown: () => shuttingDown,
+    onStarted: () => callbacks?.stopReady(),
     createWork: (plan) =>
       plan.mode === 'command'
         ? createCommandWork({
@@ -56,8 +100,9 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
             defaultGraceMs: config.cancelGraceMs,
             log: log.child({ jobId: plan.jobId }),
           })
-        : model.createWork(plan.input, config.resultDir, log.child({ jobId: plan.jobId })),
-  });
+        : model.createWork(plan.input, config.resultDir, log.child({ jobId: plan.jobId }), config.task),
+  };
+  const server = createAgentServer(startDeps);
   // Polls come every few seconds: keep-alive sockets must not outlive a shutdown for long.
   server.keepAliveTimeout = 5_000;
   server.requestTimeout = 60_000;
@@ -77,12 +122,81 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
     mode: config.mode,
     resultDir: config.resultDir,
     callbacks: callbacks ? 'on' : 'off',
+    startMode: config.startMode,
+    ...(config.task ? { taskIndex: config.task.index, taskCount: config.task.count } : {}),
   });
+  const bound = { host: address.address, port: address.port };
+  // Not awaited: the server answers whatever happens to the announcement.
+  void callbacks?.ready(
+    {
+      ...(config.jobId !== undefined ? { jobId: config.jobId } : {}),
+      address: bound,
+      startMode: config.startMode,
+      mode: config.mode,
+      ...(config.task ? { taskIndex: config.task.index, taskCount: config.task.count } : {}),
+    },
+    config.startup,
+  );
+
+  // The heartbeat: a progress callback when none went out for a whole interval, so that a controller
+  // that cannot poll /status (pull mode) still sees the job alive and can answer it with a cancel.
+  const heartbeatMs = callbacks ? config.startup.heartbeatIntervalMs : 0;
+  const heartbeat =
+    heartbeatMs > 0
+      ? setInterval(
+          () => {
+            const status = runner.snapshot();
+            if (status.state === 'running' && Date.now() - callbacks!.lastActivityAt >= heartbeatMs)
+              callbacks!.handle({ type: 'progress', status } satisfies JobEvent);
+          },
+          Math.max(50, Math.floor(heartbeatMs / 4)),
+        )
+      : undefined;
+  heartbeat?.unref();
+
+  const pullDone = pull ? runPull() : undefined;
+  async function runPull(): Promise<number> {
+    const outcome = await pullStart({ config, runner, log, signal: pullAbort.signal, address: bound });
+    if (outcome.kind === 'gave-up') {
+      log.error('no start received; exiting', { reason: outcome.reason });
+      return PULL_EXIT.noStart;
+    }
+    if (outcome.kind === 'cancel' || outcome.kind === 'aborted') {
+      if (outcome.kind === 'cancel') log.info('canceled by the controller before the start');
+      return PULL_EXIT.done;
+    }
+    if (outcome.kind === 'start') {
+      const body = outcome.body as Record<string, unknown>;
+      const withId = body.jobId === undefined ? { ...body, jobId: config.jobId } : body;
+      try {
+        acceptStart(startDeps, withId);
+      } catch (err) {
+        if (!(err instanceof AgentError) || err.code !== 'InvalidInput') {
+          // ShuttingDown: SIGTERM handles the rest; AgentBusy cannot happen with JOB_ID set.
+          log.warn('pulled start not accepted', { reason: errorMessage(err) });
+          return PULL_EXIT.done;
+        }
+        // Nobody can be answered 400 here: the job fails, and its final callback names every field.
+        const details = err.details ?? [];
+        const message = `invalid start: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`;
+        log.error('pulled start is invalid', { details });
+        runner.start(config.jobId!, config.mode, () => ({
+          run: async () => ({ ok: false, message, result: null, error: { code: 'InvalidInput', message } }),
+        }));
+      }
+    }
+    await jobFinished;
+    const delivered = (await callbacks!.finalOutcome) ?? false;
+    return delivered ? PULL_EXIT.done : PULL_EXIT.finalNotDelivered;
+  }
 
   let shutdownDone: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     shutdownDone ??= (async () => {
       shuttingDown = true;
+      pullAbort.abort();
+      callbacks?.close();
+      if (heartbeat) clearInterval(heartbeat);
       const deadline = Date.now() + config.shutdownTimeoutMs;
       log.info('shutting down', { reason });
       const closed = new Promise<void>((r) => server.close(() => r()));
@@ -108,7 +222,7 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
     return shutdownDone;
   };
 
-  return { server, runner, address, shutdown };
+  return { server, runner, address, shutdown, pullDone };
 }
 
 async function withDeadline(p: Promise<unknown>, ms: number): Promise<void> {

@@ -1,14 +1,17 @@
-// Callbacks to the controller (CALLBACK_URL, bearer job token). Progress is throttled, latest wins,
-// one try each. The final callback is retried with exponential backoff and jitter within a bounded
-// number of tries and time. Nothing here changes the job's state: /status stays the source of truth.
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { CallbackTuning } from './config';
+// Callbacks to the controller (CALLBACK_URL, bearer job token). `ready` announces the agent once it
+// listens (retried with backoff until a deadline). Progress is throttled, latest wins, one try each.
+// The final callback is retried with exponential backoff and jitter within a bounded number of tries
+// and time. An answer `{"cancel": true}` to any of them is the controller's order to stop the job.
+// Nothing here changes the job's state: /status stays the source of truth.
+import type { CallbackTuning, StartupTuning } from './config';
+import { backoffDelayMs, isCancelAnswer, sendRequest, sleep } from './http-client';
 import type { JobError, JobEvent, JobState } from './job-runner';
 import type { Logger } from './log';
 import { errorMessage } from './errors';
 
-export type CallbackType = 'progress' | 'completed' | 'failed' | 'canceled';
+export { backoffDelayMs } from './http-client';
+
+export type CallbackType = 'ready' | 'progress' | 'completed' | 'failed' | 'canceled';
 
 export interface CallbackPayload {
   jobId: string;
@@ -21,67 +24,25 @@ export interface CallbackPayload {
   seq: number;
   exitCode?: number;
   error?: JobError;
+  /** Extra fields of some types (ready: address, startMode…; final: summary, uploads). */
+  [extra: string]: unknown;
 }
 
 export interface PostResult {
   status: number;
   retryAfterMs: number | undefined;
+  body?: unknown;
 }
 
 /** One POST with a hard timeout covering connect, send and the whole response. */
 export function postJson(url: URL, token: string, body: unknown, timeoutMs: number): Promise<PostResult> {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'Content-Length': String(payload.length),
-          Authorization: `Bearer ${token}`,
-          'User-Agent': 'aci-batch-agent',
-        },
-        signal: AbortSignal.timeout(timeoutMs),
-      },
-      (res) => {
-        res.resume(); // the answer's body is not needed; drain it so the socket is released
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, retryAfterMs: parseRetryAfter(res.headers['retry-after']) }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-function parseRetryAfter(value: string | undefined): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+  return sendRequest(url, { method: 'POST', token, timeoutMs, json: body });
 }
 
 /** 2xx is delivered; 408, 429 and 5xx are worth another try; other 4xx never will be. */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
-
-/** Exponential backoff with "equal jitter": half the delay fixed, half random. */
-export function backoffDelayMs(
-  attempt: number,
-  tuning: Pick<CallbackTuning, 'baseDelayMs' | 'maxDelayMs'>,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(tuning.maxDelayMs, tuning.baseDelayMs * 2 ** attempt);
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class CallbackSender {
   private seq = 0;
@@ -90,6 +51,10 @@ export class CallbackSender {
   private inFlight: Promise<void> | undefined;
   private lastSentAt = 0;
   private finalSent: Promise<boolean> | undefined;
+  private cancelListener: (() => void) | undefined;
+  private readyWanted = true;
+  /** Aborted by close(): ends the ready loop's waits. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly url: URL,
@@ -98,8 +63,93 @@ export class CallbackSender {
     private readonly log: Logger,
   ) {}
 
-  /** Subscribes to the job's events: progress → throttled, final → retried. */
-  handle(event: JobEvent): void {
+  /** Called (once per order) when the controller answers a callback with `{"cancel": true}`. */
+  onCancelOrder(listener: () => void): void {
+    this.cancelListener = listener;
+  }
+
+  /** When the last progress (or ready) callback went out, for the heartbeat. */
+  get lastActivityAt(): number {
+    return this.lastSentAt;
+  }
+
+  /** A job has started: the controller knows the agent is up, so an undelivered ready is moot. */
+  stopReady(): void {
+    this.readyWanted = false;
+  }
+
+  /** Ends waits of the ready loop (shutdown). The final callback has its own bound (flush). */
+  close(): void {
+    this.closing.abort();
+  }
+
+  /**
+   * Announces the agent. Retried on network errors, timeouts, 408, 429 and 5xx with backoff (honouring
+   * Retry-After) until `startup.readyDeadlineMs` after the call, a job start, or close(). Resolves true
+   * once delivered, false otherwise; never rejects. Never blocks anything: the caller does not await it.
+   */
+  async ready(fields: Partial<CallbackPayload> & { jobId?: string }, startup: StartupTuning): Promise<boolean> {
+    const deadline = Date.now() + startup.readyDeadlineMs;
+    const body = {
+      ...(fields.jobId !== undefined ? { jobId: fields.jobId } : {}),
+      type: 'ready',
+      state: 'idle',
+      progress: 0,
+      message: 'listening',
+      at: new Date().toISOString(),
+      ...fields,
+      seq: ++this.seq,
+    };
+    this.lastSentAt = Date.now();
+    for (let attempt = 0; this.readyWanted && !this.closing.signal.aborted; attempt++) {
+      let retryAfterMs: number | undefined;
+      try {
+        const r = await sendRequest(this.url, {
+          method: 'POST',
+          token: this.token,
+          timeoutMs: Math.max(100, Math.min(this.tuning.requestTimeoutMs, deadline - Date.now())),
+          json: body,
+          signal: this.closing.signal,
+        });
+        this.checkCancel(r.body);
+        if (r.status >= 200 && r.status < 300) {
+          this.log.info('ready callback delivered', { attempt: attempt + 1 });
+          return true;
+        }
+        if (!isRetryableStatus(r.status)) {
+          // A controller that does not know `ready` (400) still starts the job through its own wait.
+          this.log.warn('ready callback refused; not retrying', { status: r.status, attempt: attempt + 1 });
+          return false;
+        }
+        retryAfterMs = r.retryAfterMs;
+        this.log.warn('ready callback attempt failed', { status: r.status, attempt: attempt + 1 });
+      } catch (err) {
+        if (this.closing.signal.aborted) break;
+        this.log.warn('ready callback attempt failed', { reason: errorMessage(err), attempt: attempt + 1 });
+      }
+      const delay = Math.min(startup.maxDelayMs, Math.max(backoffDelayMs(attempt, startup), retryAfterMs ?? 0));
+      if (Date.now() + delay > deadline) {
+        this.log.warn('ready callback not delivered before its deadline; the controller falls back to its own wait', {
+          attempts: attempt + 1,
+        });
+        return false;
+      }
+      if (!(await sleep(delay, this.closing.signal))) break;
+    }
+    return false;
+  }
+
+  private checkCancel(answer: unknown): void {
+    if (!isCancelAnswer(answer) || !this.cancelListener) return;
+    this.log.info('the controller asked to cancel (callback answer)');
+    this.cancelListener();
+  }
+
+  /**
+   * Subscribes to the job's events: progress → throttled, final → retried. `beforeFinal` runs once
+   * before the final callback's first try (pull mode: the uploads) and adds fields to it.
+   */
+  handle(event: JobEvent, beforeFinal?: () => Promise<Record<string, unknown>>): void {
     const s = event.status;
     if (s.jobId === null) return;
     const payload: CallbackPayload = {
@@ -114,7 +164,7 @@ export class CallbackSender {
       ...(s.error ? { error: s.error } : {}),
     };
     if (event.type === 'progress') this.progress(payload);
-    else void this.final(payload);
+    else void this.final(payload, beforeFinal);
   }
 
   progress(payload: CallbackPayload): void {
@@ -124,12 +174,18 @@ export class CallbackSender {
   }
 
   /** Resolves true once delivered, false when given up; never rejects. */
-  final(payload: CallbackPayload): Promise<boolean> {
+  final(payload: CallbackPayload, beforeFinal?: () => Promise<Record<string, unknown>>): Promise<boolean> {
     if (this.finalSent) return this.finalSent;
+    this.readyWanted = false;
     this.pending = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.finalSent = this.deliverFinal(payload);
+    this.finalSent = this.deliverFinal(payload, beforeFinal);
+    return this.finalSent;
+  }
+
+  /** Resolves with the final callback's fate (undefined before there is one). */
+  get finalOutcome(): Promise<boolean> | undefined {
     return this.finalSent;
   }
 
@@ -161,6 +217,7 @@ export class CallbackSender {
     const body = { ...payload, seq: ++this.seq };
     try {
       const r = await postJson(this.url, this.token, body, this.tuning.requestTimeoutMs);
+      this.checkCancel(r.body);
       if (r.status < 200 || r.status >= 300)
         this.log.warn('progress callback refused', { status: r.status, seq: body.seq });
     } catch (err) {
@@ -168,10 +225,19 @@ export class CallbackSender {
     }
   }
 
-  private async deliverFinal(payload: CallbackPayload): Promise<boolean> {
+  private async deliverFinal(
+    payload: CallbackPayload,
+    beforeFinal?: () => Promise<Record<string, unknown>>,
+  ): Promise<boolean> {
     // Let a progress callback already on the wire land first, so the final one is also the last.
     await this.inFlight;
-    const body = { ...payload, seq: ++this.seq };
+    let extra: Record<string, unknown> = {};
+    try {
+      extra = (await beforeFinal?.()) ?? {};
+    } catch (err) {
+      this.log.error('preparing the final callback failed; sending it without its extra fields', { err });
+    }
+    const body = { ...payload, ...extra, seq: ++this.seq };
     const started = Date.now();
     for (let attempt = 0; attempt < this.tuning.finalAttempts; attempt++) {
       let retryAfterMs: number | undefined;

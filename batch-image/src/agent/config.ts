@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export type AgentMode = 'model' | 'command';
+/** push: the controller POSTs /start to the agent; pull: the agent fetches its start from the controller. */
+export type StartMode = 'push' | 'pull';
 
 export interface AgentConfig {
   port: number;
@@ -25,6 +27,25 @@ export interface AgentConfig {
   /** SIGTERM to the agent: the whole shutdown (cancel + final callback) is bounded by this. */
   shutdownTimeoutMs: number;
   callback: CallbackTuning;
+  /** AGENT_START_MODE: who sends the start (see README "Pull mode"). */
+  startMode: StartMode;
+  /** ACI_BATCH_TASK_INDEX / ACI_BATCH_TASK_COUNT: this container's place in a job array (issue 13). */
+  task: { index: number; count: number } | undefined;
+  startup: StartupTuning;
+}
+
+export interface StartupTuning {
+  /** No new try of the ready callback starts after this long since listening. */
+  readyDeadlineMs: number;
+  /** Pull mode: no new request for the start after this long since listening (then the agent exits 3). */
+  pullDeadlineMs: number;
+  /** Backoff of the ready callback and of start pulls (equal jitter, doubling up to maxDelayMs). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** While running, a progress callback at least this often (0: never); it carries the cancel answer. */
+  heartbeatIntervalMs: number;
+  /** Pull mode: timeout of one upload (PUT of the result or of one artifact). */
+  uploadTimeoutMs: number;
 }
 
 export interface CallbackTuning {
@@ -102,6 +123,35 @@ export function loadConfig(env: Env = process.env): AgentConfig {
   if (mode === 'model' && defaultCommand)
     errors.push("AGENT_COMMAND is set but AGENT_MODE is 'model': drop one of them");
 
+  let startMode: StartMode = 'push';
+  if (env.AGENT_START_MODE) {
+    if (env.AGENT_START_MODE === 'push' || env.AGENT_START_MODE === 'pull') startMode = env.AGENT_START_MODE;
+    else errors.push(`AGENT_START_MODE must be 'push' or 'pull' (got '${env.AGENT_START_MODE}')`);
+  }
+  if (startMode === 'pull') {
+    // The start is fetched from CALLBACK_URL + '/start' and must name this container's job.
+    if (!env.CALLBACK_URL) errors.push('AGENT_START_MODE=pull needs CALLBACK_URL (the start is fetched from it)');
+    if (!env.JOB_ID) errors.push('AGENT_START_MODE=pull needs JOB_ID (the job whose start it fetches)');
+  }
+
+  // Both or neither: an index without its count (or the reverse) is a controller bug worth stopping on.
+  let task: AgentConfig['task'];
+  const rawIndex = env.ACI_BATCH_TASK_INDEX;
+  const rawCount = env.ACI_BATCH_TASK_COUNT;
+  if ((rawIndex ?? '') !== '' || (rawCount ?? '') !== '') {
+    const count = int('ACI_BATCH_TASK_COUNT', -1, 1, 100_000);
+    const index = int('ACI_BATCH_TASK_INDEX', -1, 0, 99_999);
+    if (count === -1 && (rawCount ?? '') === '')
+      errors.push('ACI_BATCH_TASK_COUNT is required with ACI_BATCH_TASK_INDEX');
+    else if (index === -1 && (rawIndex ?? '') === '')
+      errors.push('ACI_BATCH_TASK_INDEX is required with ACI_BATCH_TASK_COUNT');
+    else if (index >= 0 && count >= 1) {
+      if (index >= count)
+        errors.push(`ACI_BATCH_TASK_INDEX must be below ACI_BATCH_TASK_COUNT (got ${index} of ${count})`);
+      else task = { index, count };
+    }
+  }
+
   const config: AgentConfig = {
     port: int('PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -122,6 +172,17 @@ export function loadConfig(env: Env = process.env): AgentConfig {
       maxDelayMs: int('AGENT_CALLBACK_MAX_DELAY_MS', 30_000, 1, 600_000),
       totalBudgetMs: int('AGENT_CALLBACK_BUDGET_MS', 120_000, 1, 3_600_000),
       requestTimeoutMs: int('AGENT_CALLBACK_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    startMode,
+    task,
+    startup: {
+      readyDeadlineMs: int('AGENT_READY_DEADLINE_MS', 120_000, 0, 3_600_000),
+      pullDeadlineMs: int('AGENT_PULL_DEADLINE_MS', 600_000, 1_000, 86_400_000),
+      baseDelayMs: int('AGENT_STARTUP_BASE_DELAY_MS', 250, 1, 600_000),
+      maxDelayMs: int('AGENT_STARTUP_MAX_DELAY_MS', 5_000, 1, 600_000),
+      // Pull mode has no /status to poll: the heartbeat is the controller's liveness signal and cancel channel.
+      heartbeatIntervalMs: int('AGENT_HEARTBEAT_INTERVAL_MS', startMode === 'pull' ? 15_000 : 0, 0, 3_600_000),
+      uploadTimeoutMs: int('AGENT_UPLOAD_TIMEOUT_MS', 300_000, 100, 3_600_000),
     },
   };
   if (errors.length > 0) throw new ConfigError(`Invalid agent configuration: ${errors.join('; ')}`);

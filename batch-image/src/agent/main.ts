@@ -49,6 +49,17 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err }));
 
   agent = await startAgent(config, regimeSwitchingModel, log);
+  const running = agent;
+  // Pull mode: once the job is reported nobody can reach the agent any more; exiting ends the
+  // container (restartPolicy Never), and its exit code tells the controller how it ended.
+  void running.pullDone?.then((code) => {
+    if (stopping) return;
+    stopping = true;
+    running.shutdown('pull mode: job over').then(
+      () => process.exit(code),
+      () => process.exit(code),
+    );
+  });
 }
 
 main().catch((err: unknown) => {

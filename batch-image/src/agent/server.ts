@@ -6,32 +6,18 @@ import { findArtifact, listArtifacts } from './artifacts';
 import { createTokenCheck } from './auth';
 import {
   AgentError,
-  agentBusy,
   internalError,
-  invalidInput,
+  shuttingDown,
   methodNotAllowed,
   notFinished,
   notFound,
-  shuttingDown,
   unauthorized,
 } from './errors';
 import { readJson, sendError, sendJson } from './http-io';
-import { CancelRequest, type JobRunner, type Work } from './job-runner';
-import type { Logger } from './log';
-import { parseJobId, planStart, type InputValidator, type StartPlan } from './start-request';
-import type { AgentConfig } from './config';
+import { CancelRequest } from './job-runner';
+import { acceptStart, type StartDeps } from './start-job';
 
-export interface AgentDeps {
-  config: AgentConfig;
-  runner: JobRunner;
-  log: Logger;
-  /** Model mode's input validator. */
-  validateModelInput: InputValidator;
-  /** Builds the work for a validated plan (model or command). */
-  createWork(plan: StartPlan): Work;
-  /** True once SIGTERM arrived: no new job starts. */
-  isShuttingDown(): boolean;
-}
+export type AgentDeps = StartDeps;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, param: string) => Promise<void> | void;
 interface Route {
@@ -47,30 +33,7 @@ export function createAgentServer(deps: AgentDeps): Server {
   const start: Handler = async (req, res) => {
     if (deps.isShuttingDown()) throw shuttingDown();
     const body = await readJson(req, config.maxBodyBytes);
-    const id = parseJobId(body, config.jobId);
-    // A retry of the current job answers with its state; another job is refused, whatever its body.
-    const current = runner.snapshot();
-    if ('jobId' in id && current.jobId !== null) {
-      if (id.jobId !== current.jobId) throw agentBusy(current.jobId);
-      sendJson(res, 202, current);
-      return;
-    }
-    const planned = planStart(
-      body,
-      { expectedJobId: config.jobId, mode: config.mode, defaultCommand: config.defaultCommand },
-      deps.validateModelInput,
-    );
-    if (!planned.ok) throw invalidInput(planned.errors);
-    const { plan } = planned;
-    // start() re-checks: two concurrent first requests cannot both start a job.
-    const started = runner.start(plan.jobId, plan.mode, () => deps.createWork(plan));
-    if (started)
-      log.info('job started', {
-        jobId: plan.jobId,
-        mode: plan.mode,
-        ...(plan.mode === 'command' ? { program: plan.command[0] } : {}),
-      });
-    sendJson(res, 202, runner.snapshot());
+    sendJson(res, 202, acceptStart(deps, body));
   };
 
   const routes: Route[] = [
