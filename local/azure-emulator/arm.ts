@@ -9,7 +9,8 @@ import type { IdentityRegistry } from './identities';
 import type { ImageCatalog } from './image-catalog';
 import type { Logger } from './log';
 import { ARM_AUDIENCES, verifyJwt } from './tokens';
-import { normalizeLocation, validateGroup, validateName } from './validation';
+import { canonicalJson } from './image-catalog';
+import { immutableChange, normalizeLocation, validateGroup, validateName } from './validation';
 
 export interface ArmDeps {
   groups: ContainerGroupManager;
@@ -31,6 +32,36 @@ export interface ArmDeps {
 
 const PROVIDER = 'microsoft.containerinstance';
 const OPERATION_API_VERSION = '2018-06-01';
+/**
+ * api-versions Microsoft.ContainerInstance serves. Source: the list ARM itself returns in
+ * NoRegisteredProviderFound (Azure/azure-cli#30444, 2024-11), plus the later public versions the CLI
+ * and azapi send (2024-05-01-preview: azure-cli#30714; 2025-09-01: Azure/terraform-provider-azapi#993).
+ */
+export const SUPPORTED_API_VERSIONS = [
+  '2017-08-01-preview',
+  '2017-10-01-preview',
+  '2017-12-01-preview',
+  '2018-02-01-preview',
+  '2018-04-01',
+  '2018-06-01',
+  '2018-07-01',
+  '2018-09-01',
+  '2018-10-01',
+  '2019-12-01',
+  '2020-11-01',
+  '2021-03-01',
+  '2021-07-01',
+  '2021-09-01',
+  '2021-10-01',
+  '2022-04-01-preview',
+  '2022-09-01',
+  '2022-10-01-preview',
+  '2023-02-01-preview',
+  '2023-05-01',
+  '2023-05-15-preview',
+  '2024-05-01-preview',
+  '2025-09-01',
+];
 
 function decodeSegments(path: string): string[] {
   return path
@@ -135,6 +166,33 @@ export function createArmHandler(deps: ArmDeps) {
     }
   }
 
+  /**
+   * ARM refuses an api-version the provider does not serve with 400 NoRegisteredProviderFound, naming
+   * the versions and locations it does serve (azure-cli#30444, nebari-dev/nebari#2374 for the 400). A
+   * value that is not a date-shaped version gets 400 InvalidApiVersionParameter (ansible-collections/
+   * azure#188: "The api-version '…' is invalid. The supported versions are '…'.").
+   */
+  function checkApiVersion(url: URL): void {
+    const v = url.searchParams.get('api-version') ?? '';
+    if (SUPPORTED_API_VERSIONS.includes(v)) return;
+    const list = SUPPORTED_API_VERSIONS.join(', ');
+    if (!/^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha|-privatepreview)?$/i.test(v)) {
+      throw new HttpError(
+        400,
+        'InvalidApiVersionParameter',
+        `The api-version '${v}' is invalid. The supported versions are '${list}'.`,
+      );
+    }
+    const seg = url.pathname.split('/').filter(Boolean);
+    const loc = seg.findIndex((x) => x.toLowerCase() === 'locations');
+    const type = loc >= 0 && seg[loc + 2] ? `locations/${seg[loc + 2]}` : 'containerGroups';
+    throw new HttpError(
+      400,
+      'NoRegisteredProviderFound',
+      `No registered resource provider found for location '${normalizeLocation(deps.location)}' and API version '${v}' for type '${type}'. The supported api-versions are '${list}'. The supported locations are '${normalizeLocation(deps.location)}'.`,
+    );
+  }
+
   function asyncOpHeaders(op: Operation): Record<string, string> {
     const url = `${deps.armEndpoint()}/subscriptions/${op.subscriptionId}/providers/Microsoft.ContainerInstance/locations/${normalizeLocation(op.location)}/operations/${op.id}?api-version=${OPERATION_API_VERSION}`;
     return { 'Azure-AsyncOperation': url };
@@ -165,10 +223,13 @@ export function createArmHandler(deps: ArmDeps) {
   function checkQuota(sub: string, name: string, cpu: number, memory: number, existing?: GroupRecord): void {
     const u = groups.usage(sub);
     const loc = deps.location;
+    // Quota is 400 ContainerGroupQuotaReached with this message (recorded response quoted in
+    // MicrosoftDocs/SupportArticles-docs, azure-container-instances "ContainerGroupQuotaReached");
+    // 409 ServiceUnavailable is capacity, below.
     if (!existing && u.groups + 1 > deps.maxGroups) {
       throw new HttpError(
-        409,
-        'ServiceUnavailable',
+        400,
+        'ContainerGroupQuotaReached',
         `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'ContainerGroups' exceeded in region '${loc}'. Limit: '${deps.maxGroups}', Usage: '${u.groups}' Requested: '1'.`,
       );
     }
@@ -176,8 +237,8 @@ export function createArmHandler(deps: ArmDeps) {
       existing && (existing.state === 'Pending' || existing.state === 'Running') ? existing.spec.totalCpu : 0;
     if (u.cores - current + cpu > deps.maxCores) {
       throw new HttpError(
-        409,
-        'ServiceUnavailable',
+        400,
+        'ContainerGroupQuotaReached',
         `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota 'StandardCores' exceeded in region '${loc}'. Limit: '${deps.maxCores}', Usage: '${u.cores}' Requested: '${cpu}'.`,
       );
     }
@@ -257,9 +318,10 @@ export function createArmHandler(deps: ArmDeps) {
           if (!op || op.subscriptionId.toLowerCase() !== sub.toLowerCase()) {
             throw new HttpError(404, 'OperationNotFound', `The operation '${seg[7]}' was not found.`);
           }
+          // Shape of the recorded status (azure-sdk-for-js arm-containerinstance recordings,
+          // recording_containergroups_create_test.json): id (the group), status, startTime, properties.events.
           const body: Record<string, unknown> = {
             id: op.groupId,
-            name: op.id,
             status: op.status,
             startTime: op.startTime,
             properties: { events: op.events },
@@ -363,7 +425,26 @@ export function createArmHandler(deps: ArmDeps) {
             return;
           }
           if (groups.isTransitioning(g)) throw transitioning(g);
+          const change = immutableChange(g.spec, spec);
+          if (change) {
+            // azure-compute-docs container-instances-update.md "Properties that require container
+            // delete"; code and message as ARM returns them (MicrosoftDocs/azure-docs#31168, #38067).
+            throw new HttpError(
+              400,
+              'InvalidContainerGroupUpdate',
+              `The updates on container group '${g.name}' are invalid. If you are going to update the ${change.property} (old "${change.old}", new "${change.new}") for a container group, you must delete it first and then create a new one.`,
+            );
+          }
           checkQuota(sub, name, spec.totalCpu, spec.totalMemoryInGB, g);
+          if (groups.sameDefinition(g, spec) && ['Stopped', 'Succeeded', 'Failed'].includes(g.state)) {
+            // A stopped or terminated group is deployed again by a PUT of its own definition
+            // (container-instances-update.md: "Once a container group is stopped (is in the Terminated
+            // state) or deleted, the group is deployed as new").
+            if (canonicalJson(g.spec.tags) !== canonicalJson(spec.tags)) groups.updateTags(g, spec.tags);
+            const op = await groups.start(g);
+            sendJson(res, 200, groups.render(g, true), { ...hdrs, ...asyncOpHeaders(op) });
+            return;
+          }
           const op = await groups.update(g, spec);
           sendJson(res, 200, groups.render(g, true), { ...hdrs, ...asyncOpHeaders(op) });
           return;
@@ -504,6 +585,7 @@ export function createArmHandler(deps: ArmDeps) {
           'The api-version query parameter (?api-version=) is required for all requests.',
         );
       }
+      checkApiVersion(url);
       const method = req.method ?? 'GET';
       const th = faults.take('throttle', method);
       if (th) {

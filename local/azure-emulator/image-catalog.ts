@@ -1,7 +1,8 @@
 // The local "images": a JSON catalog of repositories and tags, each tag naming the command that
-// runs the image here. Re-read when the file changes, so editing a tag yields a new digest.
+// runs the image here. Re-read when the file changes, so editing a tag yields a new digest; the old
+// digest stays pullable, as an untagged manifest does in ACR.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 
 export interface ImageDefinition {
@@ -80,10 +81,29 @@ function validateCatalog(raw: unknown, file: string): CatalogFile {
   return c;
 }
 
+interface RetainedManifest {
+  definition: ImageDefinition;
+  createdTime: string;
+}
+
 export class ImageCatalog {
   private loaded?: { mtimeMs: number; size: number; catalog: CatalogFile };
+  /**
+   * Every manifest a repository ever had, by digest. ACR keeps a manifest when its tag moves to another
+   * one (it becomes untagged, still pullable as repo@sha256:…, and listed with no tags) until it is
+   * deleted or purged (MicrosoftDocs azure-docs container-registry-delete.md, "Untagged images").
+   * Kept in `storeFile` when given, so digest pins survive an emulator restart too.
+   */
+  private readonly retained = new Map<string, Map<string, RetainedManifest>>();
 
-  constructor(readonly file: string | undefined) {
+  constructor(
+    readonly file: string | undefined,
+    private readonly storeFile?: string,
+  ) {
+    if (storeFile && existsSync(storeFile)) {
+      const saved = JSON.parse(readFileSync(storeFile, 'utf8')) as Record<string, Record<string, RetainedManifest>>;
+      for (const [repo, byDigest] of Object.entries(saved)) this.retained.set(repo, new Map(Object.entries(byDigest)));
+    }
     if (file) this.current(); // fail fast on a bad catalog
   }
 
@@ -96,8 +116,28 @@ export class ImageCatalog {
         size: st.size,
         catalog: validateCatalog(JSON.parse(readFileSync(this.file, 'utf8')), this.file),
       };
+      this.retain(this.loaded.catalog);
     }
     return this.loaded.catalog;
+  }
+
+  private retain(catalog: CatalogFile): void {
+    let added = false;
+    for (const [repo, r] of Object.entries(catalog.repositories)) {
+      const byDigest = this.retained.get(repo) ?? new Map<string, RetainedManifest>();
+      this.retained.set(repo, byDigest);
+      for (const def of Object.values(r.tags)) {
+        const { digest } = digestOf(def);
+        if (byDigest.has(digest)) continue;
+        byDigest.set(digest, { definition: def, createdTime: this.createdTime });
+        added = true;
+      }
+    }
+    if (added && this.storeFile) {
+      const out: Record<string, Record<string, RetainedManifest>> = {};
+      for (const [repo, m] of this.retained) out[repo] = Object.fromEntries(m);
+      writeFileSync(this.storeFile, JSON.stringify(out));
+    }
   }
 
   private get createdTime(): string {
@@ -118,8 +158,11 @@ export class ImageCatalog {
     const r = this.current().repositories[repository];
     if (!r) return undefined;
     let def: ImageDefinition | undefined;
+    let createdTime = this.createdTime;
     if (reference.startsWith('sha256:')) {
       def = Object.values(r.tags).find((d) => digestOf(d).digest === reference.toLowerCase());
+      const kept = def ? undefined : this.retained.get(repository)?.get(reference.toLowerCase());
+      if (kept) ({ definition: def, createdTime } = kept);
     } else {
       def = r.tags[reference];
     }
@@ -141,17 +184,21 @@ export class ImageCatalog {
       command,
       cwd,
       env: { ...(def.env ?? {}) },
-      createdTime: this.createdTime,
+      createdTime,
     };
   }
 
-  /** All manifests (unique digests) of a repository. */
+  /** All manifests (unique digests) of a repository, untagged ones (tags []) included. */
   manifests(repository: string): ResolvedImage[] {
     const tags = this.tags(repository) ?? [];
     const seen = new Map<string, ResolvedImage>();
     for (const t of tags) {
       const img = this.resolve(repository, t);
       if (img && !seen.has(img.digest)) seen.set(img.digest, img);
+    }
+    for (const digest of this.retained.get(repository)?.keys() ?? []) {
+      const img = seen.has(digest) || !tags.length ? undefined : this.resolve(repository, digest);
+      if (img) seen.set(digest, img);
     }
     return [...seen.values()];
   }

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http-util';
 import type { ImageCatalog, ResolvedImage } from './image-catalog';
 import { MANIFEST_MEDIA_TYPE } from './image-catalog';
-import { ACR_AUDIENCE, signJwt, verifyJwt, type Claims } from './tokens';
+import { ACR_AUDIENCE, ARM_AUDIENCES, signJwt, verifyJwt, type Claims } from './tokens';
 import type { Logger } from './log';
 
 export interface RegistryDeps {
@@ -13,6 +13,13 @@ export interface RegistryDeps {
   tenantId: string;
   loginServer: () => string;
   anonymousPull: boolean;
+  /**
+   * The registry's azureADAuthenticationAsArmPolicy: 'enabled' by default, so /oauth2/exchange takes
+   * Entra tokens for ARM's audience as well as ACR's (MicrosoftDocs azure-docs
+   * container-registry-disable-authentication-as-arm-template.md: "By default, Azure Container Registry
+   * (ACR) accepts Azure AD Tokens with audience scope set for ACR and ARM"). false = disabled.
+   */
+  armAudienceTokens?: boolean;
   log: Logger;
 }
 
@@ -148,13 +155,14 @@ export function createRegistryHandler(deps: RegistryDeps) {
       dockerError(res, 400, 'UNSUPPORTED', `unknown service '${service}'`);
       return;
     }
-    const v = verifyJwt(aad, deps.secret, [ACR_AUDIENCE, ACR_AUDIENCE + '/']);
+    const armToo = deps.armAudienceTokens !== false;
+    const v = verifyJwt(aad, deps.secret, [ACR_AUDIENCE, ACR_AUDIENCE + '/', ...(armToo ? ARM_AUDIENCES : [])]);
     if (!v.ok) {
       dockerError(
         res,
         401,
         'UNAUTHORIZED',
-        `The AAD access token is not valid for this registry (${v.reason}); expected audience ${ACR_AUDIENCE}.`,
+        `The AAD access token is not valid for this registry (${v.reason}); expected audience ${ACR_AUDIENCE}${armToo ? ` or ${ARM_AUDIENCES[0]}` : ' (authentication as ARM is disabled on this registry)'}.`,
       );
       return;
     }

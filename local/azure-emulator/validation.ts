@@ -336,11 +336,17 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
   totalCpu = Math.round(totalCpu * 1000) / 1000;
   totalMem = Math.round(totalMem * 1000) / 1000;
   if (totalCpu > MAX_GROUP_CPU || totalMem > MAX_GROUP_MEMORY_GB) {
-    throw bad(
-      'ContainerGroupResourceRequestsExceedLimit',
-      `The total resource requests of container group '${name}' exceed the limit of '${MAX_GROUP_CPU}' CPU and '${MAX_GROUP_MEMORY_GB}' GB memory for a Linux container group in '${ctx.location}'. Requested: '${totalCpu}' CPU '${totalMem}' GB memory.`,
+    // Above the standard size (Linux: 4 vCPU, 16 GB without a quota increase, azure-compute-docs
+    // container-instances-resource-and-quota-limits.md) ACI answers as for no capacity: 409
+    // ServiceUnavailable with this message (recorded in a Terraform log: '4' CPU '32' GB → this text;
+    // container-instances-troubleshooting.md "Resource not available").
+    throw new HttpError(
+      409,
+      'ServiceUnavailable',
+      `The requested resource is not available in the location '${normalizeLocation(ctx.location)}' at this moment. Please retry with a different resource request or in another location. Resource requested: '${totalCpu}' CPU '${totalMem}' GB memory 'Linux' OS`,
     );
   }
+  checkLimits(name, containers, rawContainers as Array<{ properties?: Record<string, unknown> }>, totalCpu, totalMem);
   const ip = props.ipAddress as { type?: string; ports?: Array<{ port?: unknown }> } | undefined;
   if (ip) {
     if (ip.type !== 'Public' && ip.type !== 'Private')
@@ -377,4 +383,103 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
     totalCpu,
     totalMemoryInGB: totalMem,
   };
+}
+
+/**
+ * `resources.limits` of each container: at least the container's request (400
+ * ResourceLimitsLessThanRequests) and at most the group's total request (400
+ * ContainerLimitGreaterThanContainerGroupTotalRequest). Codes and messages as ARM returns them
+ * (docker-archive/compose-cli#357 and virtual-kubelet/azure-aci#149, both quoting ACI's 400s; the
+ * rule: azure-compute-docs container-instances-container-groups.md "Resource usage").
+ */
+function checkLimits(
+  group: string,
+  containers: ContainerSpec[],
+  raw: Array<{ properties?: Record<string, unknown> }>,
+  totalCpu: number,
+  totalMem: number,
+): void {
+  containers.forEach((c, i) => {
+    const limits = (raw[i]?.properties?.resources as { limits?: unknown } | undefined)?.limits;
+    if (limits === undefined || limits === null) return;
+    const target = `properties.containers[${i}].properties.resources.limits`;
+    const l = limits as Record<string, unknown>;
+    if (
+      typeof limits !== 'object' ||
+      Array.isArray(limits) ||
+      ['cpu', 'memoryInGB'].some((k) => l[k] !== undefined && (num(l[k]) ?? 0) <= 0)
+    ) {
+      throw bad(
+        'InvalidContainerResourceLimits',
+        `The resource limits of container '${c.name}' in container group '${group}' are invalid: cpu and memoryInGB must be numbers > 0.`,
+        target,
+      );
+    }
+    const cpu = num(l.cpu);
+    const mem = num(l.memoryInGB);
+    const requirement = JSON.stringify({
+      requests: { memoryInGB: c.memoryInGB, cpu: c.cpu },
+      limits: { ...(mem !== undefined ? { memoryInGB: mem } : {}), ...(cpu !== undefined ? { cpu } : {}) },
+    });
+    for (const [label, limit, request, total] of [
+      ['Cpu', cpu, c.cpu, totalCpu],
+      ['MemoryInGB', mem, c.memoryInGB, totalMem],
+    ] as const) {
+      if (limit === undefined) continue;
+      if (limit < request) {
+        throw bad(
+          'ResourceLimitsLessThanRequests',
+          `The resource requirement '${requirement}' in container '${c.name}' of contain group '${group}' is invalid. The '${label}' limit value must be greater than or equal to the request value.`,
+          target,
+        );
+      }
+      if (limit > total) {
+        throw bad(
+          'ContainerLimitGreaterThanContainerGroupTotalRequest',
+          `The '${label}' limit '${limit}' in container '${c.name}' is greater than the total request '${total}' of container group '${group}'.`,
+          target,
+        );
+      }
+    }
+  });
+}
+
+/**
+ * The first property of an existing group that a PUT may not change: OS type, restart policy, a
+ * container's CPU/memory/GPU, network profile (subnets) or zones (azure-compute-docs
+ * container-instances-update.md, "Properties that require container delete"). Named as ARM names it
+ * in InvalidContainerGroupUpdate ("the RestartPolicy (old "OnFailure", new "Always")").
+ */
+export function immutableChange(
+  prev: GroupSpec,
+  next: GroupSpec,
+): { property: string; old: string; new: string } | undefined {
+  const str = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+  const diff = (property: string, a: unknown, b: unknown) =>
+    str(a) === str(b) ? undefined : { property, old: str(a), new: str(b) };
+  const requests = (s: GroupSpec, name: string) => {
+    const raw = (s.properties.containers as Array<{ name?: string; properties?: Record<string, unknown> }>).find(
+      (c) => c.name === name,
+    );
+    return ((raw?.properties?.resources as { requests?: Record<string, unknown> } | undefined)?.requests ?? {}) as {
+      gpu?: unknown;
+    };
+  };
+  const checks = [
+    diff('OsType', prev.properties.osType, next.properties.osType),
+    diff('RestartPolicy', prev.restartPolicy, next.restartPolicy),
+    diff(
+      'NetworkProfile',
+      prev.properties.subnetIds ?? prev.properties.networkProfile,
+      next.properties.subnetIds ?? next.properties.networkProfile,
+    ),
+    diff('Zones', prev.zones, next.zones),
+  ];
+  for (const c of next.containers) {
+    const before = prev.containers.find((p) => p.name === c.name);
+    if (!before) continue;
+    checks.push(diff('Cpu', before.cpu, c.cpu), diff('MemoryInGB', before.memoryInGB, c.memoryInGB));
+    checks.push(diff('Gpu', requests(prev, c.name).gpu, requests(next, c.name).gpu));
+  }
+  return checks.find((x) => x !== undefined);
 }

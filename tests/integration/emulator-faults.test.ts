@@ -1,5 +1,5 @@
 // Injected faults, quotas and slow operations surface through the real SDK as they do against Azure:
-// retried 429/5xx, non-retried 409 capacity and quota errors, failed LROs, 202 deletes.
+// retried 429/5xx, non-retried 409 capacity and 400 quota errors, failed LROs, 202 deletes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -37,11 +37,13 @@ describe('azure emulator: faults, quotas and slow operations', () => {
     assert.deepEqual([cap.statusCode, cap.code], [409, 'ServiceUnavailable']);
     assert.match(cap.message, /requested resource is not available in the location 'westeurope'/);
     assert.equal(o.afterCapacity, 'Succeeded');
+    // Quota is 400 ContainerGroupQuotaReached (MicrosoftDocs/SupportArticles-docs,
+    // azure-container-instances "ContainerGroupQuotaReached"); 409 ServiceUnavailable is capacity.
     const gq = o.groupQuota as Err;
-    assert.deepEqual([gq.statusCode, gq.code], [409, 'ServiceUnavailable']);
+    assert.deepEqual([gq.statusCode, gq.code], [400, 'ContainerGroupQuotaReached']);
     assert.match(gq.message, /quota 'ContainerGroups' exceeded in region 'westeurope'\. Limit: '3', Usage: '3'/);
     const cq = o.coreQuota as Err;
-    assert.deepEqual([cq.statusCode, cq.code], [409, 'ServiceUnavailable']);
+    assert.deepEqual([cq.statusCode, cq.code], [400, 'ContainerGroupQuotaReached']);
     assert.match(cq.message, /quota 'StandardCores' exceeded .* Limit: '2'.* Requested: '3'/);
     const pf = o.provisioningFailed as Err;
     assert.equal(pf.name, 'Error', 'a failed LRO is a plain Error, as against Azure');

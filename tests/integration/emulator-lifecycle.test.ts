@@ -201,7 +201,10 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
       [401, 'InvalidAuthenticationToken'],
     );
     assert.equal(o.miWrongHeader, 400);
-    assert.equal(o.acrWithArmToken, 401, 'the registry exchange wants an ACR-audience token');
+    // container-registry-disable-authentication-as-arm-template.md: ACR accepts ACR- and ARM-audience
+    // tokens by default.
+    assert.equal(o.acrWithArmToken, 200, 'the registry exchange takes an ARM-audience token by default');
+    assert.equal(o.acrWithStorageToken, 401, 'but no other audience');
     const claims = o.claims as Record<string, unknown>;
     assert.equal(claims.aud, 'https://management.azure.com');
     assert.equal(claims.iss, `https://sts.windows.net/${emu.ready.tenantId}/`);
@@ -224,8 +227,9 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
     assert.deepEqual(code('noApiVersion'), [400, 'MissingApiVersionParameter']);
     assert.deepEqual(code('badName'), [400, 'ContainerGroupNameInvalid']);
     assert.deepEqual(code('dashName'), [400, 'ContainerGroupNameInvalid']);
-    assert.deepEqual(code('tooMuchCpu'), [400, 'ContainerGroupResourceRequestsExceedLimit']);
-    assert.deepEqual(code('tooMuchMemory'), [400, 'ContainerGroupResourceRequestsExceedLimit']);
+    // Above the standard size: 409 ServiceUnavailable (container-instances-troubleshooting.md).
+    assert.deepEqual(code('tooMuchCpu'), [409, 'ServiceUnavailable']);
+    assert.deepEqual(code('tooMuchMemory'), [409, 'ServiceUnavailable']);
     assert.deepEqual(code('unknownImage'), [400, 'InaccessibleImage']);
     assert.deepEqual(code('foreignRegistry'), [400, 'InaccessibleImage']);
     assert.deepEqual(code('identityNotAttached'), [400, 'InvalidImageRegistryIdentity']);

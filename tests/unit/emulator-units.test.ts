@@ -57,7 +57,7 @@ describe('emulator image catalog', () => {
     assert.notEqual(digestOf({ command: ['node', 'y.js'] }).digest, a.digest);
   });
 
-  it('re-reads a changed catalog: the changed image gets a new digest, relative paths resolve against the file', () => {
+  it('re-reads a changed catalog: the changed image gets a new digest, the old one stays pullable, relative paths resolve against the file', () => {
     const dir = tempDir('emu-cat-');
     try {
       const file = join(dir, 'images.json');
@@ -82,7 +82,31 @@ describe('emulator image catalog', () => {
       );
       const two = cat.resolve('team/app', 'v1');
       assert.notEqual(two?.digest, one.digest);
-      assert.equal(cat.resolve('team/app', one.digest), undefined, 'the old digest is gone');
+      // ACR keeps the manifest a tag moved away from: untagged, still pullable by digest and listed
+      // (MicrosoftDocs azure-docs container-registry-delete.md, "Untagged images").
+      const old = cat.resolve('team/app', one.digest);
+      assert.equal(old?.digest, one.digest, 'the old digest still resolves');
+      assert.deepEqual(old?.tags, [], 'untagged');
+      assert.deepEqual(old?.command, ['node', join(dir, 'prog.mjs'), '--flag'], 'with its own definition');
+      assert.deepEqual(
+        cat
+          .manifests('team/app')
+          .map((m) => m.digest)
+          .sort(),
+        [one.digest, two?.digest].sort(),
+      );
+      const store = join(dir, 'manifests.json');
+      const kept = new ImageCatalog(file, store);
+      writeFileSync(
+        file,
+        JSON.stringify({ repositories: { 'team/app': { tags: { v1: { command: ['node', 'x'] } } } } }),
+      );
+      assert.ok(kept.resolve('team/app', 'v1'));
+      assert.equal(
+        new ImageCatalog(file, store).resolve('team/app', two?.digest ?? '')?.digest,
+        two?.digest,
+        'a digest seen before a restart still resolves after it',
+      );
       writeFileSync(file, JSON.stringify({ repositories: { 'Bad Name': { tags: {} } } }));
       assert.throws(() => cat.repositories(), /invalid repository name/);
     } finally {
@@ -180,11 +204,11 @@ describe('emulator validation', () => {
   it('applies resource, image, identity and request-shape rules with ACI codes', () => {
     assert.equal(
       code(() => validateGroup(body({}, { resources: { requests: { cpu: 4.5, memoryInGB: 1 } } }), ctx())),
-      '400 ContainerGroupResourceRequestsExceedLimit',
+      '409 ServiceUnavailable',
     );
     assert.equal(
       code(() => validateGroup(body({}, { resources: { requests: { cpu: 1, memoryInGB: 16.5 } } }), ctx())),
-      '400 ContainerGroupResourceRequestsExceedLimit',
+      '409 ServiceUnavailable',
     );
     assert.equal(
       code(() => validateGroup(body({}, { resources: { requests: { cpu: 0, memoryInGB: 1 } } }), ctx())),
