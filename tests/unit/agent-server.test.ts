@@ -138,6 +138,18 @@ test('bodies: over the limit → 413 (declared or streamed), bad JSON → 400 In
   assert.equal(runner.snapshot().state, 'idle');
 });
 
+test('a non-finite number in the input (1e309) is a 400 naming the field, and no job starts', async () => {
+  const res = await call('POST', '/start', {
+    body: '{"jobId":"j-inf","command":["x"],"input":{"rates":[0.5,1e309]}}',
+    headers: { 'Content-Type': 'application/json' },
+  });
+  assert.equal(res.status, 400);
+  assert.equal(res.json.error.code, 'InvalidInput');
+  assert.equal(res.json.error.details[0].field, 'input.rates[1]');
+  assert.match(res.json.error.message, /input\.rates\[1\]: must be a finite number/);
+  assert.equal(runner.snapshot().state, 'idle');
+});
+
 test('artifacts: only plain files with safe names, and only once finished', async () => {
   writeFileSync(join(resultDir, 'out.txt'), 'hello');
   symlinkSync('/etc/hostname', join(resultDir, 'link.txt'));

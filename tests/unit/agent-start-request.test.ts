@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { regimeSwitchingModel } from '../../batch-image/src/agent/model-runner';
-import { parseJobId, planStart, type StartOptions } from '../../batch-image/src/agent/start-request';
+import { MAX_INPUT_DEPTH, parseJobId, planStart, type StartOptions } from '../../batch-image/src/agent/start-request';
 
 const y = Array.from({ length: 40 }, (_, i) => (i < 20 ? 0 : 3) + Math.sin(i));
 const MODEL: StartOptions = { expectedJobId: undefined, mode: 'model', defaultCommand: undefined };
@@ -93,4 +93,40 @@ test('parseJobId reads just enough for idempotency and 409', () => {
     errors: [{ field: 'jobId', message: "does not match this container's JOB_ID" }],
   });
   assert.ok('errors' in parseJobId('x', undefined));
+});
+
+test('non-finite numbers in the input are refused, each named (JSON.parse reads 1e309 as Infinity)', () => {
+  const parse = (text: string): unknown => JSON.parse(text);
+  const cases: [string, unknown, StartOptions, string[]][] = [
+    [
+      'command input, nested',
+      parse('{"jobId":"j","command":["x"],"input":{"a":[1,1e309],"b":{"c":-1e309},"my key":1e400}}'),
+      COMMAND,
+      ['input.a[1]', 'input.b.c', 'input["my key"]'],
+    ],
+    ['command input, top level', parse('{"jobId":"j","command":["x"],"input":1e309}'), COMMAND, ['input']],
+    [
+      'model input: y, exog and tolerance',
+      parse(
+        `{"jobId":"j","input":{"y":[${y.slice(0, 39).join(',')},1e309],"exog":[${y.map((_, i) => (i === 3 ? '[-1e999]' : `[${i % 7}]`)).join(',')}],"k":2,"tolerance":1e309}}`,
+      ),
+      MODEL,
+      ['input.y[39]', 'input.tolerance', 'input.exog[3][0]'],
+    ],
+  ];
+  for (const [name, body, opts, fields] of cases) assert.deepEqual(fieldsOf(body, opts), fields, name);
+  const r = planStart(parse('{"jobId":"j","command":["x"],"input":{"a":1e309}}'), COMMAND, () => ({
+    ok: true,
+    value: null,
+  }));
+  assert.ok(!r.ok && /finite number, got Infinity/.test(r.errors[0]!.message));
+});
+
+test('command input nested deeper than MAX_INPUT_DEPTH is refused (writing it to INPUT_FILE would overflow)', () => {
+  const deep = JSON.parse('{"jobId":"j","command":["x"],"input":' + '['.repeat(10_000) + ']'.repeat(10_000) + '}');
+  assert.deepEqual(fieldsOf(deep, COMMAND), [`input${'[0]'.repeat(MAX_INPUT_DEPTH)}`]);
+  const ok = JSON.parse(
+    '{"jobId":"j","command":["x"],"input":' + '['.repeat(MAX_INPUT_DEPTH) + ']'.repeat(MAX_INPUT_DEPTH) + '}',
+  );
+  assert.deepEqual(fieldsOf(ok, COMMAND), []);
 });

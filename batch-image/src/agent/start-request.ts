@@ -21,6 +21,43 @@ export interface StartOptions {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_JOB_ID = 256;
+/** Deeper input is refused: writing it to INPUT_FILE would overflow the stack (JSON.stringify recurses). */
+export const MAX_INPUT_DEPTH = 64;
+const MAX_INPUT_ERRORS = 20;
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * Every number in a command's input must be finite: JSON.parse reads 1e309 as Infinity, which
+ * JSON.stringify would silently write to INPUT_FILE as null. Iterative, so any depth is safe to check.
+ */
+export function checkInputValues(input: unknown, field = 'input'): FieldError[] {
+  const errors: FieldError[] = [];
+  const stack: [unknown, string, number][] = [[input, field, 0]];
+  while (stack.length > 0 && errors.length < MAX_INPUT_ERRORS) {
+    const [value, path, depth] = stack.pop()!;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value))
+        errors.push({
+          field: path,
+          message: `must be a finite number, got ${String(value)} (a literal like 1e309 overflows a double)`,
+        });
+    } else if (typeof value === 'object' && value !== null) {
+      if (depth >= MAX_INPUT_DEPTH) {
+        errors.push({ field: path, message: `is nested deeper than ${MAX_INPUT_DEPTH} levels; flatten the input` });
+        continue;
+      }
+      const entries = Array.isArray(value)
+        ? value.map((v, i): [unknown, string] => [v, `${path}[${i}]`])
+        : Object.entries(value).map(([k, v]): [unknown, string] => [
+            v,
+            IDENTIFIER.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`,
+          ]);
+      // Reversed onto the stack so errors come out in document order.
+      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![0], entries[i]![1], depth + 1]);
+    }
+  }
+  return errors;
+}
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const hasControlChars = (s: string): boolean => /[\u0000-\u001f\u007f]/.test(s);
@@ -109,6 +146,8 @@ export function planStart(
     if (!effective && !errors.some((e) => e.field.startsWith('command'))) {
       errors.push({ field: 'command', message: 'is required in command mode (this image has no AGENT_COMMAND)' });
     }
+    // Model mode's validator checks its own numbers (every field of the model's input is known).
+    errors.push(...checkInputValues(body.input));
     if (errors.length > 0 || !effective || 'errors' in id) return { ok: false, errors };
     return { ok: true, plan: { mode: 'command', jobId: id.jobId, command: effective, env, input: body.input } };
   }
