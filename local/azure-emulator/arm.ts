@@ -8,7 +8,8 @@ import type { FaultState } from './faults';
 import type { IdentityRegistry } from './identities';
 import type { ImageCatalog } from './image-catalog';
 import type { Logger } from './log';
-import { ARM_AUDIENCES, verifyJwt } from './tokens';
+import { authorizationFailedMessage, linkedAuthorizationFailedMessage, type Grants } from './rbac';
+import { ARM_AUDIENCES, verifyJwt, type Claims } from './tokens';
 import { canonicalJson } from './image-catalog';
 import { immutableChange, normalizeLocation, validateGroup, validateName } from './validation';
 
@@ -25,6 +26,8 @@ export interface ArmDeps {
   pageSize: number;
   resourceGroups?: string[];
   anonymousPull: boolean;
+  /** RBAC (--grants): without it every authenticated caller may do everything */
+  grants?: Grants;
   armEndpoint: () => string;
   registryHosts: () => string[];
   admin: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
@@ -123,7 +126,7 @@ export function createArmHandler(deps: ArmDeps) {
     }
   }
 
-  function authenticate(req: IncomingMessage): void {
+  function authenticate(req: IncomingMessage): Claims {
     const auth = req.headers.authorization;
     const tenant = deps.identities.tenantId;
     const challenge = `Bearer authorization_uri="https://login.microsoftonline.com/${tenant}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`;
@@ -164,6 +167,48 @@ export function createArmHandler(deps: ArmDeps) {
         },
       );
     }
+    return v.claims;
+  }
+
+  /** 403 AuthorizationFailed unless the grants allow the caller the action at the scope. */
+  function authorize(claims: Claims, action: string, scope: string): void {
+    if (!deps.grants || deps.grants.allows(String(claims.oid ?? ''), action, scope)) return;
+    throw new HttpError(
+      403,
+      'AuthorizationFailed',
+      authorizationFailedMessage(String(claims.appid ?? claims.oid), String(claims.oid), action, scope),
+    );
+  }
+
+  /**
+   * A PUT that links a user-assigned identity or a subnet also needs .../assign/action on the identity
+   * and .../join/action on the subnet (403 LinkedAuthorizationFailed otherwise).
+   */
+  function authorizeLinked(claims: Claims, scope: string, body: unknown): void {
+    if (!deps.grants || !body || typeof body !== 'object') return;
+    const b = body as { identity?: { userAssignedIdentities?: unknown }; properties?: { subnetIds?: unknown } };
+    const linked = [
+      ...Object.keys((b.identity?.userAssignedIdentities as object | undefined) ?? {}).map((id) => ({
+        action: 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action',
+        scope: id,
+      })),
+      ...(Array.isArray(b.properties?.subnetIds) ? (b.properties.subnetIds as Array<{ id?: unknown }>) : [])
+        .filter((x) => typeof x?.id === 'string')
+        .map((x) => ({ action: 'Microsoft.Network/virtualNetworks/subnets/join/action', scope: String(x.id) })),
+    ];
+    const missing = linked.filter((l) => !deps.grants?.allows(String(claims.oid ?? ''), l.action, l.scope));
+    if (!missing.length) return;
+    throw new HttpError(
+      403,
+      'LinkedAuthorizationFailed',
+      linkedAuthorizationFailedMessage(
+        String(claims.appid ?? claims.oid),
+        String(claims.oid),
+        'Microsoft.ContainerInstance/containerGroups/write',
+        scope,
+        missing,
+      ),
+    );
   }
 
   /**
@@ -190,6 +235,17 @@ export function createArmHandler(deps: ArmDeps) {
       400,
       'NoRegisteredProviderFound',
       `No registered resource provider found for location '${normalizeLocation(deps.location)}' and API version '${v}' for type '${type}'. The supported api-versions are '${list}'. The supported locations are '${normalizeLocation(deps.location)}'.`,
+    );
+  }
+
+  /** A job identity pulls from the registry only with AcrPull there (Microsoft.ContainerRegistry/registries/pull/read). */
+  function canPull(identityResourceId: string): boolean {
+    const grants = deps.grants;
+    const principal = deps.identities.byResource(identityResourceId)?.principalId;
+    return (
+      !!grants &&
+      !!principal &&
+      grants.allows(principal, 'Microsoft.ContainerRegistry/registries/pull/read', grants.registry)
     );
   }
 
@@ -299,6 +355,7 @@ export function createArmHandler(deps: ArmDeps) {
     res: ServerResponse,
     url: URL,
     hdrs: Record<string, string>,
+    claims: Claims,
   ): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const seg = decodeSegments(url.pathname);
@@ -306,14 +363,17 @@ export function createArmHandler(deps: ArmDeps) {
       throw new HttpError(404, 'InvalidResourceType', `No route for '${method} ${url.pathname}'.`);
     }
     const sub = seg[1];
+    const subScope = `/subscriptions/${sub}`;
     // /subscriptions/{s}/providers/Microsoft.ContainerInstance/...
     if (eq(seg[2], 'providers') && eq(seg[3], PROVIDER)) {
       if (eq(seg[4], 'containergroups') && seg.length === 5 && method === 'GET') {
+        authorize(claims, 'Microsoft.ContainerInstance/containerGroups/read', subScope);
         return listPage(req, res, url, groups.list(sub), hdrs);
       }
       if (eq(seg[4], 'locations') && seg[5]) {
         const loc = seg[5];
         if (eq(seg[6], 'operations') && seg[7] && seg.length === 8 && method === 'GET') {
+          authorize(claims, 'Microsoft.ContainerInstance/locations/operations/read', subScope);
           const op = groups.operations.get(seg[7]);
           if (!op || op.subscriptionId.toLowerCase() !== sub.toLowerCase()) {
             throw new HttpError(404, 'OperationNotFound', `The operation '${seg[7]}' was not found.`);
@@ -332,6 +392,7 @@ export function createArmHandler(deps: ArmDeps) {
           return;
         }
         if (eq(seg[6], 'usages') && seg.length === 7 && method === 'GET') {
+          authorize(claims, 'Microsoft.ContainerInstance/locations/usages/read', subScope);
           if (normalizeLocation(loc) !== normalizeLocation(deps.location)) {
             sendJson(res, 200, { value: [] }, hdrs);
             return;
@@ -385,11 +446,37 @@ export function createArmHandler(deps: ArmDeps) {
     if (seg.length === 7) {
       if (method !== 'GET')
         throw new HttpError(405, 'MethodNotAllowed', `The method '${method}' is not allowed on a resource collection.`);
+      authorize(claims, 'Microsoft.ContainerInstance/containerGroups/read', `${subScope}/resourceGroups/${rg}`);
       return listPage(req, res, url, groups.list(sub, rg), hdrs);
     }
     const name = seg[7] as string;
-    if (method === 'GET') return groupRoute(req, res, url, hdrs, seg, sub, rg, name);
-    return locked(groups.idOf(sub, rg, name).toLowerCase(), () => groupRoute(req, res, url, hdrs, seg, sub, rg, name));
+    const scope = `${subScope}/resourceGroups/${rg}/providers/Microsoft.ContainerInstance/containerGroups/${name}`;
+    const action = groupAction(method, seg);
+    if (action) authorize(claims, action, scope);
+    if (method === 'GET') return groupRoute(req, res, url, hdrs, seg, sub, rg, name, claims);
+    return locked(groups.idOf(sub, rg, name).toLowerCase(), () =>
+      groupRoute(req, res, url, hdrs, seg, sub, rg, name, claims),
+    );
+  }
+
+  /** The RBAC action of a request on one group (learn.microsoft.com permissions/containers: Microsoft.ContainerInstance). */
+  function groupAction(method: string, seg: string[]): string | undefined {
+    const base = 'Microsoft.ContainerInstance/containerGroups';
+    if (seg.length === 8) {
+      if (method === 'GET') return `${base}/read`;
+      if (method === 'PUT' || method === 'PATCH') return `${base}/write`;
+      if (method === 'DELETE') return `${base}/delete`;
+      return undefined;
+    }
+    const verb = seg[8]?.toLowerCase();
+    if (seg.length === 9 && method === 'POST' && (verb === 'stop' || verb === 'start' || verb === 'restart'))
+      return `${base}/${verb}/action`;
+    if (eq(seg[8], 'containers') && seg.length === 11) {
+      const what = seg[10]?.toLowerCase();
+      if (what === 'logs') return `${base}/containers/logs/read`;
+      if (what === 'exec' || what === 'attach') return `${base}/containers/${what}/action`;
+    }
+    return undefined;
   }
 
   async function groupRoute(
@@ -401,6 +488,7 @@ export function createArmHandler(deps: ArmDeps) {
     sub: string,
     rg: string,
     name: string,
+    claims: Claims,
   ): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const g = groups.find(sub, rg, name);
@@ -409,6 +497,7 @@ export function createArmHandler(deps: ArmDeps) {
     if (seg.length === 8) {
       if (method === 'PUT') {
         const body = await jsonBody(req);
+        authorizeLinked(claims, groups.idOf(sub, rg, name), body);
         const spec = validateGroup(body, {
           name,
           location: deps.location,
@@ -416,6 +505,7 @@ export function createArmHandler(deps: ArmDeps) {
           registryHosts: deps.registryHosts(),
           anonymousPull: deps.anonymousPull,
           identityExists: (rid) => !!deps.identities.byResource(rid),
+          ...(deps.grants ? { canPull: (rid: string) => canPull(rid) } : {}),
         });
         if (g) {
           const running = groups.inFlight(g);
@@ -577,7 +667,7 @@ export function createArmHandler(deps: ArmDeps) {
       }
       const lat = faults.current.latencyMs;
       if (lat > 0) await new Promise((r) => setTimeout(r, lat));
-      authenticate(req);
+      const claims = authenticate(req);
       if (!url.searchParams.get('api-version')) {
         throw new HttpError(
           400,
@@ -607,7 +697,7 @@ export function createArmHandler(deps: ArmDeps) {
           'The server encountered an internal error. Please retry the request. (injected transient fault)',
         );
       }
-      await route(req, res, url, hdrs);
+      await route(req, res, url, hdrs, claims);
     } catch (err) {
       if (err instanceof HttpError) {
         const body: Record<string, unknown> = { code: err.code, message: err.message };

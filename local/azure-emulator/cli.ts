@@ -12,6 +12,8 @@ const USAGE = `usage: npm run emulator -- --data <folder> [--port 0] [--images c
   --data DIR               data folder: CA, secrets, container group records and logs (required)
   --images FILE            image catalog JSON
   --identities FILE        restrict managed identities to this list
+  --grants FILE            enforce RBAC: principal → actions at scopes (README "RBAC"); default: allow all
+  --no-acr-arm-audience    the registry refuses ARM-audience tokens (azureADAuthenticationAsArmPolicy disabled)
   --location NAME          region (default westeurope)
   --subscription-id ID, --tenant-id ID
   --provisioning-delay-ms N (default 3000)   --delete-delay-ms N (default 0)   --latency-ms N
@@ -34,6 +36,8 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       images: { type: 'string' },
       identities: { type: 'string' },
+      grants: { type: 'string' },
+      'no-acr-arm-audience': { type: 'boolean' },
       location: { type: 'string' },
       'subscription-id': { type: 'string' },
       'tenant-id': { type: 'string' },
@@ -85,6 +89,8 @@ async function main(): Promise<void> {
   set('identityPort', int('identity-port', values['identity-port']));
   set('imagesFile', values.images);
   set('identitiesFile', values.identities);
+  set('grantsFile', values.grants);
+  if (values['no-acr-arm-audience']) set('acrArmAudienceTokens', false);
   set('location', values.location);
   set('subscriptionId', values['subscription-id']);
   set('tenantId', values['tenant-id']);

@@ -7,12 +7,15 @@ import { sendJson } from './http-util';
 import type { Identity, IdentityRegistry } from './identities';
 import { signJwt, TOKEN_LIFETIME_SECONDS } from './tokens';
 import type { Logger } from './log';
+import type { Grants } from './rbac';
 
 export interface IdentityEndpointDeps {
   identities: IdentityRegistry;
   identityHeader: string;
   secret: Buffer;
   log: Logger;
+  /** with RBAC: the endpoint serves only the app's own identities, as App Service does */
+  grants?: Grants;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -82,6 +85,7 @@ export function handleIdentityRequest(deps: IdentityEndpointDeps, req: IncomingM
   else if (resId) identity = deps.identities.byResource(resId);
   else if (objectId) identity = deps.identities.byObject(objectId);
   else identity = deps.identities.systemAssigned;
+  if (identity && deps.grants && !deps.grants.serves(identity)) identity = undefined;
   if (!identity) {
     const which = clientId ?? resId ?? objectId;
     sendJson(res, 400, {

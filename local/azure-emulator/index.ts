@@ -13,6 +13,7 @@ import { DEFAULT_FAULTS, FaultState, type Faults } from './faults';
 import { HttpError, readBody, sendJson } from './http-util';
 import { IdentityRegistry } from './identities';
 import { handleIdentityRequest } from './identity-endpoint';
+import { Grants } from './rbac';
 import { ImageCatalog } from './image-catalog';
 import { IpPool } from './ip-pool';
 import { createLogger, type Logger } from './log';
@@ -29,6 +30,10 @@ export interface EmulatorOptions {
   identityPort?: number;
   imagesFile?: string;
   identitiesFile?: string;
+  /** RBAC grants document (README "RBAC"); without it every authenticated caller may do everything */
+  grantsFile?: string;
+  /** the registry's azureADAuthenticationAsArmPolicy; default true (enabled, as in Azure) */
+  acrArmAudienceTokens?: boolean;
   location?: string;
   subscriptionId?: string;
   tenantId?: string;
@@ -131,7 +136,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const location = options.location ?? 'westeurope';
   const tls = ensureTls(dataDir);
   const identities = new IdentityRegistry(tenantId, subscriptionId, instanceId, options.identitiesFile);
-  const catalog = new ImageCatalog(options.imagesFile ? resolve(options.imagesFile) : undefined);
+  const catalog = new ImageCatalog(
+    options.imagesFile ? resolve(options.imagesFile) : undefined,
+    join(dataDir, 'registry-manifests.json'),
+  );
+  const grants = options.grantsFile ? Grants.load(resolve(options.grantsFile), identities) : undefined;
   const faults = new FaultState({
     ...DEFAULT_FAULTS,
     ...(options.faults ?? {}),
@@ -227,6 +236,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     pageSize: options.pageSize ?? 100,
     ...(options.resourceGroups ? { resourceGroups: options.resourceGroups } : {}),
     anonymousPull: !!options.anonymousPull,
+    ...(grants ? { grants } : {}),
     armEndpoint: () => armEndpoint,
     registryHosts: () => [registryHostPort, registryHostPort.replace('127.0.0.1', 'localhost')],
     admin,
@@ -237,6 +247,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     tenantId,
     loginServer: () => registryHostPort,
     anonymousPull: !!options.anonymousPull,
+    armAudienceTokens: options.acrArmAudienceTokens !== false,
+    ...(grants ? { grants } : {}),
     log,
   });
 
@@ -251,7 +263,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const armServer = createHttpsServer({ cert: tls.cert, key: tls.key }, wrap(armHandler));
   const registryServer = createHttpsServer({ cert: tls.cert, key: tls.key }, wrap(registryHandler));
   const identityServer = createHttpServer((req, res) =>
-    handleIdentityRequest({ identities, identityHeader, secret, log }, req, res),
+    handleIdentityRequest({ identities, identityHeader, secret, log, ...(grants ? { grants } : {}) }, req, res),
   );
   for (const s of [armServer, registryServer, identityServer]) s.keepAliveTimeout = 5000;
 

@@ -6,6 +6,7 @@ import type { ImageCatalog, ResolvedImage } from './image-catalog';
 import { MANIFEST_MEDIA_TYPE } from './image-catalog';
 import { ACR_AUDIENCE, ARM_AUDIENCES, signJwt, verifyJwt, type Claims } from './tokens';
 import type { Logger } from './log';
+import type { Grants } from './rbac';
 
 export interface RegistryDeps {
   catalog: ImageCatalog;
@@ -20,8 +21,23 @@ export interface RegistryDeps {
    * (ACR) accepts Azure AD Tokens with audience scope set for ACR and ARM"). false = disabled.
    */
   armAudienceTokens?: boolean;
+  /** RBAC (--grants): a principal gets only the registry actions its role assignments allow */
+  grants?: Grants;
   log: Logger;
 }
+
+/**
+ * The RBAC action behind each registry token action (learn.microsoft.com container-registry-roles.md:
+ * AcrPull = pull/read, AcrPush adds push/write, AcrDelete = artifacts/delete).
+ */
+const TOKEN_ACTION_RBAC: Record<string, string> = {
+  pull: 'Microsoft.ContainerRegistry/registries/pull/read',
+  metadata_read: 'Microsoft.ContainerRegistry/registries/pull/read',
+  push: 'Microsoft.ContainerRegistry/registries/push/write',
+  metadata_write: 'Microsoft.ContainerRegistry/registries/push/write',
+  delete: 'Microsoft.ContainerRegistry/registries/artifacts/delete',
+  '*': 'Microsoft.ContainerRegistry/registries/pull/read',
+};
 
 interface Access {
   type: string;
@@ -202,6 +218,15 @@ export function createRegistryHandler(deps: RegistryDeps) {
         return;
       }
       subject = v.claims.sub;
+      const grants = deps.grants;
+      if (grants) {
+        // Docker token protocol: the token carries only the granted subset; the call then gets 401.
+        for (const s of scopes)
+          s.actions = s.actions.filter((a) => {
+            const action = TOKEN_ACTION_RBAC[a];
+            return !!action && grants.allows(String(subject), action, grants.registry);
+          });
+      }
     } else if (grant === 'password' && !f.get('refresh_token')) {
       if (!deps.anonymousPull) {
         dockerError(res, 401, 'UNAUTHORIZED', 'anonymous pull is disabled on this registry');

@@ -48,6 +48,8 @@ export interface ValidationContext {
   anonymousPull: boolean;
   /** returns false when a user-assigned identity resource id is unknown (restricted identities) */
   identityExists: (resourceId: string) => boolean;
+  /** with RBAC: whether a user-assigned identity may pull from the registry (AcrPull) */
+  canPull?: (resourceId: string) => boolean;
 }
 
 const bad = (code: string, message: string, target?: string) => new HttpError(400, code, message, {}, target);
@@ -314,7 +316,15 @@ export function validateGroup(body: unknown, ctx: ValidationContext): GroupSpec 
     const ref = parseImageReference(image);
     const hostOk = ref && ctx.registryHosts.includes(ref.server);
     const resolved = hostOk && ref ? ctx.catalog.resolve(ref.repository, ref.reference) : undefined;
-    const hasCred = hostOk && creds.some((c) => String(c.server).toLowerCase() === ref?.server);
+    // With RBAC an identity credential works only if that identity has AcrPull on the registry: ACI then
+    // answers InaccessibleImage as for any image it cannot pull (container-instances-troubleshooting.md).
+    const hasCred =
+      hostOk &&
+      creds.some(
+        (c) =>
+          String(c.server).toLowerCase() === ref?.server &&
+          (!c.identity || !ctx.canPull || ctx.canPull(String(c.identity))),
+      );
     if (!ref || !resolved || (!hasCred && !ctx.anonymousPull)) {
       throw bad(
         'InaccessibleImage',
