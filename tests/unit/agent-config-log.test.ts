@@ -77,6 +77,50 @@ test('bad settings fail at once, naming every variable, without echoing the toke
   assert.throws(() => loadConfig({ JOB_TOKEN: 't', AGENT_COMMAND: '[""]' }), /AGENT_COMMAND/);
 });
 
+test('start mode, array task and startup tuning: defaults, values, and every bad one named', () => {
+  const d = loadConfig({ JOB_TOKEN: 't', RESULT_DIR: join(dir, 'r4') });
+  assert.equal(d.startMode, 'push');
+  assert.equal(d.task, undefined);
+  assert.deepEqual(d.startup, {
+    readyDeadlineMs: 120_000,
+    pullDeadlineMs: 600_000,
+    baseDelayMs: 250,
+    maxDelayMs: 5_000,
+    heartbeatIntervalMs: 0,
+    uploadTimeoutMs: 300_000,
+  });
+  const p = loadConfig({
+    JOB_TOKEN: 't',
+    RESULT_DIR: join(dir, 'r4'),
+    AGENT_START_MODE: 'pull',
+    CALLBACK_URL: 'https://ctl.example/api/callbacks/tenants/t/jobs/j',
+    JOB_ID: 'j',
+    ACI_BATCH_TASK_INDEX: '0',
+    ACI_BATCH_TASK_COUNT: '1',
+  });
+  assert.equal(p.startMode, 'pull');
+  assert.equal(p.startup.heartbeatIntervalMs, 15_000, 'pull mode beats by default: nobody can poll it');
+  assert.deepEqual(p.task, { index: 0, count: 1 });
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ AGENT_START_MODE: 'poll' }, /AGENT_START_MODE must be 'push' or 'pull'/],
+    [{ AGENT_START_MODE: 'pull' }, /needs CALLBACK_URL.*needs JOB_ID/],
+    [{ ACI_BATCH_TASK_INDEX: '2' }, /ACI_BATCH_TASK_COUNT is required/],
+    [{ ACI_BATCH_TASK_COUNT: '2' }, /ACI_BATCH_TASK_INDEX is required/],
+    [{ ACI_BATCH_TASK_INDEX: '2', ACI_BATCH_TASK_COUNT: '2' }, /must be below ACI_BATCH_TASK_COUNT \(got 2 of 2\)/],
+    [
+      { ACI_BATCH_TASK_INDEX: '-1', ACI_BATCH_TASK_COUNT: 'x' },
+      /ACI_BATCH_TASK_COUNT must be.*ACI_BATCH_TASK_INDEX must be/,
+    ],
+    [{ AGENT_HEARTBEAT_INTERVAL_MS: '-5' }, /AGENT_HEARTBEAT_INTERVAL_MS must be an integer/],
+  ];
+  for (const [env, message] of bad)
+    assert.throws(
+      () => loadConfig({ JOB_TOKEN: 't', RESULT_DIR: join(dir, 'r4'), ...env }),
+      message,
+      JSON.stringify(env),
+    );
+});
+
 test('logs: one JSON line each, token scrubbed wherever it appears, secret-named fields redacted', () => {
   const lines: string[] = [];
   const log = createLogger({ secrets: ['s3cr"et'], write: (l) => lines.push(l) }).child({ jobId: 'j' });

@@ -76,6 +76,9 @@ for (const fx of fixtures) {
 
     // Same parameter count in the information criteria.
     assert.ok(Math.abs(result.aic - ref.aic) <= 1e-4 * Math.abs(ref.aic), `AIC ${result.aic} vs ${ref.aic}`);
+    // Published fits are proper ones: the degenerate-fit rules must not flag any of them.
+    assert.equal(result.usable, true);
+    assert.deepEqual(result.warnings, []);
     assert.ok(Math.abs(result.bic - ref.bic) <= 1e-4 * Math.abs(ref.bic), `BIC ${result.bic} vs ${ref.bic}`);
 
     let best: { err: number; perm: number[] } | null = null;

@@ -326,7 +326,10 @@ export function hessianColumns(model: MsrModel, plain: PlainParams, columns: num
   });
 }
 
-export type FitSummary = Omit<FitResult, 'starts' | 'bestStart' | 'converged' | 'elapsedSeconds' | 'workers'>;
+export type FitSummary = Omit<
+  FitResult,
+  'starts' | 'bestStart' | 'converged' | 'usable' | 'warnings' | 'task' | 'elapsedSeconds' | 'workers'
+>;
 
 function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;

@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { extname, join } from 'node:path';
 import { availableCpus } from './cpus';
+import { assessFit } from './diagnostics';
 import { canonicalParams, shapeOf, thetaLength, type PlainParams, type StartOutcome } from './estimate';
 import { startSeed } from './rng';
 import type { FitInput, FitOptions, FitResult, StartReport } from './types';
@@ -72,6 +73,16 @@ function logScaleOfY(y: number[]): number {
   return sd > 0 && Number.isFinite(sd) ? Math.log(sd) : 0;
 }
 
+/** Population variance of y (the scale the degenerate-fit rules compare regime variances with). */
+function varianceOf(y: number[]): number {
+  let m = 0;
+  for (const v of y) m += v;
+  m /= y.length;
+  let s = 0;
+  for (const v of y) s += (v - m) ** 2;
+  return s / y.length;
+}
+
 /**
  * The winning start: the highest finite log-likelihood among non-degenerate starts (see
  * isDegenerate), else among all; ties go to the lower index, so the choice never depends on timing.
@@ -101,6 +112,16 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
   const requested = opts.workers ?? availableCpus();
   const workerCount = Math.max(1, Math.min(input.starts, Math.floor(Number.isFinite(requested) ? requested : 1)));
   const llShift = input.y.length * logScaleOfY(input.y);
+  const task = opts.task ? { index: opts.task.index, count: opts.task.count } : null;
+  if (
+    task &&
+    !(Number.isInteger(task.index) && Number.isInteger(task.count) && task.index >= 0 && task.index < task.count)
+  )
+    return Promise.reject(
+      new Error(`task must be {index, count} with 0 <= index < count, got ${JSON.stringify(task)}`),
+    );
+  /** Start i of this fit is start `firstStart + i` of the seed's one sequence (see FitOptions.task). */
+  const firstStart = (task?.index ?? 0) * input.starts;
 
   return new Promise<FitResult>((resolve, reject) => {
     const workers: Worker[] = [];
@@ -171,7 +192,8 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
     const dispatch = (w: Worker): void => {
       if (nextStart < input.starts) {
         const index = nextStart++;
-        send(w, { type: 'start', index, seed: startSeed(input.seed, index) });
+        const global = firstStart + index;
+        send(w, { type: 'start', index, global, seed: startSeed(input.seed, global) });
       } else if (done === input.starts && !summarizing) {
         beginSummary();
       }
@@ -221,19 +243,41 @@ export function fitModel(input: FitInput, opts: FitOptions = {}): Promise<FitRes
           }
           case 'summary': {
             const starts: StartReport[] = outcomes.map((o, i) => ({
-              seed: startSeed(input.seed, i),
+              seed: startSeed(input.seed, firstStart + i),
               logLikelihood: o!.logLikelihood - llShift,
               iterations: o!.iterations,
               converged: o!.converged,
               seconds: o!.seconds,
               degenerate: o!.degenerate,
+              globalIndex: firstStart + i,
             }));
+            const converged = starts[bestIndex]!.converged;
+            const summary = msg.summary;
+            const { usable, warnings } = assessFit({
+              k: summary.k,
+              p: shape.p,
+              switchingCoefficients: input.switchingCoefficients,
+              switchingVariance: input.switchingVariance,
+              varianceY: varianceOf(input.y),
+              logLikelihood: summary.logLikelihood,
+              converged,
+              occupancy: summary.regimes.map((_, j) =>
+                summary.smoothedProbabilities.reduce((sum, row) => sum + (row[j] ?? 0), 0),
+              ),
+              sigma2: summary.regimes.map((r) => r.sigma2),
+              regimesWithoutStandardErrors: summary.regimes.flatMap((r, j) =>
+                r.standardErrors.some((e) => e === null) || r.sigma2StandardError === null ? [j] : [],
+              ),
+            });
             report(1, 'done');
             finish(null, {
-              ...msg.summary,
+              ...summary,
               starts,
               bestStart: bestIndex,
-              converged: starts[bestIndex]!.converged,
+              converged,
+              usable,
+              warnings,
+              task,
               elapsedSeconds: (performance.now() - began) / 1000,
               workers: workerCount,
             });

@@ -3,6 +3,7 @@
 export { parseFitInput, parameterCount, DEFAULT_STARTS, MAX_STARTS } from './parse-input';
 export { fitModel, shutdownModelWorkers } from './fit';
 export { renderChartSvg } from './chart';
+export { assessFit } from './diagnostics';
 export { availableCpus, detectCpuLimit, workerCountFor, parseProcCgroup } from './cpus';
 export type { CpuLimit } from './cpus';
 export type {
@@ -10,6 +11,7 @@ export type {
   FitInput,
   FitOptions,
   FitResult,
+  FitWarning,
   ParseResult,
   RegimeResult,
   StartReport,

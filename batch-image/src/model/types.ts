@@ -30,6 +30,29 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Worker threads to use; default: the CPUs this container really has (cgroup quota aware). */
   workers?: number;
+  /**
+   * This fit's task in a job array (ACI_BATCH_TASK_INDEX / _COUNT): task i runs starts number
+   * i·starts … i·starts + starts − 1 of the seed's one sequence, so the tasks of an array explore
+   * different starts and together the starts of one fit with count·starts starts.
+   */
+  task?: { index: number; count: number };
+}
+
+/** Why a fit is suspect (usable) or unusable; see diagnostics.ts for the rules. */
+export interface FitWarning {
+  code:
+    | 'RegimeCollapsed'
+    | 'VarianceCollapsed'
+    | 'LikelihoodNotFinite'
+    | 'SmallRegime'
+    | 'NearlyCollapsedVariance'
+    | 'NotConverged'
+    | 'StandardErrorsUnavailable';
+  /** Index into regimes, when the warning is about one. */
+  regime?: number;
+  message: string;
+  /** True when this makes the estimate unusable (then `usable` is false and the job fails). */
+  fatal: boolean;
 }
 
 export interface RegimeResult {
@@ -52,6 +75,8 @@ export interface StartReport {
   seconds: number;
   /** A regime ended with (almost) no observations or a collapsed variance; such a start only wins if all are. */
   degenerate: boolean;
+  /** The start's number across the job array (= its index in starts without one); 0 is the default start. */
+  globalIndex: number;
 }
 
 export interface FitResult {
@@ -79,6 +104,12 @@ export interface FitResult {
   /** Index into starts of the winning start. */
   bestStart: number;
   converged: boolean;
+  /** False when the estimate is degenerate (a fatal warning): the agent then fails the job with DegenerateFit. */
+  usable: boolean;
+  /** Diagnostics of the winning estimate, fatal or not; empty for a clean fit. */
+  warnings: FitWarning[];
+  /** The job-array task this fit was (null outside an array). */
+  task: { index: number; count: number } | null;
   elapsedSeconds: number;
   workers: number;
 }

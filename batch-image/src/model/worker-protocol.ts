@@ -4,7 +4,8 @@ import type { FitInput } from './types';
 
 export type WorkerRequest =
   | { type: 'load'; input: FitInput }
-  | { type: 'start'; index: number; seed: number }
+  /** `index`: the start's slot in this fit; `global`: its number across a job array (0 = the default start). */
+  | { type: 'start'; index: number; global: number; seed: number }
   | { type: 'hessian'; params: PlainParams; columns: number[] }
   | { type: 'summarize'; params: PlainParams; hessian: (number[] | null)[] };
 

@@ -19,7 +19,7 @@ port.on('message', (req: WorkerRequest) => {
     if (!current) throw new Error(`${req.type} before load`);
     const { input, scaled } = current;
     if (req.type === 'start') {
-      const outcome = runStart(scaled.model, req.index, req.seed, input.maxIterations, input.tolerance, (fraction) =>
+      const outcome = runStart(scaled.model, req.global, req.seed, input.maxIterations, input.tolerance, (fraction) =>
         reply({ type: 'progress', index: req.index, fraction }),
       );
       reply({ type: 'start-done', index: req.index, outcome });
