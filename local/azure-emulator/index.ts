@@ -1,14 +1,16 @@
 // startEmulator(): the HTTPS ARM and registry listeners, the HTTP managed-identity endpoint and the
 // container-group runtime, all sharing one data folder. Used by cli.ts and in-process by tests/bench.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createArmHandler } from './arm';
 import { Cgroups } from './cgroups';
 import { ContainerGroupManager } from './container-groups';
+import { GroupSandboxes } from './container-groups/sandbox';
 import { DEFAULT_FAULTS, FaultState, type Faults } from './faults';
 import { HttpError, readBody, sendJson } from './http-util';
 import { IdentityRegistry } from './identities';
@@ -16,6 +18,8 @@ import { handleIdentityRequest } from './identity-endpoint';
 import { Grants } from './rbac';
 import { ImageCatalog } from './image-catalog';
 import { IpPool } from './ip-pool';
+import { isolationSupport } from './process-runner';
+import { UidPool } from './uid-pool';
 import { createLogger, type Logger } from './log';
 import { createRegistryHandler } from './registry';
 import { ensureTls } from './tls';
@@ -79,6 +83,13 @@ export interface EmulatorInfo {
   cgroups: boolean;
   dataDir: string;
   pid: number;
+  /**
+   * Bearer token of the admin API (`/_emulator/*`: faults, reset, evictions), also in
+   * `<dataDir>/admin-token` (mode 0600): a container's command must not be able to reset the emulator.
+   */
+  adminToken: string;
+  /** how container processes are confined here: own uid, own PID/mount namespaces */
+  isolation: { users: boolean; namespaces: boolean };
 }
 
 export interface Emulator extends EmulatorInfo {
@@ -128,8 +139,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const log = options.logger ?? createLogger();
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Secrets, keys and group records (secure environment values) live here: no container's uid may read
+  // them, even when the folder existed before with a laxer mode.
+  chmodSync(dataDir, 0o700);
   const instanceId = persisted(join(dataDir, 'instance-id'), () => randomBytes(8).toString('hex'));
   const identityHeader = persisted(join(dataDir, 'identity-header'), () => randomBytes(24).toString('hex'));
+  const adminToken = persisted(join(dataDir, 'admin-token'), () => randomBytes(32).toString('hex'));
   const secret = loadSecret(dataDir);
   const tenantId = options.tenantId ?? guidFrom('tenant', instanceId);
   const subscriptionId = options.subscriptionId ?? guidFrom('subscription', instanceId);
@@ -151,6 +166,15 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     ...(options.deletesPer5Min !== undefined ? { deletesPer5Min: options.deletesPer5Min } : {}),
   });
   const cgroups = new Cgroups(instanceId, log, options.disableCgroups);
+  const isolation = isolationSupport(log);
+  const uidPool = new UidPool(instanceId);
+  // Outside the data folder (0700, secrets): a container's uid must be able to reach its own folder.
+  const sandboxes = new GroupSandboxes({
+    uidPool,
+    isolation,
+    workRoot: join(tmpdir(), 'aci-emulator-work', instanceId),
+    log,
+  });
   const ipPool = new IpPool(instanceId);
 
   let armEndpoint = '';
@@ -167,6 +191,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     restartBackoffMs: options.restartBackoffMs ?? 1000,
     stopGraceMs: options.stopGraceMs ?? 2000,
     inheritEnv: options.inheritEnv ?? DEFAULT_INHERIT_ENV,
+    sandboxes,
   });
 
   const info = (): EmulatorInfo => ({
@@ -195,6 +220,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     cgroups: cgroups.available,
     dataDir,
     pid: process.pid,
+    adminToken,
+    isolation,
   });
 
   async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -214,6 +241,29 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       } catch (err) {
         throw new HttpError(400, 'InvalidFaults', (err as Error).message);
       }
+    }
+    if (path === '/_emulator/groups/evict' && method === 'POST') {
+      // Spot eviction: {"resourceGroup": "...", "name": "..."} (subscriptionId optional).
+      let body: { subscriptionId?: unknown; resourceGroup?: unknown; name?: unknown };
+      try {
+        body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as typeof body;
+      } catch (err) {
+        throw new HttpError(400, 'InvalidRequest', `The body must be JSON: ${(err as Error).message}`);
+      }
+      if (typeof body?.name !== 'string' || typeof body.resourceGroup !== 'string')
+        throw new HttpError(
+          400,
+          'InvalidRequest',
+          'name and resourceGroup (strings) name the group to evict, e.g. {"resourceGroup":"rg","name":"job-1"}.',
+        );
+      const g = groups.find(
+        typeof body.subscriptionId === 'string' ? body.subscriptionId : subscriptionId,
+        body.resourceGroup,
+        body.name,
+      );
+      if (!g) throw new HttpError(404, 'ResourceNotFound', `No container group '${body.resourceGroup}/${body.name}'.`);
+      await groups.evict(g);
+      return sendJson(res, 200, { evicted: g.id });
     }
     if (path === '/_emulator/reset' && method === 'POST') {
       await groups.deleteAll();
@@ -294,6 +344,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
           groups.close(),
         ]);
         ipPool.releaseAll();
+        sandboxes.releaseAll();
         cgroups.removeBase();
         log.info('azure emulator stopped');
       })();

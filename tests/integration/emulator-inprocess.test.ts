@@ -138,11 +138,15 @@ describe('azure emulator: in-process startEmulator()', () => {
     assert.equal(res, undefined, 'fetch does not trust the local CA without NODE_EXTRA_CA_CERTS');
     const groups = await new Promise<{ groups: Array<{ name: string; containers: Array<{ pid: number }> }> }>(
       (resolve, reject) => {
-        httpsGet(`${emu.armEndpoint}/_emulator/groups`, { ca }, (r) => {
-          let d = '';
-          r.on('data', (c: Buffer) => (d += c.toString()));
-          r.on('end', () => resolve(JSON.parse(d)));
-        }).on('error', reject);
+        httpsGet(
+          `${emu.armEndpoint}/_emulator/groups`,
+          { ca, headers: { authorization: `Bearer ${emu.adminToken}` } },
+          (r) => {
+            let d = '';
+            r.on('data', (c: Buffer) => (d += c.toString()));
+            r.on('end', () => resolve(JSON.parse(d)));
+          },
+        ).on('error', reject);
       },
     );
     const pid = groups.groups.find((g) => g.name === 'server')?.containers[0]?.pid;

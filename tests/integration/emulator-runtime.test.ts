@@ -74,6 +74,7 @@ describe('azure emulator: runtime (cgroups, restart policies)', () => {
     async () => {
       const o = await scenario(emu.ready, 'orphans');
       assert.equal(o.state, 'Succeeded');
+      assert.equal(o.orphanPrinted, true, 'the grandchild was started');
       assert.equal(o.orphanAlive, false, 'the detached grandchild (own process group) was killed with the container');
     },
   );

@@ -39,7 +39,9 @@ export function renderGroup(
     });
   }
   const ipReq = props.ipAddress as Record<string, unknown> | undefined;
-  if (ipReq) {
+  // Spot groups are never assigned an address (container-instances-spot-containers-overview.md,
+  // "Unsupported features"): their loopback lease only keeps their listeners apart on this machine.
+  if (ipReq && g.spec.properties.priority !== 'Spot') {
     // The loopback address is both the IP and the "FQDN": *.azurecontainer.io does not resolve here.
     props.ipAddress = { ...ipReq, ...(g.ip ? { ip: g.ip } : {}), ...(g.ip ? { fqdn: g.ip } : {}) };
   }
@@ -83,7 +85,11 @@ export function inspectGroups(groups: GroupRecord[], cgroups: Cgroups): unknown[
   return groups.map((g) => ({
     id: g.id,
     name: g.name,
-    ip: g.ip,
+    // A Spot group has no address (ARM reports none); its loopback lease is shown apart.
+    ip: g.spec.properties.priority === 'Spot' ? null : g.ip,
+    loopback: g.ip,
+    priority: g.spec.properties.priority ?? 'Regular',
+    uid: g.uid ?? null,
     provisioningState: g.provisioningState,
     state: g.state,
     restartPolicy: g.spec.restartPolicy,

@@ -111,6 +111,7 @@ export class ContainerGroupManager {
           'recorded address is taken by another emulator: the group moves to a new one',
         );
       }
+      this.o.sandboxes.reclaim(g);
       if (g.provisioningState === 'Deleting') {
         this.finishDelete(g, g.operationId);
         continue;
@@ -326,6 +327,53 @@ export class ContainerGroupManager {
     this.store.save(g);
   }
 
+  /**
+   * A Spot eviction (injected through the admin API): Azure takes the capacity back, the containers are
+   * killed and "the container groups hosting the customer workloads are automatically restarted without
+   * requiring any action from the customer" (MicrosoftDocs/azure-docs
+   * articles/container-instances/container-instances-spot-containers-overview.md, "Eviction policies").
+   * What a reader sees: a Warning event `Evicted` on the group, each container's previousState
+   * Terminated / exit 137 / detailStatus `Evicted`, restartCount + 1, a fresh process (its work is
+   * lost). The doc gives no event text: the name is Kubernetes' pod eviction reason.
+   */
+  async evict(g: GroupRecord): Promise<void> {
+    if (g.spec.properties.priority !== 'Spot')
+      throw new HttpError(
+        409,
+        'NotSpot',
+        `Container group '${g.name}' has priority '${String(g.spec.properties.priority ?? 'Regular')}': only Spot groups are evicted.`,
+      );
+    if (g.state !== 'Running')
+      throw new HttpError(
+        409,
+        'NotRunning',
+        `Container group '${g.name}' is ${g.state}: only a running group is evicted.`,
+      );
+    addEvent(
+      g.events,
+      'Evicted',
+      `Container group ${g.name} was evicted: Azure reclaimed its Spot capacity. It is restarted automatically.`,
+      'Warning',
+    );
+    await this.processes.killAll(g, 'stop');
+    for (const c of g.spec.containers) {
+      const rt = g.containers[c.name];
+      if (!rt) continue;
+      rt.currentState = {
+        state: 'Terminated',
+        startTime: rt.currentState?.startTime ?? now(),
+        finishTime: rt.currentState?.finishTime ?? now(),
+        exitCode: 137,
+        detailStatus: 'Evicted',
+      };
+      rt.restartCount += 1;
+      this.processes.start(g, c.name);
+    }
+    recomputeState(g);
+    this.store.save(g);
+    this.o.log.info({ group: g.name }, 'Spot container group evicted and restarted');
+  }
+
   async delete(g: GroupRecord): Promise<Operation | undefined> {
     const delay = this.o.faults.current.deleteDelayMs;
     g.deployment += 1; // cancels a provisioning timeline in flight
@@ -372,6 +420,7 @@ export class ContainerGroupManager {
     this.store.unqueue(g.key);
     this.o.cgroups.removeGroup(g.key);
     if (g.ip) this.o.ipPool.release(g.ip);
+    this.o.sandboxes.release(g);
     rmSync(this.store.dir(g), { recursive: true, force: true });
     this.o.log.info({ group: g.name }, 'container group deleted');
   }
@@ -391,6 +440,7 @@ export class ContainerGroupManager {
   async close(): Promise<void> {
     this.scheduler.close();
     this.logFiles.close();
+    this.processes.close();
     await Promise.all(this.all().map((g) => this.processes.killAll(g, 'shutdown')));
     for (const g of this.all()) {
       for (const c of Object.keys(g.containers)) this.logFiles.catchUp(g, c, true);

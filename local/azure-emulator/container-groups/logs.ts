@@ -1,5 +1,11 @@
 // Container logs: output goes to a raw file (it survives an emulator crash); a poller moves it into a
-// timestamped log (a line's time = when first seen), trimmed to what ACI keeps.
+// timestamped log (a line's time = when first seen), trimmed to what ACI keeps: the LAST 4 MB of a
+// running container (MicrosoftDocs/azure-docs container-instances-resource-and-quota-limits.md,
+// "Container instance log size - running instance: 4 MB"; stopped: "16 KB or 1,000 lines").
+// The raw file is never truncated under its writer (what was appended between the read and the
+// truncation was lost, the end of a 60 MB log with it): space already read is freed by punching a
+// hole (offsets stay valid), and of a burst only the last 8 MB is read at all.
+import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -9,14 +15,28 @@ import {
   readFileSync,
   readSync,
   statSync,
-  truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { HttpError } from '../http-util';
 import { LOG_LIMIT_BYTES, now, type GroupRecord } from './model';
 import type { GroupStore } from './store';
 
-const RAW_ROTATE_BYTES = 1024 * 1024;
+/** Raw output already read is given back to the disk in steps of this size. */
+const RAW_RECLAIM_BYTES = 8 * 1024 * 1024;
+/** Of new output beyond this, only the end is read: the log keeps at most LOG_LIMIT_BYTES anyway. */
+const MAX_READ_BYTES = 2 * LOG_LIMIT_BYTES;
+/** false once hole punching failed (no fallocate, or a filesystem without it): raw files just grow. */
+let canPunch = true;
+
+/** Free the first `length` bytes of a file without moving its end (FALLOC_FL_PUNCH_HOLE, util-linux). */
+function punchHole(file: string, length: number): void {
+  if (!canPunch || length <= 0) return;
+  const r = spawnSync('fallocate', ['--punch-hole', '--offset', '0', '--length', String(length), file], {
+    stdio: 'ignore',
+    timeout: 10_000,
+  });
+  if (r.status !== 0) canPunch = false;
+}
 
 export class GroupLogs {
   private logTimer?: NodeJS.Timeout;
@@ -59,16 +79,20 @@ export class GroupLogs {
     }
     try {
       const size = fstatSync(fd).size;
-      if (size < rt.rawOffset) rt.rawOffset = 0;
+      if (size < rt.rawOffset) rt.rawOffset = 0; // a new file (a new deployment)
       if (size === rt.rawOffset) return;
-      const buf = Buffer.alloc(size - rt.rawOffset);
-      readSync(fd, buf, 0, buf.length, rt.rawOffset);
-      let text = buf.toString('utf8');
+      const before = rt.rawOffset;
+      // A burst bigger than what the log keeps: read only its end, from a line start.
+      const from = size - before > MAX_READ_BYTES ? size - MAX_READ_BYTES : before;
+      const buf = Buffer.alloc(size - from);
+      readSync(fd, buf, 0, buf.length, from);
+      const skip = from > before ? buf.indexOf(10) + 1 : 0;
+      let text = buf.subarray(skip).toString('utf8');
       let consumed = buf.length;
       const lastNl = text.lastIndexOf('\n');
-      if (!final && lastNl < text.length - 1 && buf.length < 64 * 1024) {
-        // Keep a partial last line for the next round.
-        consumed = Buffer.byteLength(text.slice(0, lastNl + 1));
+      if (!final && lastNl < text.length - 1 && (lastNl >= 0 || buf.length - skip < 64 * 1024)) {
+        // Keep a partial last line for the next round (a line still unended after 64 KiB is taken as is).
+        consumed = skip + Buffer.byteLength(text.slice(0, lastNl + 1));
         text = text.slice(0, lastNl + 1);
       }
       if (text) {
@@ -76,14 +100,12 @@ export class GroupLogs {
         const lines = text.replace(/\n$/, '').split('\n');
         appendFileSync(this.store.logFile(g, c), lines.map((l) => `${t} ${l}\n`).join(''));
       }
-      rt.rawOffset += consumed;
+      rt.rawOffset = from + consumed;
       // Persist the offset now and then (not per line: hundreds of chatty groups would mean hundreds
       // of record writes a second), so a re-adopting run stamps at most a few seconds twice.
       if (consumed > 0) this.offsetsDirty.add(g.key);
-      if (rt.rawOffset >= RAW_ROTATE_BYTES && rt.rawOffset === size) {
-        truncateSync(raw, 0);
-        rt.rawOffset = 0;
-      }
+      if (Math.floor(rt.rawOffset / RAW_RECLAIM_BYTES) > Math.floor(before / RAW_RECLAIM_BYTES))
+        punchHole(raw, rt.rawOffset - (rt.rawOffset % 4096));
       const lf = this.store.logFile(g, c);
       // The stamped file holds ~25 bytes of timestamp per line: keep enough for 4 MiB of content.
       if (existsSync(lf) && statSync(lf).size > 4 * LOG_LIMIT_BYTES) trimFile(lf, 3 * LOG_LIMIT_BYTES);

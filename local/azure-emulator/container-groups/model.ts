@@ -9,6 +9,7 @@ import type { ImageCatalog } from '../image-catalog';
 import type { IpPool } from '../ip-pool';
 import type { Logger } from '../log';
 import type { GroupSpec } from '../validation';
+import type { GroupSandboxes } from './sandbox';
 
 export type ProvisioningState = 'Pending' | 'Creating' | 'Succeeded' | 'Failed' | 'Deleting';
 export type GroupState = 'Pending' | 'Running' | 'Stopped' | 'Succeeded' | 'Failed';
@@ -40,7 +41,10 @@ export interface ContainerRuntime {
   startTicks?: string;
   digest?: string;
   cgroup?: CgroupPaths;
+  /** the cgroup's OOM-kill counter when the process started (an OOM kill is a rise above it) */
   oomBaseline?: number;
+  /** the counter already reported as an event while the container kept running */
+  oomSeen?: number;
   rawOffset: number;
   /** killed by the emulator's own shutdown: relaunched when the emulator starts again */
   interrupted?: boolean;
@@ -57,6 +61,8 @@ export interface GroupRecord {
   state: GroupState;
   events: EventRecord[];
   ip?: string;
+  /** the unprivileged uid its processes run as (where the emulator is root) */
+  uid?: number;
   containers: Record<string, ContainerRuntime>;
   deployment: number;
   createdTime: string;
@@ -91,6 +97,8 @@ export interface ManagerOptions {
   restartBackoffMs: number;
   stopGraceMs: number;
   inheritEnv: string[];
+  /** per-group uid and private working folder */
+  sandboxes: GroupSandboxes;
 }
 
 /** ACI keeps at most this much of a running container's log; a stopped group keeps ~16 KB. */

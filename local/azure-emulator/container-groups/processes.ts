@@ -1,5 +1,6 @@
-// The process lifecycle of a group's containers: launch (env, cgroup, wrapper), watch, exit
-// classification and restart policy, kill (SIGTERM, grace, SIGKILL, cgroup sweep), re-adoption.
+// The process lifecycle of a group's containers: launch (env, cgroup, wrapper, the group's uid and
+// private folder), watch, exit classification (OOM from the kernel's counter) and restart policy, kill
+// (SIGTERM, grace, SIGKILL, cgroup sweep), re-adoption.
 import { readFileSync } from 'node:fs';
 import { adopt, isAlive, launch, signalTree, type ProcessHandle } from '../process-runner';
 import type { GroupLogs } from './logs';
@@ -17,13 +18,50 @@ import type { GroupStore } from './store';
 
 export class ContainerProcesses {
   private readonly handles = new Map<string, { handle: ProcessHandle; stopping?: 'stop' | 'shutdown' }>();
+  private readonly oomTimer: NodeJS.Timeout;
 
   constructor(
     private readonly o: ManagerOptions,
     private readonly store: GroupStore,
     private readonly logs: GroupLogs,
     private readonly scheduler: Scheduler,
-  ) {}
+  ) {
+    this.oomTimer = setInterval(() => this.reportOomKills(), 1000);
+    this.oomTimer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.oomTimer);
+  }
+
+  /** OOM kills of a container's processes counted by the kernel since it started. */
+  private oomKillsSinceStart(rt: ContainerRuntime): number {
+    return rt.cgroup ? Math.max(0, this.o.cgroups.oomKills(rt.cgroup) - (rt.oomBaseline ?? 0)) : 0;
+  }
+
+  /**
+   * The kernel may kill any process of the container, not only its main one: a tenant's command that
+   * the agent runs as a child dies while the agent goes on. That kill shows as a Warning event on the
+   * running container at once (a controller reading the instance view tells it from a plain SIGKILL),
+   * and as detailStatus OOMKilled when the container ends.
+   */
+  private reportOomKills(): void {
+    for (const g of this.store.groups.values()) {
+      for (const rt of Object.values(g.containers)) {
+        if (rt.currentState?.state !== 'Running' || !rt.cgroup) continue;
+        const kills = this.oomKillsSinceStart(rt);
+        if (kills <= (rt.oomSeen ?? 0)) continue;
+        rt.oomSeen = kills;
+        addEvent(rt.events, 'OOMKilled', this.oomMessage(g, rt.name), 'Warning');
+        this.store.save(g);
+      }
+    }
+  }
+
+  private oomMessage(g: GroupRecord, name: string): string {
+    const limit = g.spec.containers.find((c) => c.name === name)?.memoryInGB;
+    return `A process of container ${name} was killed: out of memory (limit ${limit} GB)`;
+  }
 
   start(g: GroupRecord, name: string): void {
     const spec = g.spec.containers.find((c) => c.name === name);
@@ -39,28 +77,37 @@ export class ContainerProcesses {
       if (v !== undefined) env[k] = v;
     }
     Object.assign(env, img?.env ?? {});
+    const box = this.o.sandboxes.prepare(g);
+    // The container's own home and temp folder (the emulator's HOME, e.g. /root, is not the tenant's).
+    env.HOME = box.workDir;
+    env.TMPDIR = box.workDir;
     for (const e of spec.env) env[e.name] = e.secureValue ?? e.value ?? '';
     if (!spec.env.some((e) => e.name === 'HOST')) env.HOST = g.ip ?? '127.0.0.1';
     const command = spec.command ?? img?.command ?? ['/bin/false'];
     rt.cgroup = this.o.cgroups.create(g.key, name, spec.cpu, Math.round(spec.memoryInGB * 1024 ** 3));
     rt.oomBaseline = rt.cgroup ? this.o.cgroups.oomKills(rt.cgroup) : 0;
+    rt.oomSeen = 0;
     if (img) rt.digest = img.digest;
     if (rt.currentState) rt.previousState = rt.currentState;
     addEvent(rt.events, 'Created', `Created container ${name}`);
     const handle = launch({
       command,
       env,
-      cwd: img?.cwd ?? this.o.dataDir,
+      cwd: img?.cwd ?? box.workDir,
       logFile: this.store.rawFile(g, name),
       exitFile: this.store.exitFile(g, name),
       cgroupProcs: rt.cgroup ? this.o.cgroups.procsFiles(rt.cgroup) : [],
+      ...(box.runAs ? { runAs: box.runAs, namespaces: box.namespaces } : {}),
     });
     rt.pid = handle.pid;
     rt.startTicks = handle.startTicks;
     rt.interrupted = false;
     rt.currentState = { state: 'Running', startTime: now(), detailStatus: '' };
     addEvent(rt.events, 'Started', `Started container ${name}`);
-    this.o.log.info({ group: g.name, container: name, pid: handle.pid, ip: g.ip, command }, 'container started');
+    this.o.log.info(
+      { group: g.name, container: name, pid: handle.pid, ip: g.ip, uid: box.runAs?.uid, command },
+      'container started',
+    );
     this.watch(g, rt, handle);
   }
 
@@ -112,12 +159,16 @@ export class ContainerProcesses {
     const rt = g.containers[name];
     if (!rt) return;
     this.logs.catchUp(g, name, true);
-    const oom = !!rt.cgroup && code === 137 && this.o.cgroups.oomKills(rt.cgroup) > (rt.oomBaseline ?? 0);
+    // OOMKilled iff the kernel's counter rose while it ran (any of its processes, as Kubernetes reports
+    // a container in which one or more processes were OOM-killed), never from the exit code: 137 is
+    // any SIGKILL. The exit code stays the one the main process ended with (137 when it was the victim).
+    const oomKills = this.oomKillsSinceStart(rt);
+    const oom = !stopping && oomKills > 0;
     const term: ContainerState = {
       state: 'Terminated',
       startTime: rt.currentState?.startTime ?? now(),
       finishTime: now(),
-      exitCode: oom ? 137 : code,
+      exitCode: code,
       detailStatus: stopping ? 'Killed' : oom ? 'OOMKilled' : code === 0 ? 'Completed' : 'Error',
     };
     rt.pid = undefined;
@@ -125,13 +176,8 @@ export class ContainerProcesses {
     // A container ends with its main process: whatever it left behind, even in another process group
     // (a tenant command the agent started), is killed, as the kernel does when a PID namespace's init exits.
     if (rt.cgroup) for (const p of this.o.cgroups.pids(rt.cgroup)) signalTree(p, 'SIGKILL', [p]);
-    if (oom)
-      addEvent(
-        rt.events,
-        'OOMKilled',
-        `Container ${name} was killed: out of memory (limit ${g.spec.containers.find((c) => c.name === name)?.memoryInGB} GB)`,
-        'Warning',
-      );
+    if (oom && oomKills > (rt.oomSeen ?? 0)) addEvent(rt.events, 'OOMKilled', this.oomMessage(g, name), 'Warning');
+    rt.oomSeen = oomKills;
     this.o.log.info(
       { group: g.name, container: name, exitCode: term.exitCode, detail: term.detailStatus },
       'container exited',
