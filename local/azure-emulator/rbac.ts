@@ -26,14 +26,17 @@ export interface GrantsFile {
   }>;
 }
 
-const pattern = (p: string) =>
-  new RegExp(
-    `^${p
-      .split('*')
-      .map((x) => x.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
-      .join('.*')}$`,
-    'i',
-  );
+// An action pattern as a regular expression: a star is any run of characters, and a segment that is
+// only a star may also be empty: Managed Identity Operator's "userAssignedIdentities/<star>/assign/action"
+// grants "userAssignedIdentities/assign/action", the action ARM checks.
+function pattern(p: string): RegExp {
+  const esc = (x: string) => x.replace(/[.+?^${}()|[\]\\/]/g, '\\$&');
+  const body = p
+    .split('/*/')
+    .map((part) => part.split('*').map(esc).join('.*'))
+    .join('(?:/.*)?/');
+  return new RegExp(`^${body}$`, 'i');
+}
 
 /** Scope `outer` contains `inner` (same resource or an ancestor), compared segment-wise, case-insensitively. */
 export function scopeCovers(outer: string, inner: string): boolean {

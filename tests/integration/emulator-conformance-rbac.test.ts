@@ -21,6 +21,10 @@ const RG_ID = `/subscriptions/${SUB}/resourceGroups/${RG}`;
 const uami = (n: string) => `${RG_ID}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${n}`;
 const REGISTRY = `/subscriptions/${SUB}/resourceGroups/aci-batch/providers/Microsoft.ContainerRegistry/registries/acibatch`;
 const ASSIGN = 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action';
+const MIO = [
+  'Microsoft.ManagedIdentity/userAssignedIdentities/*/read',
+  'Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action',
+];
 const ACR_PULL = 'Microsoft.ContainerRegistry/registries/pull/read';
 const GROUPS = [
   'Microsoft.ContainerInstance/containerGroups/read',
@@ -38,7 +42,8 @@ describe('azure emulator: RBAC with --grants (conformance with ARM 403s)', () =>
     appIdentities: ['controller', 'no-write', 'no-assign'],
     assignments: [
       { principal: 'controller', role: 'aci-batch container groups', scope: RG_ID, actions: GROUPS },
-      { principal: 'controller', role: 'Managed Identity Operator', scope: uami('jobs'), actions: [ASSIGN] },
+      // Managed Identity Operator's own action list (built-in role f1a07417-d97a-45cb-824c-7a7467783830).
+      { principal: 'controller', role: 'Managed Identity Operator', scope: uami('jobs'), actions: MIO },
       { principal: 'controller', role: 'Managed Identity Operator', scope: uami('no-pull'), actions: [ASSIGN] },
       { principal: 'controller', role: 'AcrPull', scope: REGISTRY, actions: [ACR_PULL] },
       { principal: 'jobs', role: 'AcrPull', scope: REGISTRY, actions: [ACR_PULL] },
