@@ -59,11 +59,21 @@ param tuning object = {}
 @description('Tags applied to both resource groups and every resource.')
 param tags object = {}
 
+@description('Durable Functions backend. \'dts\': a Durable Task Scheduler (Consumption SKU) and task hub, reached with the controller identity (Durable Task Data Contributor on the task hub only). \'azureStorage\': the task hub in the storage account (queues, tables, blobs). See bicep/README.md for when to pick which.')
+@allowed(['dts', 'azureStorage'])
+param durableBackend string = 'dts'
+
+@description('Tenants with their own job identity, by tenant id (the tenants file\'s id), each with the ACR repositories its jobs may pull (normally its allowedRepositories; an entry ending in \'/\' is a prefix). Put each identity\'s resource id (output TENANT_JOB_IDENTITY_RESOURCE_IDS) in that tenant\'s jobIdentityResourceId. Tenants not listed use the shared job identity, which may pull no repository listed here.')
+param tenantRepositories { *: string[] } = {}
+
 // Globally unique names (storage, registry, Key Vault, the app's host name) get a stable suffix.
 var suffix = take(uniqueString(subscription().id, name, location), 6)
 // Storage account and registry names allow lowercase letters and digits only.
 var compactName = toLower(replace(name, '-', ''))
 var allTags = union(tags, { app: 'aci-batch', 'aci-batch-name': name })
+var tenantIds = map(items(tenantRepositories), t => t.key)
+// Must equal extensions.durableTask.hubName in orchestration/host.json (checked by config-contract.test.ts).
+var taskHubName = 'AciBatchHub'
 
 resource appRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: appResourceGroupName
@@ -84,6 +94,7 @@ module identities 'modules/identities.bicep' = {
     name: name
     location: location
     tags: allTags
+    tenantIds: tenantIds
   }
 }
 
@@ -119,6 +130,26 @@ module registry 'modules/registry.bicep' = {
     tags: allTags
     sku: acrSku
     jobIdentityPrincipalId: identities.outputs.jobPrincipalId
+    controllerPrincipalId: identities.outputs.controllerPrincipalId
+    tenantJobs: [
+      for (tenant, i) in tenantIds: {
+        tenant: tenant
+        principalId: identities.outputs.tenantJobPrincipalIds[i]
+        repositories: tenantRepositories[tenant]
+      }
+    ]
+  }
+}
+
+module durable 'modules/durable.bicep' = {
+  name: 'durable'
+  scope: appRg
+  params: {
+    enabled: durableBackend == 'dts'
+    schedulerName: 'dts-${name}-${suffix}'
+    taskHubName: taskHubName
+    location: location
+    tags: allTags
     controllerPrincipalId: identities.outputs.controllerPrincipalId
   }
 }
@@ -173,6 +204,8 @@ module functionApp 'modules/function-app.bicep' = {
     resultsContainerName: storage.outputs.resultsContainerName
     callbackSigningKeySecretUri: keyVault.outputs.callbackSigningKeySecretUri
     agentPort: agentPort
+    durableBackend: durableBackend
+    durableTaskSchedulerEndpoint: durable.outputs.endpoint
     tuning: tuning
   }
 }
@@ -203,6 +236,16 @@ output KEY_VAULT_NAME string = keyVault.outputs.vaultName
 
 @description('Resource id of the job identity (JOB_IDENTITY_RESOURCE_ID).')
 output JOB_IDENTITY_RESOURCE_ID string = identities.outputs.jobId
+
+@description('Job identity of each tenant in tenantRepositories, by tenant id: that tenant\'s jobIdentityResourceId in the tenants file.')
+output TENANT_JOB_IDENTITY_RESOURCE_IDS object = toObject(
+  range(0, length(tenantIds)),
+  i => tenantIds[i],
+  i => identities.outputs.tenantJobIds[i]
+)
+
+@description('The Durable backend in use (durableBackend).')
+output DURABLE_BACKEND string = durableBackend
 
 @description('Subnet id that job container groups join (empty without enableVnet): a tenant\'s network.subnetId in the tenants file.')
 output ACI_SUBNET_ID string = jobs.outputs.aciSubnetId

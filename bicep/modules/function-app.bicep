@@ -58,8 +58,15 @@ param resultsContainerName string
 param callbackSigningKeySecretUri string
 @description('AGENT_PORT')
 param agentPort int
+@description('Durable backend: \'dts\' (Durable Task Scheduler) or \'azureStorage\' (the task hub in the storage account).')
+@allowed(['dts', 'azureStorage'])
+param durableBackend string
+@description('Durable Task Scheduler endpoint (durableBackend = \'dts\'), empty otherwise.')
+param durableTaskSchedulerEndpoint string
 @description('Overrides of the tunable settings below, keyed by app-setting name; the rest get the code\'s defaults.')
 param tuning object
+
+var useDts = durableBackend == 'dts'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -133,6 +140,25 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__clientId: controllerClientId
     APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${controllerClientId};Authorization=AAD'
+    // Durable backend. The same package (orchestration/host.json, no storageProvider: Azure Storage) serves
+    // both: with 'dts' these settings override host.json's extensions.durableTask.storageProvider
+    // (AzureFunctionsJobHost__<path> overrides a host.json value: MicrosoftDocs azure-docs,
+    // articles/azure-functions/functions-host-json.md "Override host.json values"), and the connection
+    // string names the scheduler and the controller identity (durable-task-scheduler-identity.md:
+    // Endpoint=…;Authentication=ManagedIdentity;ClientID=…). With 'azureStorage' they are left out (null
+    // omits a property: "Resource Manager templates treat it as if the property isn't present", MicrosoftDocs
+    // azure-docs, articles/azure-resource-manager/templates/template-expressions.md "Null values") and the
+    // task hub stays in AzureWebJobsStorage.
+    #disable-next-line BCP321 // null is deliberate: the setting is left out with azureStorage (see above)
+    AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: useDts ? 'azureManaged' : null
+    #disable-next-line BCP321 // null is deliberate: the setting is left out with azureStorage (see above)
+    AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: useDts
+      ? 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+      : null
+    #disable-next-line BCP321 // null is deliberate: the setting is left out with azureStorage (see above)
+    DURABLE_TASK_SCHEDULER_CONNECTION_STRING: useDts
+      ? 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${controllerClientId}'
+      : null
     // orchestration/src/config.ts SETTINGS, one line each.
     // Derived from the deployment, or tunable through `tuning` with the code's default written out.
     ARM_ENDPOINT: environment().resourceManager

@@ -211,7 +211,6 @@ resource controllerJoinsAciSubnet 'Microsoft.Authorization/roleAssignments@2022-
     principalId: controllerPrincipalId
     principalType: 'ServicePrincipal'
   }
-  dependsOn: [vnet]
 }
 
 output functionsSubnetId string = enableVnet ? resourceId('Microsoft.Network/virtualNetworks/subnets', vnetName, functionsSubnetName) : ''

@@ -92,6 +92,7 @@ resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 output accountName string = account.name
 // primaryEndpoints.blob ends with '/'; RESULTS_BLOB_ENDPOINT is documented without it.
-output blobEndpoint string = endsWith(account.properties.primaryEndpoints.blob, '/') ? substring(account.properties.primaryEndpoints.blob, 0, length(account.properties.primaryEndpoints.blob) - 1) : account.properties.primaryEndpoints.blob
+var blobEndpoint = account.properties.primaryEndpoints.blob
+output blobEndpoint string = endsWith(blobEndpoint, '/') ? take(blobEndpoint, length(blobEndpoint) - 1) : blobEndpoint
 output deploymentContainerName string = deploymentContainer.name
 output resultsContainerName string = resultsContainer.name

@@ -1,46 +1,58 @@
 // The deployment contract: what orchestration/ reads (orchestration/src/config.ts SETTINGS), what
 // bicep/ sets and grants, what the README documents and what the top-level Dockerfile packs must agree.
-// There is no Bicep compiler here, so the Bicep files are read structurally: comments and string
-// contents are masked (keeping `${…}` interpolations), then objects are walked by brace matching.
-// Each failure names the file, the setting or resource, and the fix.
-import { describe, test } from 'node:test';
+// The Bicep side is read from the ARM JSON the real compiler makes (scripts/bicep-cli.ts): what Azure
+// would deploy, not a guess at Bicep syntax. Without a compiler those checks skip (and fail under
+// CI=true); tests/unit/bicep-compile.test.ts builds and lints every file. Each failure names the file,
+// the setting or resource, and the fix.
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SETTINGS } from '../../orchestration/src/config';
+import { bicepOrSkip, compileBicep, type ArmResource, type ArmTemplate, type BicepCli } from '../../scripts/bicep-cli';
 
 const ROOT = resolve(__dirname, '..', '..');
 const BICEP = join(ROOT, 'bicep');
 const MAIN = 'bicep/main.bicep';
-const APP_MODULE = 'bicep/modules/function-app.bicep';
-const JOBS_MODULE = 'bicep/modules/jobs.bicep';
 const PARAMS = 'bicep/main.bicepparam';
 
 /**
  * Built-in role definitions this deployment may use, each checked by hand against Microsoft's published
  * list (MicrosoftDocs/azure-docs, articles/role-based-access-control/built-in-roles.md, commit
  * 00a583295ba737a5caf885472cb3bca3624e9cde, ms.date 04/09/2026; sections Storage, Containers, Identity,
- * Security, Monitor). A role id in bicep/ that is not in this table fails the test: verify it there first.
+ * Security, Monitor). Container Registry Repository Reader: built-in-roles/containers.md, commit
+ * 0088bfa77543e07f8a41771de8db977ddfc62e1d. Durable Task Data Contributor: built-in-roles/integration.md
+ * (the role durable-task-scheduler-identity.md names for Durable Functions apps). A role id in bicep/ that
+ * is not in this table fails the test: verify it there first.
  */
 const VERIFIED_BUILT_IN_ROLES: Record<string, string> = {
   'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
   'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
   'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
-  AcrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
+  'Container Registry Repository Reader': 'b93aa761-3e63-49ed-ac28-beffa264f7ac',
   'Managed Identity Operator': 'f1a07417-d97a-45cb-824c-7a7467783830',
   'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
   'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',
+  'Durable Task Data Contributor': '0ad04412-c4d5-4796-b79c-f76d14c8d402',
 };
 
-/** Broad built-in roles that would break least privilege (same source as above). */
-const FORBIDDEN_BUILT_IN_ROLES: Record<string, string> = {
-  Owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
-  Contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
-  'User Access Administrator': '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
-  'Azure Container Instances Contributor Role': '5d977122-f97e-4b4d-a52f-6b43003ddb4d',
-  AcrPush: '8311e382-0749-4cb8-b61a-304f252e45ec',
-  'Key Vault Secrets Officer': 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
-  'Storage Account Contributor': '17d1049b-9a84-46fb-8f53-869881c3d3ab',
+/** Built-in roles that must not be assigned, and why (same sources as above). */
+const FORBIDDEN_BUILT_IN_ROLES: Record<string, [string, string]> = {
+  Owner: ['8e3af657-a8ff-443c-a75c-2fe8c4bcb635', 'broader than least privilege allows'],
+  Contributor: ['b24988ac-6180-42a0-ab88-20f7382dd24c', 'broader than least privilege allows'],
+  'User Access Administrator': ['18d7d88d-d35e-4fb5-a5c3-7773c20a72d9', 'broader than least privilege allows'],
+  'Azure Container Instances Contributor Role': [
+    '5d977122-f97e-4b4d-a52f-6b43003ddb4d',
+    'broader than least privilege allows',
+  ],
+  AcrPush: ['8311e382-0749-4cb8-b61a-304f252e45ec', 'broader than least privilege allows'],
+  'Key Vault Secrets Officer': ['b86a8fe4-44ce-4948-aee5-eccb2c155cd7', 'broader than least privilege allows'],
+  'Storage Account Contributor': ['17d1049b-9a84-46fb-8f53-869881c3d3ab', 'broader than least privilege allows'],
+  // MicrosoftDocs/azure-management-docs, container-registry-rbac-abac-repository-permissions.md.
+  AcrPull: [
+    '7f951dda-4ed3-4680-a7ca-43fe172d538d',
+    'not honoured by a registry with ABAC repository permissions: use Container Registry Repository Reader',
+  ],
 };
 
 /**
@@ -57,6 +69,12 @@ const RUNTIME_SETTINGS: Record<string, string> = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: 'where the host sends telemetry',
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING:
     'Entra ID auth for telemetry, required because the component disables local auth',
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type:
+    "durableBackend 'dts': overrides host.json's Durable storage provider with azureManaged (functions-host-json.md, Override host.json values)",
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName:
+    "durableBackend 'dts': the app setting holding the scheduler's connection string",
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING:
+    "durableBackend 'dts': the scheduler endpoint and the identity the Durable extension authenticates with",
 };
 
 /** Settings Bicep derives from the deployment instead of taking them from `tuning`, and why. */
@@ -85,7 +103,10 @@ const MIN_API_VERSIONS: Record<string, string> = {
   'Microsoft.Storage/storageAccounts/blobServices/containers': '2023-05-01',
   'Microsoft.Authorization/roleAssignments': '2022-04-01',
   'Microsoft.Authorization/roleDefinitions': '2022-04-01',
-  'Microsoft.ContainerRegistry/registries': '2023-07-01',
+  // roleAssignmentMode (ABAC repository permissions) is in 2025-11-01.
+  'Microsoft.ContainerRegistry/registries': '2025-11-01',
+  'Microsoft.DurableTask/schedulers': '2025-11-01',
+  'Microsoft.DurableTask/schedulers/taskHubs': '2025-11-01',
   'Microsoft.KeyVault/vaults': '2023-07-01',
   'Microsoft.KeyVault/vaults/secrets': '2023-07-01',
   'Microsoft.ManagedIdentity/userAssignedIdentities': '2023-01-31',
@@ -97,6 +118,7 @@ const MIN_API_VERSIONS: Record<string, string> = {
   'Microsoft.Network/natGateways': '2024-05-01',
   'Microsoft.Network/publicIPAddresses': '2024-05-01',
   'Microsoft.Resources/resourceGroups': '2024-03-01',
+  'Microsoft.Resources/deployments': '2025-04-01',
 };
 
 /** Like assert.match / doesNotMatch, without printing a whole file as "actual" on failure. */
@@ -109,271 +131,110 @@ function mustNotMatch(text: string, re: RegExp, message: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A small structural reader for Bicep.
+// Reading the compiled ARM JSON.
 
-interface BicepFile {
-  /** Path relative to the repository root, for messages. */
-  readonly file: string;
-  /** Comments blanked; strings intact. Same length as the source. */
-  readonly text: string;
-  /** Comments and string contents blanked, `${…}` expressions kept. Same length as the source. */
-  readonly code: string;
-}
-
-function readBicep(file: string): BicepFile {
-  const src = readFileSync(join(ROOT, file), 'utf8');
-  const text = src.split('');
-  const code = src.split('');
-  type Mode = { kind: 'code' } | { kind: 'string'; multi: boolean } | { kind: 'interp'; depth: number };
-  const stack: Mode[] = [{ kind: 'code' }];
-  const blank = (i: number, alsoText: boolean): void => {
-    if (src[i] === '\n') return;
-    code[i] = ' ';
-    if (alsoText) text[i] = ' ';
-  };
-  let i = 0;
-  while (i < src.length) {
-    const top = stack[stack.length - 1]!;
-    const c = src[i];
-    const next = src[i + 1];
-    if (top.kind === 'string') {
-      if (top.multi) {
-        if (src.startsWith("'''", i)) {
-          stack.pop();
-          i += 3;
-          continue;
-        }
-        blank(i++, false);
-        continue;
-      }
-      if (c === '\\') {
-        blank(i, false);
-        blank(i + 1, false);
-        i += 2;
-        continue;
-      }
-      if (c === "'") {
-        stack.pop();
-        i++;
-        continue;
-      }
-      if (c === '$' && next === '{') {
-        blank(i, false);
-        blank(i + 1, false);
-        stack.push({ kind: 'interp', depth: 0 });
-        i += 2;
-        continue;
-      }
-      blank(i++, false);
-      continue;
-    }
-    if (c === '/' && next === '/') {
-      while (i < src.length && src[i] !== '\n') blank(i++, true);
-      continue;
-    }
-    if (c === '/' && next === '*') {
-      const end = src.indexOf('*/', i + 2);
-      const stop = end < 0 ? src.length : end + 2;
-      while (i < stop) blank(i++, true);
-      continue;
-    }
-    if (src.startsWith("'''", i)) {
-      stack.push({ kind: 'string', multi: true });
-      i += 3;
-      continue;
-    }
-    if (c === "'") {
-      stack.push({ kind: 'string', multi: false });
-      i++;
-      continue;
-    }
-    if (top.kind === 'interp') {
-      if (c === '{') top.depth++;
-      else if (c === '}') {
-        if (top.depth === 0) {
-          blank(i++, false);
-          stack.pop();
-          continue;
-        }
-        top.depth--;
-      }
-    }
-    i++;
-  }
-  return { file, text: text.join(''), code: code.join('') };
-}
-
-const PAIRS: Record<string, string> = { '{': '}', '[': ']', '(': ')' };
-
-/** Index of the bracket closing the one at `open`, or -1 if unbalanced. */
-function closing(code: string, open: number): number {
-  const stack: string[] = [];
-  for (let i = open; i < code.length; i++) {
-    const c = code[i]!;
-    if (c in PAIRS) stack.push(PAIRS[c]!);
-    else if (c === '}' || c === ']' || c === ')') {
-      if (stack.pop() !== c) return -1;
-      if (stack.length === 0) return i;
-    }
-  }
-  return -1;
-}
-
-interface Entry {
-  readonly key: string;
-  /** Index of the first character of the value. */
-  readonly at: number;
-  /** The value's text up to the end of its line (or its whole bracketed block). */
-  readonly value: string;
-}
-
-/** Top-level keys of the object literal whose `{` is at `open`. */
-function objectEntries(b: BicepFile, open: number): Entry[] {
-  const close = closing(b.code, open);
-  assert.ok(close > open, `${b.file}: unbalanced braces in the object at offset ${open}`);
-  const entries: Entry[] = [];
-  let depth = 0;
-  let lastSignificant = '{';
-  for (let i = open + 1; i < close; i++) {
-    const c = b.code[i]!;
-    if (depth === 0 && /[A-Za-z_]/.test(c) && /[{,\n]/.test(lastSignificant)) {
-      const m = /^([A-Za-z_]\w*)\s*:/.exec(b.code.slice(i, i + 200));
-      if (m) {
-        let at = i + m[0].length;
-        while (b.code[at] === ' ') at++;
-        const first = b.code[at]!;
-        const end = first in PAIRS ? closing(b.code, at) + 1 : b.text.indexOf('\n', at);
-        entries.push({ key: m[1]!, at, value: b.text.slice(at, end).trim() });
-      }
-    }
-    if (c in PAIRS) depth++;
-    else if (c === '}' || c === ']' || c === ')') depth--;
-    if (c === '\n' || c.trim() !== '') lastSignificant = c;
-  }
-  return entries;
-}
-
-function entry(b: BicepFile, open: number, key: string): Entry | undefined {
-  return objectEntries(b, open).find((e) => e.key === key);
-}
-
-interface Declaration {
-  readonly kind: 'resource' | 'module';
-  readonly symbol: string;
-  /** Resource type (without API version) or module path. */
-  readonly target: string;
-  readonly apiVersion: string;
-  readonly existing: boolean;
-  /** Index of the body's `{`. */
-  readonly open: number;
-}
-
-function declarations(b: BicepFile): Declaration[] {
-  const out: Declaration[] = [];
-  const re = /^[ \t]*(resource|module)\s+(\w+)\s+'([^']+)'\s*(existing\s*)?=\s*(?:if\s*\([^\n]*?\)\s*)?\{/gm;
-  for (const m of b.text.matchAll(re)) {
-    const [target, apiVersion = ''] = m[3]!.split('@');
-    out.push({
-      kind: m[1] as 'resource' | 'module',
-      symbol: m[2]!,
-      target: target!,
-      apiVersion,
-      existing: Boolean(m[4]),
-      open: m.index + m[0].length - 1,
-    });
-  }
-  return out;
-}
-
-interface Param {
+/** One Bicep module of main.bicep: its nested deployment. */
+interface Module {
+  /** The module's deployment name in main.bicep (e.g. 'jobs'). */
   readonly name: string;
-  readonly type: string;
-  readonly hasDefault: boolean;
-  readonly decorators: string;
-  /** Index of the declaration line. */
-  readonly at: number;
+  /** Its resource group parameter in main.bicep: appResourceGroupName or jobsResourceGroupName. */
+  readonly resourceGroup: string;
+  readonly passed: Record<string, { value: unknown }>;
+  readonly template: ArmTemplate;
 }
 
-function params(b: BicepFile): Param[] {
-  const lines = b.text.split('\n');
-  const out: Param[] = [];
-  let offset = 0;
-  for (let n = 0; n < lines.length; n++) {
-    const m = /^param\s+(\w+)\s+(\w+)(\s*=)?/.exec(lines[n]!);
-    if (m) {
-      const decorators: string[] = [];
-      for (let k = n - 1; k >= 0 && lines[k]!.trim().startsWith('@'); k--) decorators.unshift(lines[k]!.trim());
-      out.push({ name: m[1]!, type: m[2]!, hasDefault: Boolean(m[3]), decorators: decorators.join('\n'), at: offset });
-    }
-    offset += lines[n]!.length + 1;
-  }
+/** A resource with its symbolic name where the template has them (languageVersion 2.0). */
+interface Res extends ArmResource {
+  readonly symbol?: string;
+}
+
+function resourcesOf(t: ArmTemplate): Res[] {
+  const r = t.resources as unknown;
+  return Array.isArray(r)
+    ? (r as ArmResource[])
+    : Object.entries(r as Record<string, ArmResource>).map(([symbol, x]) => ({ ...x, symbol }));
+}
+
+function modulesOf(main: ArmTemplate): Module[] {
+  return resourcesOf(main)
+    .filter((r) => r.type === 'Microsoft.Resources/deployments')
+    .map((r) => {
+      const props = r.properties as { parameters: Module['passed']; template: ArmTemplate };
+      return {
+        name: r.name,
+        resourceGroup: /^\[parameters\('(\w+)'\)\]$/.exec(r.resourceGroup ?? '')?.[1] ?? String(r.resourceGroup),
+        passed: props.parameters,
+        template: props.template,
+      };
+    });
+}
+
+function mod(main: ArmTemplate, name: string): Module {
+  const m = modulesOf(main).find((x) => x.name === name);
+  assert.ok(m, `${MAIN}: no module named '${name}'`);
+  return m;
+}
+
+/** The compiled main.bicep, or a skip (a failure under CI=true) without a compiler. */
+function armOrSkip(t: TestContext): ArmTemplate | undefined {
+  return bicepOrSkip(t) ? compileBicep(MAIN) : undefined;
+}
+
+/** `[variables('x')]` → the variable's value; anything else unchanged. */
+function resolveVar(t: ArmTemplate, value: unknown): unknown {
+  const v = /^\[variables\('(\w+)'\)\]$/.exec(typeof value === 'string' ? value : '');
+  return v ? t.variables?.[v[1]!] : value;
+}
+
+/** Every string value anywhere in a JSON value (not object keys: those are names). */
+function strings(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) strings(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) strings(v, out);
   return out;
 }
 
-function outputs(b: BicepFile): { name: string; at: number }[] {
-  return [...b.code.matchAll(/^output\s+(\w+)\s+\w+\s*=/gm)].map((m) => ({ name: m[1]!, at: m.index }));
+/** The template without its nested module templates, as text (for "is X referenced here" checks). */
+function ownText(t: ArmTemplate): string {
+  return JSON.stringify(t, (k, v: unknown) => (k === 'template' ? undefined : v));
 }
 
-/** Occurrences of an identifier in expressions: not object keys, not property accesses, not the declaration. */
-function usesOf(b: BicepFile, name: string, declaredAt: number): number {
-  let count = 0;
-  for (const m of b.code.matchAll(new RegExp(`(?<![\\w.])${name}\\b`, 'g'))) {
-    const lineStart = b.code.lastIndexOf('\n', m.index) + 1;
-    if (lineStart === declaredAt) continue;
-    const isKey = b.code.slice(lineStart, m.index).trim() === '' && /^\w+\s*:/.test(b.code.slice(m.index));
-    if (!isKey) count++;
-  }
-  return count;
-}
-
-function stringLiterals(s: string): string[] {
-  return [...s.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1]!);
-}
-
-function varValue(b: BicepFile, name: string): string | undefined {
-  const m = new RegExp(`^var\\s+${name}\\s*=\\s*`, 'm').exec(b.code);
-  if (!m) return undefined;
-  const at = m.index + m[0].length;
-  const first = b.code[at]!;
-  const end = first in PAIRS ? closing(b.code, at) + 1 : b.text.indexOf('\n', at);
-  return b.text.slice(at, end).trim();
-}
-
-// ---------------------------------------------------------------------------------------------
-
-const bicepFiles = [
-  'bicep/main.bicep',
-  ...readdirSync(join(BICEP, 'modules'))
-    .filter((f) => f.endsWith('.bicep'))
-    .sort()
-    .map((f) => `bicep/modules/${f}`),
-];
-const parsed = new Map(bicepFiles.map((f) => [f, readBicep(f)]));
-const main = parsed.get(MAIN)!;
-const appModule = parsed.get(APP_MODULE)!;
-const mainModules = declarations(main).filter((d) => d.kind === 'module');
-const settingNames: string[] = SETTINGS.map((s) => s.name);
-
-function appSettings(): Entry[] {
-  const config = declarations(appModule).filter(
-    (d) => d.target === 'Microsoft.Web/sites/config' && entry(appModule, d.open, 'name')?.value === "'appsettings'",
+function appSettings(main: ArmTemplate): Record<string, string> {
+  const app = mod(main, 'functionApp');
+  const config = resourcesOf(app.template).filter(
+    (r) => r.type === 'Microsoft.Web/sites/config' && /'appsettings'\)\]$/.test(r.name),
   );
   assert.equal(
     config.length,
     1,
-    `${APP_MODULE}: expected exactly one Microsoft.Web/sites/config resource named 'appsettings' holding every app setting, found ${config.length}`,
+    `bicep/modules/function-app.bicep: expected exactly one Microsoft.Web/sites/config resource named 'appsettings' holding every app setting, found ${config.length}`,
   );
-  const props = entry(appModule, config[0]!.open, 'properties');
+  const props = config[0]!.properties as unknown;
   assert.ok(
-    props && props.value.startsWith('{'),
-    `${APP_MODULE}: the appsettings resource needs a literal properties: { NAME: value … } object so the settings contract can be checked`,
+    props && typeof props === 'object' && !Array.isArray(props),
+    `bicep/modules/function-app.bicep: the appsettings resource needs a literal properties: { NAME: value … } object (compiled: ${JSON.stringify(props).slice(0, 80)}) so the settings contract can be checked`,
   );
-  return objectEntries(appModule, props.at);
+  return props as Record<string, string>;
 }
 
+/** Every role assignment of every module, with its module. */
+function roleAssignments(main: ArmTemplate): { m: Module; r: Res }[] {
+  return modulesOf(main).flatMap((m) =>
+    resourcesOf(m.template)
+      .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments')
+      .map((r) => ({ m, r })),
+  );
+}
+
+const settingNames: string[] = SETTINGS.map((s) => s.name);
+
 describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)', () => {
-  test('every setting the code reads is set by the Function App module', () => {
-    const set = new Set(appSettings().map((e) => e.key));
+  const APP_MODULE = 'bicep/modules/function-app.bicep';
+
+  test('every setting the code reads is set by the Function App module', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const set = new Set(Object.keys(appSettings(main)));
     const missing = settingNames.filter((n) => !set.has(n));
     assert.deepEqual(
       missing,
@@ -382,10 +243,10 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
     );
   });
 
-  test('bicep/ sets nothing the code or the Functions host ignores', () => {
-    const ignored = appSettings()
-      .map((e) => e.key)
-      .filter((k) => !settingNames.includes(k) && !(k in RUNTIME_SETTINGS));
+  test('bicep/ sets nothing the code or the Functions host ignores', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const ignored = Object.keys(appSettings(main)).filter((k) => !settingNames.includes(k) && !(k in RUNTIME_SETTINGS));
     assert.deepEqual(
       ignored,
       [],
@@ -393,50 +254,58 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
     );
   });
 
-  test('every app setting has a value and no setting is defined twice', () => {
-    const entries = appSettings();
-    for (const e of entries)
+  // Duplicate keys are a compiler error (BCP025), so only empty values are left to check.
+  test('every app setting has a value', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    for (const [k, v] of Object.entries(appSettings(main)))
       assert.ok(
-        e.value !== '' && e.value !== "''",
-        `${APP_MODULE}: app setting ${e.key} is empty: give it a value or drop it so the code's default applies`,
+        typeof v === 'string' && v !== '' && v !== "['']",
+        `${APP_MODULE}: app setting ${k} is empty: give it a value or drop it so the code's default applies`,
       );
-    const seen = entries.map((e) => e.key).filter((k, i, all) => all.indexOf(k) !== i);
-    assert.deepEqual(seen, [], `${APP_MODULE}: app settings defined twice: ${seen.join(', ')}`);
   });
 
-  test('secret settings are Key Vault references resolved with the controller identity', () => {
-    const entries = appSettings();
+  test('secret settings are Key Vault references resolved with the controller identity', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const settings = appSettings(main);
     const secrets = SETTINGS.filter((s) => s.kind === 'secret');
     assert.ok(secrets.length > 0, 'SETTINGS has no secret setting; this check would check nothing');
     for (const s of secrets) {
-      const e = entries.find((x) => x.key === s.name);
-      assert.ok(e, `${APP_MODULE}: ${s.name} is not set`);
+      const v = settings[s.name];
+      assert.ok(v, `${APP_MODULE}: ${s.name} is not set`);
       assert.match(
-        e.value,
-        /^'@Microsoft\.KeyVault\(SecretUri=\$\{\w+\}\)'$/,
-        `${APP_MODULE}: ${s.name} must be '@Microsoft.KeyVault(SecretUri=\${…})', never the secret itself; got ${e.value}`,
+        v,
+        /^\[format\('@Microsoft\.KeyVault\(SecretUri=\{0\}\)', parameters\('\w+'\)\)\]$/,
+        `${APP_MODULE}: ${s.name} must be '@Microsoft.KeyVault(SecretUri=\${…})', never the secret itself; got ${v}`,
       );
     }
-    const site = declarations(appModule).find((d) => d.target === 'Microsoft.Web/sites');
+    const site = resourcesOf(mod(main, 'functionApp').template).find((r) => r.type === 'Microsoft.Web/sites');
     assert.ok(site, `${APP_MODULE}: no Microsoft.Web/sites resource`);
-    const props = entry(appModule, site.open, 'properties')!;
-    const kvIdentity = entry(appModule, props.at, 'keyVaultReferenceIdentity');
-    const identity = entry(appModule, site.open, 'identity')!;
+    const kvIdentity = (site.properties as { keyVaultReferenceIdentity?: string }).keyVaultReferenceIdentity;
     assert.ok(
       kvIdentity,
       `${APP_MODULE}: set properties.keyVaultReferenceIdentity to the controller identity's resource id, or Key Vault references resolve with a system identity the app does not have`,
     );
+    const identities = Object.keys(
+      (site.identity as { userAssignedIdentities?: Record<string, unknown> }).userAssignedIdentities ?? {},
+    );
+    const param = /^\[parameters\('(\w+)'\)\]$/.exec(kvIdentity)?.[1];
     assert.ok(
-      identity.value.includes(`'\${${kvIdentity.value}}'`),
-      `${APP_MODULE}: keyVaultReferenceIdentity (${kvIdentity.value}) must be one of the site's user-assigned identities`,
+      param && identities.some((i) => i.includes(`parameters('${param}')`)),
+      `${APP_MODULE}: keyVaultReferenceIdentity (${kvIdentity}) must be one of the site's user-assigned identities (${identities.join(', ')})`,
     );
   });
 
-  test("tunable settings default to the code's defaults, and every setting's value has a known source", () => {
-    const byKey = new Map(appSettings().map((e) => [e.key, e.value]));
+  test("tunable settings default to the code's defaults, and every setting's value has a known source", (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const settings = appSettings(main);
     for (const s of SETTINGS as readonly { name: string; default?: string }[]) {
-      const value = byKey.get(s.name) ?? '';
-      const tunable = /^string\(tuning\.\?(\w+) \?\? '((?:[^'\\]|\\.)*)'\)$/.exec(value);
+      const value = settings[s.name] ?? '';
+      const tunable = /^\[string\(coalesce\(tryGet\(parameters\('tuning'\), '(\w+)'\), '((?:[^']|'')*)'\)\)\]$/.exec(
+        value,
+      );
       if (tunable) {
         assert.equal(
           tunable[1],
@@ -447,10 +316,11 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
           s.default !== undefined,
           `${APP_MODULE}: ${s.name} is required by the code, so Bicep must derive it from the deployment, not take it from tuning`,
         );
+        const def = tunable[2]!.replace(/''/g, "'");
         assert.equal(
-          tunable[2],
+          def,
           s.default,
-          `${APP_MODULE}: ${s.name} defaults to '${tunable[2]}' but orchestration/src/config.ts says '${s.default}': write the code's default`,
+          `${APP_MODULE}: ${s.name} defaults to '${def}' but orchestration/src/config.ts says '${s.default}': write the code's default`,
         );
       } else {
         assert.ok(
@@ -463,36 +333,99 @@ describe('config contract: app settings (orchestration/src/config.ts ↔ bicep/)
       ['RESULTS_CONTAINER', 'resultsContainerName'],
       ['AGENT_PORT', 'agentPort'],
     ] as const) {
-      const m = new RegExp(`^param\\s+${paramName}\\s+\\w+\\s*=\\s*'?([^'\\n]*)'?`, 'm').exec(main.text);
       const def = SETTINGS.find((x) => x.name === name) as { default?: string } | undefined;
       assert.equal(
-        m?.[1]?.trim(),
+        String(main.parameters?.[paramName]?.defaultValue),
         def?.default,
         `${MAIN}: param ${paramName} (${name}) must default to the code's default '${def?.default}'`,
       );
     }
   });
 
-  test('the code reads the controller identity the app runs as, and identity-based host storage', () => {
-    const byKey = new Map(appSettings().map((e) => [e.key, e.value]));
+  test('the code reads the controller identity the app runs as, and identity-based host storage', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const settings = appSettings(main);
     assert.equal(
-      byKey.get('AZURE_CLIENT_ID'),
-      byKey.get('AzureWebJobsStorage__clientId'),
+      settings.AZURE_CLIENT_ID,
+      settings.AzureWebJobsStorage__clientId,
       `${APP_MODULE}: AZURE_CLIENT_ID and AzureWebJobsStorage__clientId must both be the controller identity's client id`,
     );
     assert.equal(
-      byKey.get('AzureWebJobsStorage__credential'),
-      "'managedidentity'",
+      settings.AzureWebJobsStorage__credential,
+      'managedidentity',
       `${APP_MODULE}: AzureWebJobsStorage__credential must be 'managedidentity' (shared keys are disabled)`,
     );
     assert.ok(
-      !byKey.has('AzureWebJobsStorage'),
+      !('AzureWebJobsStorage' in settings),
       `${APP_MODULE}: AzureWebJobsStorage (a connection string) must not be set: use the AzureWebJobsStorage__accountName identity-based form`,
     );
     assert.match(
-      byKey.get('CALLBACK_BASE_URL') ?? '',
-      /^'https:\/\/\$\{site\.properties\.defaultHostName\}'$/,
+      settings.CALLBACK_BASE_URL ?? '',
+      /^\[format\('https:\/\/\{0\}', reference\(resourceId\('Microsoft\.Web\/sites', parameters\('appName'\)\), '[\d-]+'\)\.defaultHostName\)\]$/,
       `${APP_MODULE}: CALLBACK_BASE_URL must be 'https://\${site.properties.defaultHostName}' so job containers call this app back`,
+    );
+  });
+
+  test("with durableBackend 'dts' the Durable extension uses the scheduler with the controller identity", (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const settings = appSettings(main);
+    const dts = "if(variables('useDts'), ";
+    assert.equal(
+      settings.AzureFunctionsJobHost__extensions__durableTask__storageProvider__type,
+      `[${dts}'azureManaged', null())]`,
+      `${APP_MODULE}: with dts, override host.json's storageProvider.type with 'azureManaged' (and leave it out otherwise)`,
+    );
+    assert.equal(
+      settings.AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName,
+      `[${dts}'DURABLE_TASK_SCHEDULER_CONNECTION_STRING', null())]`,
+      `${APP_MODULE}: with dts, storageProvider.connectionStringName must name DURABLE_TASK_SCHEDULER_CONNECTION_STRING`,
+    );
+    assert.equal(
+      settings.DURABLE_TASK_SCHEDULER_CONNECTION_STRING,
+      `[${dts}format('Endpoint={0};Authentication=ManagedIdentity;ClientID={1}', parameters('durableTaskSchedulerEndpoint'), parameters('controllerClientId')), null())]`,
+      `${APP_MODULE}: the scheduler connection string must be Endpoint=<scheduler>;Authentication=ManagedIdentity;ClientID=<controller client id>`,
+    );
+    const app = mod(main, 'functionApp');
+    assert.equal(
+      app.template.variables?.useDts,
+      "[equals(parameters('durableBackend'), 'dts')]",
+      `${APP_MODULE}: useDts must be durableBackend == 'dts'`,
+    );
+    assert.deepEqual(main.parameters?.durableBackend?.allowedValues, ['dts', 'azureStorage']);
+    assert.equal(main.parameters?.durableBackend?.defaultValue, 'dts', `${MAIN}: durableBackend defaults to 'dts'`);
+    assert.match(
+      JSON.stringify(app.passed.durableTaskSchedulerEndpoint),
+      /reference\('durable'\)\.outputs\.endpoint\.value/,
+      `${MAIN}: the function app's durableTaskSchedulerEndpoint must be the durable module's endpoint output`,
+    );
+  });
+
+  test("the scheduler's task hub is the one orchestration/host.json names", (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const host = JSON.parse(readFileSync(join(ROOT, 'orchestration/host.json'), 'utf8')) as {
+      extensions: { durableTask: { hubName: string; storageProvider?: unknown } };
+    };
+    const durable = mod(main, 'durable');
+    assert.equal(
+      resolveVar(main, durable.passed.taskHubName?.value),
+      host.extensions.durableTask.hubName,
+      `${MAIN}: the task hub must be named like extensions.durableTask.hubName in orchestration/host.json`,
+    );
+    assert.equal(
+      host.extensions.durableTask.storageProvider,
+      undefined,
+      'orchestration/host.json: leave storageProvider out (Azure Storage); the dts backend sets it through app settings, so one package serves both backends',
+    );
+    const [assignment] = resourcesOf(durable.template).filter(
+      (r) => r.type === 'Microsoft.Authorization/roleAssignments',
+    );
+    assert.match(
+      assignment?.scope ?? '',
+      /^\[resourceId\('Microsoft\.DurableTask\/schedulers\/taskHubs'/,
+      'bicep/modules/durable.bicep: grant the controller its Durable Task role on the task hub, not the scheduler',
     );
   });
 });
@@ -560,23 +493,37 @@ describe('config contract: README settings table', () => {
 describe('bicep: built-in role ids', () => {
   const verifiedIds = new Set(Object.values(VERIFIED_BUILT_IN_ROLES));
   const normalize = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-  test('every GUID literal in bicep/ is a verified built-in role id', () => {
+  /** The built-in role GUID an assignment uses, or undefined for a custom role. */
+  function builtInRoleOf(m: Module, r: Res): string | undefined {
+    const def = (r.properties as { roleDefinitionId: string }).roleDefinitionId;
+    const v = /^\[subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (variables\('\w+'\))\)\]$/.exec(
+      def,
+    );
+    return v ? String(resolveVar(m.template, `[${v[1]}]`)).toLowerCase() : undefined;
+  }
+
+  test('every role id bicep/ holds or assigns is a verified built-in role id, none a forbidden one', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
     let count = 0;
-    for (const b of parsed.values()) {
-      for (const m of b.text.matchAll(
-        /'([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})'/g,
-      )) {
+    for (const m of modulesOf(main)) {
+      const ids = [
+        ...Object.values(m.template.variables ?? {}).filter((v): v is string => typeof v === 'string' && GUID.test(v)),
+        ...resourcesOf(m.template)
+          .filter((r) => r.type === 'Microsoft.Authorization/roleAssignments')
+          .map((r) => builtInRoleOf(m, r))
+          .filter((x): x is string => x !== undefined),
+      ];
+      for (const raw of ids) {
         count++;
-        const id = m[1]!.toLowerCase();
-        const forbidden = Object.entries(FORBIDDEN_BUILT_IN_ROLES).find(([, v]) => v === id);
-        assert.ok(
-          !forbidden,
-          `${b.file}: ${id} is the built-in role "${forbidden?.[0]}", broader than least privilege allows: use a custom role scoped to what the identity needs`,
-        );
+        const id = raw.toLowerCase();
+        const forbidden = Object.entries(FORBIDDEN_BUILT_IN_ROLES).find(([, [v]]) => v === id);
+        assert.ok(!forbidden, `module ${m.name}: ${id} is the built-in role "${forbidden?.[0]}": ${forbidden?.[1][1]}`);
         assert.ok(
           verifiedIds.has(id),
-          `${b.file}: role id ${id} is not in VERIFIED_BUILT_IN_ROLES of ${__filename}: check it against Microsoft's built-in roles list and add it with its name`,
+          `module ${m.name}: role id ${id} is not in VERIFIED_BUILT_IN_ROLES of ${__filename}: check it against Microsoft's built-in roles list and add it with its name`,
         );
       }
     }
@@ -586,393 +533,487 @@ describe('bicep: built-in role ids', () => {
     );
   });
 
-  test('each role id variable is named after the role it holds (catches swapped ids)', () => {
-    for (const b of parsed.values()) {
-      for (const m of b.text.matchAll(/^var\s+(\w+)RoleId\s*=\s*'([0-9a-f-]{36})'/gm)) {
-        const role = Object.entries(VERIFIED_BUILT_IN_ROLES).find(([, id]) => id === m[2]);
-        assert.ok(role, `${b.file}: ${m[1]}RoleId = '${m[2]}' is not a verified role id`);
+  test('each role id variable is named after the role it holds (catches swapped ids)', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    let checked = 0;
+    for (const m of modulesOf(main)) {
+      for (const [name, value] of Object.entries(m.template.variables ?? {})) {
+        const v = /^(\w+)RoleId$/.exec(name);
+        if (!v) continue;
+        checked++;
+        const role = Object.entries(VERIFIED_BUILT_IN_ROLES).find(([, id]) => id === value);
+        assert.ok(role, `module ${m.name}: ${name} = '${String(value)}' is not a verified role id`);
         assert.equal(
-          normalize(m[1]!),
+          normalize(v[1]!),
           normalize(role[0]),
-          `${b.file}: ${m[1]}RoleId holds the id of "${role[0]}": rename the variable or fix the id`,
+          `module ${m.name}: ${name} holds the id of "${role[0]}": rename the variable or fix the id`,
         );
       }
     }
+    assert.ok(checked >= Object.keys(VERIFIED_BUILT_IN_ROLES).length, `only ${checked} role id variables found`);
   });
 
-  test('every built-in role the permissions model needs is assigned', () => {
-    const all = [...parsed.values()].map((b) => b.text).join('\n');
+  test('every built-in role the permissions model needs is assigned', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const assigned = new Set(roleAssignments(main).map(({ m, r }) => builtInRoleOf(m, r)));
     for (const [name, id] of Object.entries(VERIFIED_BUILT_IN_ROLES))
       assert.ok(
-        all.includes(`'${id}'`),
+        assigned.has(id),
         `bicep/: no assignment of ${name} (${id}); the permissions model in bicep/README.md needs it`,
       );
   });
 
-  test('every role assignment uses a role id variable or a custom role of the same file, for a service principal', () => {
-    let count = 0;
-    for (const b of parsed.values()) {
-      const decls = declarations(b);
-      const customRoles = decls
-        .filter((d) => d.target === 'Microsoft.Authorization/roleDefinitions')
-        .map((d) => d.symbol);
-      for (const d of decls.filter((x) => x.target === 'Microsoft.Authorization/roleAssignments')) {
-        count++;
-        const props = entry(b, d.open, 'properties');
-        assert.ok(props, `${b.file}: role assignment ${d.symbol} has no properties`);
-        const roleDef = entry(b, props.at, 'roleDefinitionId')?.value ?? '';
-        const builtIn = /^subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+RoleId)\)$/.exec(
-          roleDef,
-        );
-        const custom = /^(\w+)\.id$/.exec(roleDef);
-        assert.ok(
-          (builtIn && varValue(b, builtIn[1]!) !== undefined) || (custom && customRoles.includes(custom[1]!)),
-          `${b.file}: role assignment ${d.symbol} has roleDefinitionId ${roleDef}: use subscriptionResourceId('Microsoft.Authorization/roleDefinitions', <name>RoleId) with a verified var, or <customRole>.id`,
-        );
-        assert.equal(
-          entry(b, props.at, 'principalType')?.value,
-          "'ServicePrincipal'",
-          `${b.file}: role assignment ${d.symbol} must set principalType: 'ServicePrincipal' (managed identities; avoids replication-delay failures)`,
-        );
-        assert.match(
-          entry(b, d.open, 'name')?.value ?? '',
-          /^guid\(/,
-          `${b.file}: role assignment ${d.symbol} needs a deterministic name: guid(scope, principal, role)`,
-        );
-        assert.ok(
-          entry(b, d.open, 'scope'),
-          `${b.file}: role assignment ${d.symbol} needs an explicit scope (the narrowest resource)`,
-        );
-      }
+  test('every role assignment uses a role id variable or a custom role of the same module, for a service principal', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const all = roleAssignments(main);
+    for (const { m, r } of all) {
+      const props = r.properties as { roleDefinitionId: string; principalType?: string };
+      const custom = /^\[resourceId\('Microsoft\.Authorization\/roleDefinitions', (.+)\)\]$/.exec(
+        props.roleDefinitionId,
+      );
+      const customDef = custom
+        ? resourcesOf(m.template).find(
+            (d) => d.type === 'Microsoft.Authorization/roleDefinitions' && d.name === `[${custom[1]}]`,
+          )
+        : undefined;
+      assert.ok(
+        builtInRoleOf(m, r) !== undefined || customDef,
+        `module ${m.name}: role assignment ${r.name} has roleDefinitionId ${props.roleDefinitionId}: use subscriptionResourceId('Microsoft.Authorization/roleDefinitions', <name>RoleId) with a verified var, or <customRole>.id`,
+      );
+      assert.equal(
+        props.principalType,
+        'ServicePrincipal',
+        `module ${m.name}: role assignment ${r.name} must set principalType: 'ServicePrincipal' (managed identities; avoids replication-delay failures)`,
+      );
+      assert.match(
+        r.name,
+        /^\[guid\(/,
+        `module ${m.name}: role assignment ${r.name} needs a deterministic name: guid(scope, principal, role)`,
+      );
+      // An assignment without scope applies to the module's resource group: only the custom role made
+      // for exactly that resource group may be assigned there.
+      assert.ok(
+        r.scope !== undefined ||
+          (customDef &&
+            JSON.stringify((customDef.properties as { assignableScopes: string[] }).assignableScopes) ===
+              '["[resourceGroup().id]"]'),
+        `module ${m.name}: role assignment ${r.name} needs an explicit scope (the narrowest resource)`,
+      );
     }
-    assert.ok(count >= 8, `bicep/: only ${count} role assignments found; the permissions model has at least 8`);
+    assert.ok(
+      all.length >= 8,
+      `bicep/: only ${all.length} role assignments found; the permissions model has at least 8`,
+    );
   });
 });
 
 describe('bicep: params, modules and outputs', () => {
-  test('every param of every Bicep file is used in that file', () => {
-    for (const b of parsed.values()) {
-      for (const p of params(b))
-        assert.ok(usesOf(b, p.name, p.at) > 0, `${b.file}: param ${p.name} is never used: use it or remove it`);
+  test('every param of every compiled template is used in that template', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    for (const [where, tpl] of [
+      [MAIN, main] as const,
+      ...modulesOf(main).map((m) => [`module ${m.name}`, m.template] as const),
+    ]) {
+      const text = ownText(tpl);
+      for (const p of Object.keys(tpl.parameters ?? {}))
+        assert.ok(text.includes(`parameters('${p}')`), `${where}: param ${p} is never used: use it or remove it`);
     }
   });
 
-  test('main.bicep is subscription-scoped and every module file is deployed by it', () => {
+  test('main.bicep is subscription-scoped and every module file is deployed by it', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const schema = (main as { $schema?: string }).$schema ?? '';
     mustMatch(
-      main.text,
-      /^targetScope\s*=\s*'subscription'/m,
+      schema,
+      /subscriptionDeploymentTemplate\.json/,
       `${MAIN}: targetScope must be 'subscription' (it creates both resource groups)`,
     );
-    const used = mainModules.map((m) => posix.join('bicep', m.target));
-    for (const f of bicepFiles.filter((x) => x !== MAIN)) {
-      assert.ok(used.includes(f), `${f} is not deployed by ${MAIN}: add a module for it or delete it`);
-      mustNotMatch(
-        parsed.get(f)!.text,
-        /^targetScope/m,
-        `${f}: modules are resource-group scoped; give the module a scope in ${MAIN} instead`,
-      );
-    }
-    for (const m of mainModules) {
+    const deployed = new Map(
+      modulesOf(main).map((m) => [
+        m.template.metadata?._generator &&
+          (m.template.metadata as { _generator: { templateHash: string } })._generator.templateHash,
+        m,
+      ]),
+    );
+    for (const f of readdirSync(join(BICEP, 'modules')).filter((x) => x.endsWith('.bicep'))) {
+      const file = `bicep/modules/${f}`;
+      const compiled = compileBicep(file) as ArmTemplate & {
+        $schema: string;
+        metadata: { _generator: { templateHash: string } };
+      };
       assert.ok(
-        existsSync(join(BICEP, m.target)),
-        `${MAIN}: module ${m.symbol} points to ${m.target}, which does not exist`,
+        deployed.has(compiled.metadata._generator.templateHash),
+        `${file} is not deployed by ${MAIN}: add a module for it or delete it`,
       );
-      assert.match(
-        entry(main, m.open, 'scope')?.value ?? '',
-        /^\w+Rg$/,
-        `${MAIN}: module ${m.symbol} needs scope: appRg or jobsRg`,
+      mustMatch(
+        compiled.$schema,
+        /\/deploymentTemplate\.json/,
+        `${file}: modules are resource-group scoped; give the module a scope in ${MAIN} instead`,
       );
     }
+    for (const m of modulesOf(main))
+      assert.ok(
+        ['appResourceGroupName', 'jobsResourceGroupName'].includes(m.resourceGroup),
+        `${MAIN}: module ${m.name} needs scope: appRg or jobsRg (got resource group ${m.resourceGroup})`,
+      );
   });
 
-  test("every module's params are declared by the module, and its required params are passed", () => {
-    for (const m of mainModules) {
-      const mod = parsed.get(posix.join('bicep', m.target))!;
-      const declared = params(mod);
-      const passedEntry = entry(main, m.open, 'params');
-      assert.ok(passedEntry, `${MAIN}: module ${m.symbol} has no params`);
-      const passed = objectEntries(main, passedEntry.at).map((e) => e.key);
-      for (const k of passed)
-        assert.ok(
-          declared.some((p) => p.name === k),
-          `${MAIN}: module ${m.symbol} passes ${k}, which ${mod.file} does not declare: add the param there or stop passing it`,
-        );
-      for (const p of declared.filter((x) => !x.hasDefault))
-        assert.ok(
-          passed.includes(p.name),
-          `${MAIN}: module ${m.symbol} does not pass required param ${p.name} of ${mod.file}`,
-        );
+  test("every module's params are declared by the module, and its required params are passed", (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    for (const m of modulesOf(main)) {
+      const declared = m.template.parameters ?? {};
+      for (const k of Object.keys(m.passed))
+        assert.ok(k in declared, `${MAIN}: module ${m.name} passes ${k}, which the module does not declare`);
+      for (const [p, d] of Object.entries(declared))
+        if (d.defaultValue === undefined)
+          assert.ok(p in m.passed, `${MAIN}: module ${m.name} does not pass required param ${p}`);
     }
   });
 
-  test('every module output is used by main.bicep', () => {
-    for (const m of mainModules) {
-      const mod = parsed.get(posix.join('bicep', m.target))!;
-      for (const o of outputs(mod))
+  test('every module output is used by main.bicep', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const text = ownText(main);
+    for (const m of modulesOf(main))
+      for (const o of Object.keys(m.template.outputs ?? {}))
         assert.ok(
-          main.code.includes(`${m.symbol}.outputs.${o.name}`),
-          `${mod.file}: output ${o.name} is not used by ${MAIN} (${m.symbol}.outputs.${o.name}): use it or remove it`,
+          new RegExp(`reference\\('${m.name}'\\)\\.outputs\\.${o}\\.value`).test(text) ||
+            new RegExp(`'Microsoft\\.Resources/deployments', '${m.name}'\\)[^\\]]*\\)\\.outputs\\.${o}\\.value`).test(
+              text,
+            ),
+          `module ${m.name}: output ${o} is not used by ${MAIN} (${m.name}.outputs.${o}): use it or remove it`,
         );
-    }
   });
 
-  test('every output of main.bicep is documented in bicep/README.md', () => {
+  test('every output of main.bicep is documented in bicep/README.md', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
     const readme = readFileSync(join(BICEP, 'README.md'), 'utf8');
-    const outs = outputs(main);
+    const outs = Object.keys(main.outputs ?? {});
     assert.ok(outs.length > 0, `${MAIN} has no outputs`);
     for (const o of outs)
       assert.ok(
-        readme.includes(`\`${o.name}\``),
-        `bicep/README.md does not document the output ${o.name} of ${MAIN}: add it to the outputs table`,
+        readme.includes(`\`${o}\``),
+        `bicep/README.md does not document the output ${o} of ${MAIN}: add it to the outputs table`,
       );
   });
 
-  test('main.bicepparam targets main.bicep and gives every required parameter, and only declared ones', () => {
-    const text = readBicep(PARAMS).text;
-    mustMatch(text, /^using\s+'\.\/main\.bicep'/m, `${PARAMS}: must start with using './main.bicep'`);
-    const given = [...text.matchAll(/^param\s+(\w+)\s*=\s*(.+)$/gm)].map((m) => ({ name: m[1]!, value: m[2]!.trim() }));
-    const declared = params(main);
-    for (const p of declared.filter((x) => !x.hasDefault))
-      assert.ok(
-        given.some((g) => g.name === p.name),
-        `${PARAMS}: required parameter ${p.name} of ${MAIN} is not given`,
-      );
-    for (const g of given) {
-      const p = declared.find((x) => x.name === g.name);
-      assert.ok(p, `${PARAMS}: ${g.name} is not a parameter of ${MAIN}`);
-      if (p.decorators.includes('@secure()'))
-        assert.match(
-          g.value,
-          /^(readEnvironmentVariable|getSecret)\(/,
-          `${PARAMS}: secure parameter ${g.name} must come from readEnvironmentVariable(…) or getSecret(…), never a literal`,
+  test('main.bicepparam compiles against main.bicep, and its secure parameter comes from the environment', (t) => {
+    const cli: BicepCli | undefined = bicepOrSkip(t);
+    if (!cli) return;
+    const sentinel = 'x'.repeat(40) + '-from-the-environment';
+    const r = cli.run(['build-params', join(ROOT, PARAMS), '--stdout'], { CALLBACK_SIGNING_KEY: sentinel });
+    assert.equal(
+      r.status,
+      0,
+      `${PARAMS} does not build (required parameter missing, or one main.bicep does not declare?):\n${r.stderr}`,
+    );
+    const out = JSON.parse(r.stdout) as { parametersJson: string; templateJson?: string };
+    const given = (JSON.parse(out.parametersJson) as { parameters: Record<string, { value: unknown }> }).parameters;
+    const main = compileBicep(MAIN);
+    for (const [name, p] of Object.entries(main.parameters ?? {}))
+      if (p.type.startsWith('secure') && name in given)
+        assert.equal(
+          given[name]!.value,
+          sentinel,
+          `${PARAMS}: secure parameter ${name} must come from readEnvironmentVariable(…) or getSecret(…), never a literal`,
         );
-    }
+    assert.ok('callbackSigningKey' in given, `${PARAMS}: callbackSigningKey is not given`);
   });
 
-  test('resource types use current API versions', () => {
-    for (const b of parsed.values()) {
-      for (const d of declarations(b).filter((x) => x.kind === 'resource')) {
-        const min = MIN_API_VERSIONS[d.target];
+  test('resource types use current API versions', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    for (const [where, tpl] of [
+      [MAIN, main] as const,
+      ...modulesOf(main).map((m) => [`module ${m.name}`, m.template] as const),
+    ]) {
+      for (const r of resourcesOf(tpl)) {
+        const min = MIN_API_VERSIONS[r.type];
         assert.ok(
           min,
-          `${b.file}: resource ${d.symbol} has type ${d.target}, not in MIN_API_VERSIONS of this test: add its current API version there`,
+          `${where}: resource ${r.symbol ?? r.name} has type ${r.type}, not in MIN_API_VERSIONS of this test: add its current API version there`,
         );
         assert.ok(
-          d.apiVersion.replace(/-preview$/, '') >= min,
-          `${b.file}: ${d.symbol} uses ${d.target}@${d.apiVersion}; use ${min} or newer`,
+          r.apiVersion.replace(/-preview$/, '') >= min,
+          `${where}: ${r.symbol ?? r.name} uses ${r.type}@${r.apiVersion}; use ${min} or newer`,
         );
       }
-    }
-  });
-
-  test('brackets balance in every Bicep file', () => {
-    for (const b of parsed.values()) {
-      const stack: string[] = [];
-      for (const c of b.code) {
-        if (c in PAIRS) stack.push(PAIRS[c]!);
-        else if (c === '}' || c === ']' || c === ')') assert.equal(stack.pop(), c, `${b.file}: unbalanced ${c}`);
-      }
-      assert.deepEqual(stack, [], `${b.file}: unclosed brackets`);
     }
   });
 });
 
 describe('bicep: no secrets, least privilege', () => {
-  const allFiles = [...parsed.values(), readBicep(PARAMS)];
-
-  test('no key, connection string or SAS literal in any Bicep or parameters file', () => {
-    for (const b of allFiles) {
-      for (const s of stringLiterals(b.text)) {
-        assert.doesNotMatch(
-          s,
-          /AccountKey=|SharedAccessSignature=|[?&]sig=|InstrumentationKey=|DefaultEndpointsProtocol=|-----BEGIN/,
-          `${b.file}: '${s.slice(0, 40)}…' looks like a credential: use a managed identity or a @secure() parameter stored in Key Vault`,
-        );
-        assert.doesNotMatch(
-          s,
-          /^[A-Za-z0-9+/]{32,}={0,2}$/,
-          `${b.file}: '${s.slice(0, 12)}…' looks like a key: pass it as a @secure() parameter`,
-        );
-      }
+  test('no key, connection string or SAS literal in the compiled templates or parameters', (t) => {
+    const cli = bicepOrSkip(t);
+    if (!cli) return;
+    const main = compileBicep(MAIN);
+    const r = cli.run(['build-params', join(ROOT, PARAMS), '--stdout'], { CALLBACK_SIGNING_KEY: 'k'.repeat(40) });
+    const params = r.status === 0 ? (JSON.parse(r.stdout) as { parametersJson: string }).parametersJson : '';
+    for (const s of [...strings(main), ...strings(params ? JSON.parse(params) : {})]) {
+      if (s === 'k'.repeat(40)) continue; // the stand-in for the environment variable above
+      // Expressions are not literals; identifiers (symbolic names, copy loop names) have no digits, keys do.
+      const literal = s.startsWith('[') || !/\d/.test(s) ? '' : s;
+      assert.doesNotMatch(
+        s,
+        /AccountKey=|SharedAccessSignature=|[?&]sig=|InstrumentationKey=|DefaultEndpointsProtocol=|-----BEGIN/,
+        `bicep/: '${s.slice(0, 40)}…' looks like a credential: use a managed identity or a @secure() parameter stored in Key Vault`,
+      );
+      assert.doesNotMatch(
+        literal,
+        /^[A-Za-z0-9+/]{32,}={0,2}$/,
+        `bicep/: '${literal.slice(0, 12)}…' looks like a key: pass it as a @secure() parameter`,
+      );
       mustNotMatch(
-        b.code,
+        s,
         /\blist(Keys|AccountSas|ServiceSas|Credentials)\s*\(/,
-        `${b.file}: calls a list*Keys/SAS/credentials function: use identity-based access instead`,
+        'bicep/: calls a list*Keys/SAS/credentials function: use identity-based access instead',
       );
     }
   });
 
-  test('secret-looking params are @secure() and no output exposes one', () => {
+  test('secret-looking params are @secure() and no output exposes one', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
     let secureCount = 0;
-    for (const b of parsed.values()) {
-      const ps = params(b);
-      for (const p of ps) {
-        const secretName = /key|secret|password|token/i.test(p.name) && !/(Uri|Url|Id|Name)$/.test(p.name);
-        if (p.decorators.includes('@secure()')) secureCount++;
-        else assert.ok(!secretName, `${b.file}: param ${p.name} looks like a secret: mark it @secure()`);
-        if (p.decorators.includes('@secure()')) {
-          for (const o of outputs(b)) {
-            const line = b.code.slice(o.at, b.code.indexOf('\n', o.at));
-            assert.doesNotMatch(
-              line,
-              new RegExp(`\\b${p.name}\\b`),
-              `${b.file}: output ${o.name} exposes secure param ${p.name}`,
+    for (const [where, tpl] of [
+      [MAIN, main] as const,
+      ...modulesOf(main).map((m) => [`module ${m.name}`, m.template] as const),
+    ]) {
+      for (const [name, p] of Object.entries(tpl.parameters ?? {})) {
+        const secretName = /key|secret|password|token/i.test(name) && !/(Uri|Url|Id|Name)$/.test(name);
+        const secure = p.type.startsWith('secure');
+        if (secure) secureCount++;
+        else assert.ok(!secretName, `${where}: param ${name} looks like a secret: mark it @secure()`);
+        if (secure)
+          for (const [o, v] of Object.entries(tpl.outputs ?? {}))
+            assert.ok(
+              !JSON.stringify(v.value).includes(`parameters('${name}')`),
+              `${where}: output ${o} exposes secure param ${name}`,
             );
-          }
-        }
       }
     }
     assert.ok(secureCount >= 1, 'bicep/: no @secure() parameter, yet the callback signing key must be passed as one');
   });
 
-  test('the storage account disables shared keys and public blob access', () => {
-    let accounts = 0;
-    for (const b of parsed.values()) {
-      for (const d of declarations(b).filter((x) => x.target === 'Microsoft.Storage/storageAccounts' && !x.existing)) {
-        accounts++;
-        const props = entry(b, d.open, 'properties');
-        assert.ok(props, `${b.file}: storage account ${d.symbol} has no properties`);
-        assert.equal(
-          entry(b, props.at, 'allowSharedKeyAccess')?.value,
-          'false',
-          `${b.file}: storage account ${d.symbol} must set allowSharedKeyAccess: false (identity-based access only)`,
-        );
-        assert.equal(
-          entry(b, props.at, 'allowBlobPublicAccess')?.value,
-          'false',
-          `${b.file}: storage account ${d.symbol} must set allowBlobPublicAccess: false`,
-        );
-      }
+  test('the storage account disables shared keys and public blob access', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const accounts = modulesOf(main).flatMap((m) =>
+      resourcesOf(m.template)
+        .filter((r) => r.type === 'Microsoft.Storage/storageAccounts' && !r.existing)
+        .map((r) => ({ m, r })),
+    );
+    assert.equal(accounts.length, 1, `bicep/: expected one storage account, found ${accounts.length}`);
+    for (const { m, r } of accounts) {
+      const p = r.properties as { allowSharedKeyAccess?: boolean; allowBlobPublicAccess?: boolean };
+      assert.equal(
+        p.allowSharedKeyAccess,
+        false,
+        `module ${m.name}: storage account must set allowSharedKeyAccess: false (identity-based access only)`,
+      );
+      assert.equal(
+        p.allowBlobPublicAccess,
+        false,
+        `module ${m.name}: storage account must set allowBlobPublicAccess: false`,
+      );
     }
-    assert.equal(accounts, 1, `bicep/: expected one storage account, found ${accounts}`);
   });
 
-  test('container-group rights are a custom role assignable and assigned only on the jobs resource group', () => {
-    const jobs = parsed.get(JOBS_MODULE)!;
-    for (const b of parsed.values()) {
-      if (b !== jobs)
-        mustNotMatch(
-          b.text,
-          /Microsoft\.ContainerInstance\//,
-          `${b.file}: container-instance permissions belong in ${JOBS_MODULE} only, scoped to the jobs resource group`,
-        );
-      mustNotMatch(
-        b.text,
-        /'Microsoft\.[^'\s]*\*[^'\s]*'/,
-        `${b.file}: wildcard actions are not least privilege: list the actions`,
-      );
+  test('container-group rights are a custom role assignable and assigned only on the jobs resource group', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const jobs = mod(main, 'jobs');
+    assert.equal(jobs.resourceGroup, 'jobsResourceGroupName', `${MAIN}: the jobs module must be deployed to jobsRg`);
+    for (const m of modulesOf(main)) {
+      for (const def of resourcesOf(m.template).filter((r) => r.type === 'Microsoft.Authorization/roleDefinitions')) {
+        const perms = (def.properties as { permissions: { actions: unknown }[] }).permissions;
+        for (const a of perms.flatMap((p) => resolveVar(m.template, p.actions) as string[])) {
+          assert.ok(
+            !a.includes('*'),
+            `module ${m.name}: custom role action ${a}: wildcard actions are not least privilege: list the actions`,
+          );
+          if (m.name !== jobs.name)
+            assert.ok(
+              !a.startsWith('Microsoft.ContainerInstance/'),
+              `module ${m.name}: container-instance permissions belong in the jobs module only, scoped to the jobs resource group`,
+            );
+        }
+      }
     }
-    const roles = declarations(jobs).filter((d) => d.target === 'Microsoft.Authorization/roleDefinitions');
-    const aciRole = roles.find((d) =>
-      jobs.text.slice(d.open, closing(jobs.code, d.open)).includes('containerGroupActions'),
+    const defs = resourcesOf(jobs.template).filter((r) => r.type === 'Microsoft.Authorization/roleDefinitions');
+    const aciRole = defs.find((d) =>
+      JSON.stringify(
+        resolveVar(jobs.template, (d.properties as { permissions: { actions: unknown }[] }).permissions[0]!.actions),
+      ).includes('Microsoft.ContainerInstance/'),
     );
-    assert.ok(aciRole, `${JOBS_MODULE}: no custom role definition with containerGroupActions`);
-    const actions = stringLiterals(varValue(jobs, 'containerGroupActions') ?? '');
+    assert.ok(aciRole, 'bicep/modules/jobs.bicep: no custom role definition with container-group actions');
+    const aciProps = aciRole.properties as { permissions: { actions: unknown }[]; assignableScopes: string[] };
+    const actions = resolveVar(jobs.template, aciProps.permissions[0]!.actions) as string[];
     for (const needed of ['read', 'write', 'delete', 'containers/logs/read'].map(
       (a) => `Microsoft.ContainerInstance/containerGroups/${a}`,
-    )) {
+    ))
       assert.ok(
         actions.includes(needed),
-        `${JOBS_MODULE}: containerGroupActions lacks ${needed}, which the controller needs`,
+        `bicep/modules/jobs.bicep: containerGroupActions lacks ${needed}, which the controller needs`,
       );
-    }
     for (const a of actions)
       assert.match(
         a,
         /^Microsoft\.ContainerInstance\/containerGroups\//,
-        `${JOBS_MODULE}: containerGroupActions has ${a}: the container-group role grants container-group actions only`,
+        `bicep/modules/jobs.bicep: containerGroupActions has ${a}: the container-group role grants container-group actions only`,
       );
-    const props = entry(jobs, aciRole.open, 'properties')!;
+    assert.deepEqual(
+      aciProps.assignableScopes,
+      ['[resourceGroup().id]'],
+      "bicep/modules/jobs.bicep: the container-group role's assignableScopes must be exactly [resourceGroup().id] (the jobs resource group)",
+    );
+    const assignment = resourcesOf(jobs.template).find(
+      (r) =>
+        r.type === 'Microsoft.Authorization/roleAssignments' &&
+        (r.properties as { roleDefinitionId: string }).roleDefinitionId ===
+          `[resourceId('Microsoft.Authorization/roleDefinitions', ${aciRole.name.slice(1, -1)})]`,
+    );
+    assert.ok(assignment, 'bicep/modules/jobs.bicep: the container-group role is never assigned');
     assert.equal(
-      stringLiterals(entry(jobs, props.at, 'assignableScopes')?.value ?? '').length,
-      0,
-      `${JOBS_MODULE}: assignableScopes must be [resourceGroup().id], not literal ids`,
-    );
-    assert.match(
-      entry(jobs, props.at, 'assignableScopes')?.value ?? '',
-      /^\[\s*resourceGroup\(\)\.id\s*\]$/,
-      `${JOBS_MODULE}: the container-group role's assignableScopes must be exactly [resourceGroup().id] (the jobs resource group)`,
-    );
-    const assignment = declarations(jobs).find(
-      (d) =>
-        d.target === 'Microsoft.Authorization/roleAssignments' &&
-        entry(jobs, entry(jobs, d.open, 'properties')!.at, 'roleDefinitionId')?.value === `${aciRole.symbol}.id`,
-    );
-    assert.ok(assignment, `${JOBS_MODULE}: the container-group role is never assigned`);
-    assert.equal(
-      entry(jobs, assignment.open, 'scope')?.value,
-      'resourceGroup()',
-      `${JOBS_MODULE}: assign the container-group role at scope: resourceGroup() (the jobs resource group)`,
+      assignment.scope,
+      undefined,
+      'bicep/modules/jobs.bicep: assign the container-group role at scope: resourceGroup() (the jobs resource group)',
     );
   });
 
-  test('the jobs module is deployed to the resource group the app is told to use', () => {
-    const jobsModule = mainModules.find((m) => m.target === 'modules/jobs.bicep');
-    const appModuleDecl = mainModules.find((m) => m.target === 'modules/function-app.bicep');
-    assert.ok(jobsModule && appModuleDecl, `${MAIN}: needs the jobs and function-app modules`);
-    const scope = entry(main, jobsModule.open, 'scope')!.value;
-    const appParams = objectEntries(main, entry(main, appModuleDecl.open, 'params')!.at);
-    const rgParam = appParams.find((e) => e.key === 'jobsResourceGroupName');
+  test('the jobs module is deployed to the resource group the app is told to use', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const jobs = mod(main, 'jobs');
+    const app = mod(main, 'functionApp');
     assert.equal(
-      rgParam?.value,
-      `${scope}.name`,
-      `${MAIN}: the function app's jobsResourceGroupName (JOBS_RESOURCE_GROUP) must be ${scope}.name, the resource group the container-group role is granted on`,
+      app.passed.jobsResourceGroupName?.value,
+      `[parameters('${jobs.resourceGroup}')]`,
+      `${MAIN}: the function app's jobsResourceGroupName (JOBS_RESOURCE_GROUP) must be the resource group the jobs module (and its container-group role) is deployed to`,
     );
-    const mainAssignments = declarations(main).filter((d) => d.target.startsWith('Microsoft.Authorization/'));
+    const top = resourcesOf(main).filter((r) => r.type.startsWith('Microsoft.Authorization/'));
     assert.deepEqual(
-      mainAssignments.map((d) => d.symbol),
+      top.map((r) => r.symbol ?? r.name),
       [],
       `${MAIN}: no role definitions or assignments at subscription scope; put them in the module of the resource they grant on`,
     );
   });
 
-  test('with the VNet option, the controller may join the ACI subnet only', () => {
-    const jobs = parsed.get(JOBS_MODULE)!;
-    const joinAssignments = declarations(jobs).filter(
-      (d) => d.target === 'Microsoft.Authorization/roleAssignments' && d.symbol !== 'controllerManagesGroups',
+  test('with the VNet option, the controller may join the ACI subnet only', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const jobs = mod(main, 'jobs');
+    const text = JSON.stringify(jobs.template);
+    const join = resourcesOf(jobs.template).find(
+      (r) => r.type === 'Microsoft.Authorization/roleAssignments' && r.scope !== undefined,
     );
-    const join = joinAssignments.find((d) => /Subnet/i.test(d.symbol));
-    assert.ok(join, `${JOBS_MODULE}: no role assignment letting the controller join job groups to the ACI subnet`);
-    const scope = entry(jobs, join.open, 'scope')?.value ?? '';
-    const subnet = declarations(jobs).find((d) => d.symbol === scope);
     assert.ok(
-      subnet && subnet.target === 'Microsoft.Network/virtualNetworks/subnets',
-      `${JOBS_MODULE}: ${join.symbol} must be scoped to the ACI subnet resource, not ${scope}`,
+      join,
+      'bicep/modules/jobs.bicep: no role assignment letting the controller join job groups to the ACI subnet',
     );
     mustMatch(
-      jobs.text,
-      /'Microsoft\.Network\/virtualNetworks\/subnets\/join\/action'/,
-      `${JOBS_MODULE}: the subnet role must grant Microsoft.Network/virtualNetworks/subnets/join/action`,
+      join.scope ?? '',
+      /^\[resourceId\('Microsoft\.Network\/virtualNetworks\/subnets', variables\('vnetName'\), variables\('aciSubnetName'\)\)\]$/,
+      `bicep/modules/jobs.bicep: the subnet join must be scoped to the ACI subnet resource, not ${join.scope}`,
     );
     mustMatch(
-      jobs.text,
-      /serviceName:\s*'Microsoft\.ContainerInstance\/containerGroups'/,
-      `${JOBS_MODULE}: the ACI subnet must be delegated to Microsoft.ContainerInstance/containerGroups`,
+      text,
+      /"Microsoft\.Network\/virtualNetworks\/subnets\/join\/action"/,
+      'bicep/modules/jobs.bicep: the subnet role must grant Microsoft.Network/virtualNetworks/subnets/join/action',
     );
     mustMatch(
-      jobs.text,
-      /serviceName:\s*'Microsoft\.App\/environments'/,
-      `${JOBS_MODULE}: the Functions integration subnet must be delegated to Microsoft.App/environments (Flex Consumption)`,
+      text,
+      /"serviceName":"Microsoft\.ContainerInstance\/containerGroups"/,
+      'bicep/modules/jobs.bicep: the ACI subnet must be delegated to Microsoft.ContainerInstance/containerGroups',
+    );
+    mustMatch(
+      text,
+      /"serviceName":"Microsoft\.App\/environments"/,
+      'bicep/modules/jobs.bicep: the Functions integration subnet must be delegated to Microsoft.App/environments (Flex Consumption)',
     );
   });
 
-  test('the Function App is Flex Consumption on Node 20 with identity-based deployment storage', () => {
-    const plan = declarations(appModule).find((d) => d.target === 'Microsoft.Web/serverfarms');
-    assert.ok(plan, `${APP_MODULE}: no plan`);
-    assert.match(
-      entry(appModule, plan.open, 'sku')?.value ?? '',
-      /name:\s*'FC1'/,
-      `${APP_MODULE}: the plan must be Flex Consumption (sku FC1)`,
+  test("each tenant job identity may pull only its repositories, the shared one no tenant's", (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const registry = mod(main, 'registry');
+    const reg = resourcesOf(registry.template).find((r) => r.type === 'Microsoft.ContainerRegistry/registries');
+    const p = reg?.properties as {
+      roleAssignmentMode?: string;
+      adminUserEnabled?: boolean;
+      anonymousPullEnabled?: boolean;
+    };
+    assert.equal(
+      p.roleAssignmentMode,
+      'AbacRepositoryPermissions',
+      'bicep/modules/registry.bicep: repository-scoped pulls need roleAssignmentMode AbacRepositoryPermissions',
+    );
+    assert.equal(p.adminUserEnabled, false);
+    assert.equal(p.anonymousPullEnabled, false);
+    const pulls = resourcesOf(registry.template).filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
+    const conditionOf = (r: Res): string => (r.properties as { condition?: string }).condition ?? '';
+    const tenant = pulls.find((r) => r.copy !== undefined);
+    assert.ok(tenant, 'bicep/modules/registry.bicep: no per-tenant pull assignment');
+    mustMatch(
+      conditionOf(tenant),
+      /repositoryTest\(lambdaVariables\('r'\), false\(\)\)/,
+      'bicep/modules/registry.bicep: each tenant job identity must be limited to its repositories',
+    );
+    const shared = pulls.find(
+      (r) => (r.properties as { principalId: string }).principalId === "[parameters('jobIdentityPrincipalId')]",
     );
     mustMatch(
-      appModule.text,
-      /runtime:\s*\{\s*name:\s*'node'\s*version:\s*'20'\s*\}/,
-      `${APP_MODULE}: functionAppConfig.runtime must be node 20 (the Node version orchestration/ is built for)`,
+      conditionOf(shared!),
+      /repositoryTest\(lambdaVariables\('r'\), true\(\)\)/,
+      "bicep/modules/registry.bicep: the shared job identity must be excluded from every tenant's repositories",
+    );
+    // The ABAC condition the Microsoft documentation gives, for the two data actions of the Reader role.
+    const fn = JSON.stringify(registry.template);
+    mustMatch(
+      fn,
+      /@Request\[Microsoft\.ContainerRegistry\/registries\/repositories:name\]/,
+      'bicep/modules/registry.bicep: the condition must test the requested repository name',
     );
     mustMatch(
-      appModule.text,
-      /authentication:\s*\{\s*type:\s*'UserAssignedIdentity'/,
-      `${APP_MODULE}: deployment storage must authenticate with the user-assigned identity (shared keys are off)`,
+      String(registry.template.variables?.readActions),
+      /^!\(ActionMatches\{'Microsoft\.ContainerRegistry\/registries\/repositories\/content\/read'\}\) AND !\(ActionMatches\{'Microsoft\.ContainerRegistry\/registries\/repositories\/metadata\/read'\}\)$/,
+      'bicep/modules/registry.bicep: the condition must constrain content/read and metadata/read',
+    );
+  });
+
+  test('the Function App is Flex Consumption on Node 20 with identity-based deployment storage', (t) => {
+    const main = armOrSkip(t);
+    if (!main) return;
+    const app = resourcesOf(mod(main, 'functionApp').template);
+    const plan = app.find((r) => r.type === 'Microsoft.Web/serverfarms');
+    assert.ok(plan, 'bicep/modules/function-app.bicep: no plan');
+    assert.equal(
+      (plan.sku as { name?: string }).name,
+      'FC1',
+      'bicep/modules/function-app.bicep: the plan must be Flex Consumption (sku FC1)',
+    );
+    const site = app.find((r) => r.type === 'Microsoft.Web/sites')!;
+    const cfg = (
+      site.properties as {
+        functionAppConfig: { runtime: unknown; deployment: { storage: { authentication: { type: string } } } };
+      }
+    ).functionAppConfig;
+    assert.deepEqual(
+      cfg.runtime,
+      { name: 'node', version: '20' },
+      'bicep/modules/function-app.bicep: functionAppConfig.runtime must be node 20 (the Node version orchestration/ is built for)',
+    );
+    assert.equal(
+      cfg.deployment.storage.authentication.type,
+      'UserAssignedIdentity',
+      'bicep/modules/function-app.bicep: deployment storage must authenticate with the user-assigned identity (shared keys are off)',
     );
   });
 });
