@@ -129,3 +129,34 @@ test('a dead callback URL does not change the job: its final state can still be 
     await agent.stop();
   }
 });
+
+test('push mode too: a {cancel: true} answer to a heartbeat cancels the job like POST /cancel', async () => {
+  let order = false;
+  const receiver = await startCallbackReceiver({
+    handle: (req) => (req.body.type === 'progress' && order ? { status: 200, body: { cancel: true } } : undefined),
+  });
+  const agent = await startAgentProcess({
+    host: '127.0.0.34',
+    env: { CALLBACK_URL: receiver.url, AGENT_HEARTBEAT_INTERVAL_MS: '100', ...FAST_RETRIES },
+  });
+  try {
+    await agent.call('POST', '/start', { jobId: 'job-order', command: ['node', join(FIXTURES, 'tree.mjs')] });
+    await waitFor('a heartbeat while the command runs', () =>
+      receiver.received.find((r) => r.body.type === 'progress' && r.body.state === 'running'),
+    );
+    order = true;
+    const status = await waitFor('the job to be canceled', async () => {
+      const s = await agent.call('GET', '/status');
+      return s.body.state === 'canceled' ? s.body : undefined;
+    });
+    assert.deepEqual(status.error, { code: 'Canceled', message: 'canceled by the controller' });
+    const final = await waitFor('the canceled callback', () =>
+      receiver.received.find((r) => r.body.type === 'canceled'),
+    );
+    assert.equal(final.body.jobId, 'job-order');
+    assert.equal((await agent.call('GET', '/healthz')).status, 200, 'a push-mode agent keeps serving');
+  } finally {
+    await agent.stop();
+    await receiver.close();
+  }
+});

@@ -240,3 +240,32 @@ async function waitForExit(
     clearTimeout(t);
   }
 }
+
+test('pull mode: a {cancel: true} answer to the ready callback stops the pulling; exit 0, no job', async () => {
+  const receiver = await startCallbackReceiver({
+    handle: (req) =>
+      req.path === '' && req.body.type === 'ready' ? { status: 200, body: { cancel: true } } : { status: 204 },
+  });
+  const agent = await startAgentProcess({
+    host: '127.0.0.77',
+    // Slow pulls, so the ready answer arrives while the agent waits to ask again.
+    env: {
+      CALLBACK_URL: receiver.url,
+      JOB_ID: 'j7',
+      ...PULL,
+      AGENT_STARTUP_BASE_DELAY_MS: '2000',
+      AGENT_STARTUP_MAX_DELAY_MS: '2000',
+    },
+  });
+  try {
+    const exit = await waitForExit(agent.exited);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(
+      agent.logs().some((l) => l.msg === 'canceled by the controller before the start; not asking for it any more'),
+    );
+    assert.ok(!receiver.received.some((r) => r.path === '/result'), 'no job, nothing uploaded');
+  } finally {
+    await agent.stop();
+    await receiver.close();
+  }
+});
