@@ -104,9 +104,10 @@ export function createArmHandler(deps: ArmDeps) {
         { 'Retry-After': String(retryAfter) },
       );
     }
+    // The header ACI sends on creates and deletes (azure-sdk-for-js arm-containerinstance recordings,
+    // recording_containergroups_create_test.json / _delete_test.json: "…-resource-requests-pt5m": "99").
     if (limit > 0)
-      hdrs['x-ms-ratelimit-remaining-resource'] =
-        `Microsoft.ContainerInstance/ContainerGroup${kind === 'creates' ? 'Creates' : 'Deletes'}PT5M;${limit - times.length - 1}`;
+      hdrs['x-ms-ratelimit-remaining-subscription-resource-requests-pt5m'] = String(limit - times.length - 1);
     return () => times.push(Date.now());
   }
   // Writes to one group are serialised (two concurrent PUTs of a new name must not create it twice).

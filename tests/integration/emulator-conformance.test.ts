@@ -208,6 +208,27 @@ describe('azure emulator: conformance with Azure (ARM + ACI)', () => {
     for (const n of ['q-1', 'q-2', 'q-3']) await remove(n);
   });
 
+  it('creates and deletes report the 5-minute budget left in the recorded header', async () => {
+    // azure-sdk-for-js arm-containerinstance recordings (create and delete tests):
+    // "x-ms-ratelimit-remaining-subscription-resource-requests-pt5m": "99" with ACI's 100 per 5 minutes.
+    const H = 'x-ms-ratelimit-remaining-subscription-resource-requests-pt5m';
+    emu.setFaults({ createsPer5Min: 100, deletesPer5Min: 100 });
+    try {
+      const first = await put('rate-1', group({ cpu: 0.1, memoryInGB: 0.1 }));
+      const second = await put('rate-2', group({ cpu: 0.1, memoryInGB: 0.1 }));
+      assert.deepEqual([first.status, second.status], [201, 201]);
+      const left = Number(first.headers[H]);
+      assert.ok(left >= 0 && left < 100, `${H}: ${String(first.headers[H])}`);
+      assert.equal(Number(second.headers[H]), left - 1, 'one create less left');
+      await running('rate-1');
+      const deleted = await call(emu, 'DELETE', url('rate-1'), { token });
+      assert.match(String(deleted.headers[H]), /^\d+$/);
+      await remove('rate-2');
+    } finally {
+      emu.setFaults({ createsPer5Min: 0, deletesPer5Min: 0 });
+    }
+  });
+
   it('async operation status has the recorded shape', async () => {
     // azure-sdk-for-js arm-containerinstance recordings/node/containerinstance_test/
     // recording_containergroups_create_test.json: 201 + Azure-AsyncOperation
