@@ -123,8 +123,8 @@ test(
   async () => {
     const { page, watch } = await openPage();
     await signIn(page, KEYS.contoso, 'contoso');
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('aci-batch.key')), KEYS.contoso);
-    assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing in local storage');
+    assert.equal(await page.evaluate('sessionStorage.getItem("aci-batch.key")'), KEYS.contoso);
+    assert.equal(await page.evaluate('localStorage.length'), 0, 'nothing in local storage');
 
     await page.getByRole('button', { name: 'Load sample data' }).click();
     await page.getByRole('button', { name: 'Submit', exact: true }).click();
