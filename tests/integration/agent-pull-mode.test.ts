@@ -92,6 +92,8 @@ test('pull mode: start pulled after two "not yet", job run, result and artifacts
         { name: 'report.csv', contentType: 'text/csv; charset=utf-8', bytes: 17, uploaded: true },
         { name: 'result.json', contentType: 'application/json', bytes: json.raw.length, uploaded: true },
       ],
+      artifactCount: 2,
+      uploadedCount: 2,
     });
     const order = receiver.received.map((r) => r.path || String(r.body.type));
     assert.ok(
@@ -105,6 +107,48 @@ test('pull mode: start pulled after two "not yet", job run, result and artifacts
       'announced itself too',
     );
     assert.ok(!agent.output().includes(TOKEN), 'the token is never logged');
+  } finally {
+    await agent.stop();
+    await receiver.close();
+  }
+});
+
+test('pull mode: an upload that keeps failing is reported, not fatal; the final callback lists at most 100 artifacts', async () => {
+  const files = [
+    'node',
+    '-e',
+    "for (let i = 0; i < 150; i++) require('fs').writeFileSync(process.env.RESULT_DIR + '/f' + i + '.txt', 'x')",
+  ];
+  const receiver = await startCallbackReceiver({
+    handle: (req) => {
+      if (req.path === '/start') return { status: 200, body: { jobId: 'job-many', command: files } };
+      if (req.path === '/artifacts/f1.txt') return { status: 500 };
+      return { status: 200 };
+    },
+  });
+  const agent = await startAgentProcess({
+    host: '127.0.0.78',
+    env: { CALLBACK_URL: receiver.url, JOB_ID: 'job-many', AGENT_CALLBACK_ATTEMPTS: '2', ...PULL },
+  });
+  try {
+    const exit = await waitForExit(agent.exited);
+    assert.deepEqual(exit, { code: 0, signal: null }, 'the final callback was delivered');
+    assert.equal(receiver.received.filter((r) => r.path === '/artifacts/f1.txt').length, 2, 'retried, then given up');
+    assert.equal(receiver.received.filter((r) => r.path.startsWith('/artifacts/') && r.status === 200).length, 149);
+    const uploads = receiver.received.filter((r) => r.path === '').at(-1)!.body.uploads as {
+      result: boolean;
+      artifacts: { name: string; uploaded: boolean }[];
+      artifactCount: number;
+      uploadedCount: number;
+    };
+    assert.equal(uploads.result, true);
+    assert.equal(uploads.artifactCount, 150);
+    assert.equal(uploads.uploadedCount, 149);
+    assert.equal(uploads.artifacts.length, 100);
+    assert.deepEqual(
+      uploads.artifacts.filter((a) => !a.uploaded).map((a) => a.name),
+      ['f1.txt'],
+    );
   } finally {
     await agent.stop();
     await receiver.close();

@@ -88,6 +88,7 @@ test('start mode, array task and startup tuning: defaults, values, and every bad
     maxDelayMs: 5_000,
     heartbeatIntervalMs: 0,
     uploadTimeoutMs: 300_000,
+    uploadBudgetMs: 900_000,
   });
   const p = loadConfig({
     JOB_TOKEN: 't',

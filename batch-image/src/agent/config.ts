@@ -46,6 +46,8 @@ export interface StartupTuning {
   heartbeatIntervalMs: number;
   /** Pull mode: timeout of one upload (PUT of the result or of one artifact). */
   uploadTimeoutMs: number;
+  /** Pull mode: no upload (try) starts after this long since the job ended; the rest are reported not uploaded. */
+  uploadBudgetMs: number;
 }
 
 export interface CallbackTuning {
@@ -183,6 +185,7 @@ export function loadConfig(env: Env = process.env): AgentConfig {
       // Pull mode has no /status to poll: the heartbeat is the controller's liveness signal and cancel channel.
       heartbeatIntervalMs: int('AGENT_HEARTBEAT_INTERVAL_MS', startMode === 'pull' ? 15_000 : 0, 0, 3_600_000),
       uploadTimeoutMs: int('AGENT_UPLOAD_TIMEOUT_MS', 300_000, 100, 3_600_000),
+      uploadBudgetMs: int('AGENT_UPLOAD_BUDGET_MS', 900_000, 100, 86_400_000),
     },
   };
   if (errors.length > 0) throw new ConfigError(`Invalid agent configuration: ${errors.join('; ')}`);

@@ -86,13 +86,20 @@ export async function pullStart(opts: {
 export interface UploadReport {
   /** PUT CALLBACK_URL/result accepted. */
   result: boolean;
+  /** The first MAX_LISTED_ARTIFACTS artifacts (the final callback must stay small: the controller caps it). */
   artifacts: (Artifact & { uploaded: boolean })[];
+  artifactCount: number;
+  uploadedCount: number;
 }
+
+/** How many artifacts the final callback lists by name (about 100 bytes each, well under a 64 KiB body). */
+export const MAX_LISTED_ARTIFACTS = 100;
 
 /**
  * Uploads the job's /result body and then each artifact, each retried like the final callback
- * (network errors, timeouts, 408, 429, 5xx) within one budget; never rejects. What could not be
- * uploaded is reported as such in the final callback (`uploads`).
+ * (network errors, timeouts, 408, 429, 5xx; AGENT_CALLBACK_ATTEMPTS tries) within one budget
+ * (AGENT_UPLOAD_BUDGET_MS); never rejects. What could not be uploaded is reported as such in the
+ * final callback (`uploads`).
  */
 export async function uploadResults(opts: {
   config: AgentConfig;
@@ -102,8 +109,12 @@ export async function uploadResults(opts: {
 }): Promise<UploadReport> {
   const { config, log } = opts;
   const base = config.callbackUrl!;
-  const budgetEnd = Date.now() + config.callback.totalBudgetMs;
+  const budgetEnd = Date.now() + config.startup.uploadBudgetMs;
   const put = async (what: string, url: URL, body: Pick<SendOptions, 'json' | 'file'>): Promise<boolean> => {
+    if (Date.now() >= budgetEnd) {
+      log.error('upload skipped: AGENT_UPLOAD_BUDGET_MS is spent', { what });
+      return false;
+    }
     for (let attempt = 0; attempt < config.callback.finalAttempts; attempt++) {
       let retryAfterMs: number | undefined;
       try {
@@ -137,19 +148,18 @@ export async function uploadResults(opts: {
 
   const result = await put('result', appendPath(base, '/result'), { json: opts.resultBody });
   const artifacts: UploadReport['artifacts'] = [];
-  for (const a of listArtifacts(config.resultDir)) {
+  let uploadedCount = 0;
+  const all = listArtifacts(config.resultDir);
+  for (const a of all) {
     const found = findArtifact(config.resultDir, a.name);
     const uploaded = found
       ? await put(`artifact ${a.name}`, appendPath(base, `/artifacts/${encodeURIComponent(a.name)}`), {
           file: { path: found.path, contentType: found.contentType, bytes: found.bytes },
         })
       : false;
-    artifacts.push({ ...a, uploaded });
+    if (uploaded) uploadedCount++;
+    if (artifacts.length < MAX_LISTED_ARTIFACTS) artifacts.push({ ...a, uploaded });
   }
-  log.info('uploads done', {
-    result: result,
-    artifacts: artifacts.length,
-    uploaded: artifacts.filter((a) => a.uploaded).length,
-  });
-  return { result, artifacts };
+  log.info('uploads done', { result, artifacts: all.length, uploaded: uploadedCount });
+  return { result, artifacts, artifactCount: all.length, uploadedCount };
 }
