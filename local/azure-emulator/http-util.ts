@@ -1,6 +1,7 @@
 // Small helpers shared by the ARM, registry and identity listeners.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { answerExpectContinue, BodyTooLargeError, readBoundedBody, tooLargeHeaders } from '../kit';
 
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -16,21 +17,27 @@ export class HttpError extends Error {
   }
 }
 
-export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new HttpError(413, 'RequestEntityTooLarge', `The request body exceeds ${limit} bytes.`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+/** The request body, at most `limit` bytes; beyond → 413 `RequestEntityTooLarge` (local/kit's one 413 behaviour). */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  try {
+    return await readBoundedBody(req, limit);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw tooLarge(limit);
+    throw err;
+  }
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, 'RequestEntityTooLarge', `The request body exceeds ${limit} bytes.`, {
+    ...tooLargeHeaders,
+  });
+}
+
+/** A client that sends `Expect: 100-continue` with a declared body over the cap gets the 413 instead of "100 Continue". */
+export function refuseOversizedUploads(server: Server, limit = MAX_BODY_BYTES): void {
+  answerExpectContinue(server, limit, (_req, res) => {
+    const e = tooLarge(limit);
+    sendJson(res, e.status, { error: { code: e.code, message: e.message } }, e.headers);
   });
 }
 

@@ -12,7 +12,7 @@ import { Cgroups } from './cgroups';
 import { ContainerGroupManager } from './container-groups';
 import { GroupSandboxes } from './container-groups/sandbox';
 import { DEFAULT_FAULTS, FaultState, type Faults } from './faults';
-import { HttpError, readBody, sendJson } from './http-util';
+import { HttpError, readBody, refuseOversizedUploads, sendJson } from './http-util';
 import { IdentityRegistry } from './identities';
 import { handleIdentityRequest } from './identity-endpoint';
 import { Grants } from './rbac';
@@ -316,6 +316,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     handleIdentityRequest({ identities, identityHeader, secret, log, ...(grants ? { grants } : {}) }, req, res),
   );
   for (const s of [armServer, registryServer, identityServer]) s.keepAliveTimeout = 5000;
+  for (const s of [armServer, registryServer]) refuseOversizedUploads(s);
 
   const basePort = options.port ?? 0;
   const armPort = await listen(armServer, basePort);

@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './logger';
 import { RouteTable, parseTemplate, splitPath } from './routes';
 import { Store } from './durable/store';
 import { TimerTriggers } from './timer-triggers';
+import { answerExpectContinue, BodyTooLargeError, readBoundedBody, tooLargeHeaders } from '../kit';
 
 export interface HostOptions {
   appDir: string;
@@ -53,14 +54,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     else sendError(res, 503, 'NotReady', 'The host is starting.');
   });
   server.keepAliveTimeout = 5_000;
-  // A client that asks before sending (Expect: 100-continue) gets the 413 instead of "100 Continue"
-  // when its declared body is over the cap, so it never sends the body; otherwise the body it streams
-  // into a connection being closed can make the peer's TCP reset discard the 413 unread.
-  server.on('checkContinue', (req, res) => {
-    if (declaresTooLarge(req, maxBodyBytes)) return rejectTooLarge(res, maxBodyBytes);
-    res.writeContinue();
-    server.emit('request', req, res);
-  });
+  // One 413 behaviour with the emulator (local/kit/body.ts): a client that asks before sending
+  // (Expect: 100-continue) gets the 413 instead of "100 Continue" when its declared body is over the cap.
+  answerExpectContinue(server, maxBodyBytes, (_req, res) => rejectTooLarge(res, maxBodyBytes));
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(options.port, host, () => {
@@ -169,13 +165,13 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     const url = new URL(req.url ?? '/', 'http://local');
     const segments = splitPath(url.pathname);
     const method = (req.method ?? 'GET').toUpperCase();
-    if (declaresTooLarge(req, maxBodyBytes)) {
-      rejectTooLarge(res, maxBodyBytes);
-      req.resume();
-      return;
+    let body: Buffer;
+    try {
+      body = await readBoundedBody(req, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return rejectTooLarge(res, maxBodyBytes);
+      throw err;
     }
-    const body = await readBody(req, maxBodyBytes);
-    if (body === undefined) return rejectTooLarge(res, maxBodyBytes);
 
     // Durable HTTP API: public webhook routes and the rpcBaseUrl the durable client uses.
     let apiSegments: string[] | undefined;
@@ -264,42 +260,14 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   };
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((ok, fail) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        ok(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!over) ok(Buffer.concat(chunks));
-    });
-    req.on('error', fail);
-  });
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(body));
 }
 
-function declaresTooLarge(req: IncomingMessage, maxBodyBytes: number): boolean {
-  const declared = Number(req.headers['content-length']);
-  return Number.isFinite(declared) && declared > maxBodyBytes;
-}
-
 function rejectTooLarge(res: ServerResponse, maxBodyBytes: number): void {
-  res.setHeader('connection', 'close');
+  for (const [k, v] of Object.entries(tooLargeHeaders)) res.setHeader(k, v);
   sendError(res, 413, 'BodyTooLarge', `The request body is larger than ${maxBodyBytes} bytes.`);
 }
 

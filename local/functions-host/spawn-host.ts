@@ -1,7 +1,8 @@
-// Starts the host CLI as a child process and waits for its ready line. Used by tests and usable by
-// local/stack: the parent reads `{"ready":true,"baseUrl":...}` from stdout; logs arrive on stderr.
+// Starts the host CLI as a child process and waits for its ready line (local/kit's spawnReady). Used by
+// tests and usable by local/stack: the parent reads `{"ready":true,"baseUrl":...}` from stdout; logs go to stderr.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { jsonLine, spawnReady } from '../kit';
 
 export interface SpawnedHost {
   baseUrl: string;
@@ -32,60 +33,28 @@ export function hostArgs(o: SpawnOptions): string[] {
   return args;
 }
 
-export function spawnHost(o: SpawnOptions): Promise<SpawnedHost> {
-  const child = spawn(process.execPath, hostArgs(o), {
+export async function spawnHost(o: SpawnOptions): Promise<SpawnedHost> {
+  const timeoutMs = o.readyTimeoutMs ?? 20_000;
+  const ready = await spawnReady({
+    command: process.execPath,
+    args: hostArgs(o),
     env: { ...process.env, ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    what: 'host ready line',
+    timeoutMs,
+    // The ready line is the only line the host prints; `npm run` (without --silent) adds its own banner first.
+    match: (line, stream) => {
+      const l = jsonLine<{ ready?: boolean; baseUrl?: string }>(line, stream);
+      if (l && (!l.ready || !l.baseUrl)) throw new Error(`unexpected ready line ${line}`);
+      return l?.baseUrl;
+    },
   });
-  let out = '';
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`host not ready within ${o.readyTimeoutMs ?? 20000} ms:\n${err}`));
-    }, o.readyTimeoutMs ?? 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`host exited with ${code} before it was ready:\n${err}`));
-    });
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      // The ready line is the only line the host prints; `npm run` (without --silent) adds its own banner first.
-      const readyLine = out.split('\n').find((l, i, all) => i < all.length - 1 && l.startsWith('{'));
-      if (readyLine === undefined) return;
-      clearTimeout(timer);
-      try {
-        const line = JSON.parse(readyLine) as { ready?: boolean; baseUrl?: string };
-        if (!line.ready || !line.baseUrl) throw new Error(`unexpected ready line ${readyLine}`);
-        const baseUrl = line.baseUrl;
-        resolve({
-          baseUrl,
-          child,
-          stderr: () => err,
-          async stop(graceMs = 10_000) {
-            if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-            child.kill('SIGTERM');
-            const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-            const code = await exited;
-            clearTimeout(t);
-            return code;
-          },
-          async kill() {
-            if (child.exitCode !== null || child.signalCode !== null) return;
-            child.kill('SIGKILL');
-            await exited;
-          },
-        });
-      } catch (e) {
-        child.kill('SIGKILL');
-        reject(e as Error);
-      }
-    });
-  });
+  return {
+    baseUrl: ready.value,
+    child: ready.child,
+    stderr: ready.stderr,
+    stop: (graceMs = 10_000) => ready.stop(graceMs),
+    kill: ready.kill,
+  };
 }
 
 /** Runs the CLI expecting it to fail at startup; resolves with its exit code and stderr. */

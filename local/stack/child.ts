@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { ChildLines, groupAlive, signalGroup, waitUntil } from '../kit';
 
 export interface ChildSpec {
   /** Component name used in every message ("azure-emulator", "azurite", "functions-host"). */
@@ -38,8 +39,9 @@ export class ManagedChild {
   private proc: ChildProcess | undefined;
   private tail: string[] = [];
   private log: WriteStream | undefined;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private lines: ChildLines | undefined;
   private exited: Promise<void> = Promise.resolve();
+  /** Listeners stay across restarts (registered before the first start). */
   private lineListeners: Array<(line: string, stream: 'stdout' | 'stderr') => void> = [];
 
   constructor(private readonly spec: ChildSpec) {
@@ -54,6 +56,10 @@ export class ManagedChild {
     return this.proc !== undefined && this.exitInfo === undefined;
   }
 
+  private get exitInfo(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    return this.lines?.exitInfo;
+  }
+
   lastLines(n = TAIL_LINES): string[] {
     return this.tail.slice(-n);
   }
@@ -62,7 +68,6 @@ export class ManagedChild {
   start(): void {
     if (this.running) throw new ComponentError(this.name, 'already running');
     this.tail = [];
-    this.exitInfo = undefined;
     this.log = createWriteStream(this.spec.logFile, { flags: 'a' });
     this.log.write(`\n---- ${new Date().toISOString()} start ${this.spec.command} ${this.spec.args.join(' ')}\n`);
     // detached: a new session/process group, so that stop() can signal everything the component
@@ -75,20 +80,17 @@ export class ManagedChild {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
-    this.exited = new Promise<void>((resolve) => {
-      proc.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        this.log?.write(`---- ${new Date().toISOString()} exit code=${code} signal=${signal}\n`);
-        resolve();
-      });
-      proc.once('error', (err) => {
-        this.remember(`spawn error: ${err.message}`);
-        this.exitInfo = { code: null, signal: null };
-        resolve();
-      });
+    // Lines are kept in the tail and the log file here, not in the kit's copy.
+    const lines = new ChildLines(proc, 0);
+    this.lines = lines;
+    lines.onLine((line, stream) => {
+      this.remember(line);
+      this.log?.write(line + '\n');
+      for (const l of [...this.lineListeners]) l(line, stream);
     });
-    this.readLines(proc.stdout!, 'stdout');
-    this.readLines(proc.stderr!, 'stderr');
+    this.exited = lines.exited.then(({ code, signal }) => {
+      this.log?.write(`---- ${new Date().toISOString()} exit code=${code} signal=${signal}\n`);
+    });
   }
 
   onLine(listener: (line: string, stream: 'stdout' | 'stderr') => void): () => void {
@@ -102,50 +104,17 @@ export class ManagedChild {
    * Resolves with the first stdout line for which `match` returns a value; rejects with the
    * component's last output if the process exits first or the deadline passes.
    */
-  waitFor<T>(
+  async waitFor<T>(
     what: string,
     match: (line: string, stream: 'stdout' | 'stderr') => T | undefined,
     timeoutMs: number,
   ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const done = (fn: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        off();
-        fn();
-      };
-      const off = this.onLine((line, stream) => {
-        let value: T | undefined;
-        try {
-          value = match(line, stream);
-        } catch (err) {
-          done(() =>
-            reject(new ComponentError(this.name, `unexpected ${what}: ${(err as Error).message}`, this.lastLines())),
-          );
-          return;
-        }
-        if (value !== undefined) done(() => resolve(value));
-      });
-      const timer = setTimeout(() => {
-        done(() =>
-          reject(
-            new ComponentError(this.name, `no ${what} within ${Math.round(timeoutMs / 1000)} s`, this.lastLines()),
-          ),
-        );
-      }, timeoutMs);
-      void this.exited.then(() => {
-        if (this.exitInfo) {
-          const { code, signal } = this.exitInfo;
-          done(() =>
-            reject(
-              new ComponentError(this.name, `exited (code ${code}, signal ${signal}) before ${what}`, this.lastLines()),
-            ),
-          );
-        }
-      });
-    });
+    if (!this.lines) throw new ComponentError(this.name, 'not started');
+    try {
+      return await this.lines.waitFor(what, match, timeoutMs);
+    } catch (err) {
+      throw new ComponentError(this.name, (err as Error).message, this.lastLines());
+    }
   }
 
   /** SIGTERM to the process group, SIGKILL after `graceMs`; resolves when the leader has exited. */
@@ -206,54 +175,4 @@ export class ManagedChild {
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES * 4) this.tail = this.tail.slice(-TAIL_LINES);
   }
-
-  private readLines(stream: NodeJS.ReadableStream, kind: 'stdout' | 'stderr'): void {
-    let buffered = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).replace(/\r$/, '');
-        buffered = buffered.slice(nl + 1);
-        this.emitLine(line, kind);
-      }
-    });
-    stream.on('end', () => {
-      if (buffered) this.emitLine(buffered, kind);
-      buffered = '';
-    });
-  }
-
-  private emitLine(line: string, kind: 'stdout' | 'stderr'): void {
-    this.remember(line);
-    this.log?.write(line + '\n');
-    for (const l of [...this.lineListeners]) l(line, kind);
-  }
-}
-
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export async function waitUntil(cond: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return true;
 }

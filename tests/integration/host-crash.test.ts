@@ -6,6 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnHost, type SpawnedHost } from '../../local/functions-host/spawn-host';
+import { waitFor as kitWaitFor } from '../../local/kit';
+
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> =>
+  kitWaitFor(what, fn, { timeoutMs, intervalMs: 25 });
 
 const appDir = join(__dirname, '..', 'fixtures', 'durable-app');
 const tmp = mkdtempSync(join(tmpdir(), 'host-crash-'));
@@ -24,20 +28,6 @@ const lines = (): string[] =>
         .split('\n')
         .filter((l) => l.length > 0)
     : [];
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  deadlineMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 test('SIGKILL mid fan-out and with a timer pending: after a restart every instance finishes correctly', async () => {
   const n = 60;
