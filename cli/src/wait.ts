@@ -1,7 +1,7 @@
 // Follows a job to its end: a live progress bar (cli-progress) with state, phase and message on a
 // terminal, one line per change otherwise, and with --json one status document per change (the last
 // line is the final status). Transient API trouble (5xx, network) is retried, not fatal.
-import { SingleBar } from 'cli-progress';
+import { Presets, SingleBar } from 'cli-progress';
 import { TERMINAL_STATES, type ApiClient, type JobStatus } from './api-client';
 import { CliError, EXIT } from './exit-codes';
 import { pct } from './format';
@@ -22,15 +22,18 @@ export async function waitForJob(client: ApiClient, id: string, opts: WaitOption
   const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
   const tty = !opts.json && opts.stderr.isTTY === true;
   const bar = tty
-    ? new SingleBar({
-        stream: opts.stderr as NodeJS.WritableStream,
-        format: '{bar} {percentage}% | {state} · {phase} | {message}',
-        barsize: 30,
-        hideCursor: true,
-        clearOnComplete: false,
-        linewrap: false,
-        fps: 10,
-      })
+    ? new SingleBar(
+        {
+          stream: opts.stderr as NodeJS.WritableStream,
+          format: '{bar} {percentage}% | {state} · {phase} | {message}',
+          barsize: 30,
+          hideCursor: true,
+          clearOnComplete: false,
+          linewrap: false,
+          fps: 10,
+        },
+        Presets.shades_classic,
+      )
     : undefined;
   let interrupted = false;
   void opts.interrupted?.then(() => (interrupted = true));
