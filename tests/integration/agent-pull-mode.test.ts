@@ -197,6 +197,37 @@ test('pull mode: the controller answers a heartbeat with {cancel: true} and the 
   }
 });
 
+test('pull mode: SIGTERM while running sends the final callback at once, without uploads, and exits 0', async () => {
+  const receiver = await startCallbackReceiver({
+    handle: (req) =>
+      req.path === '/start' ? { status: 200, body: { jobId: 'job-term', command: TREE } } : { status: 200 },
+  });
+  const agent = await startAgentProcess({
+    host: '127.0.0.79',
+    env: { CALLBACK_URL: receiver.url, JOB_ID: 'job-term', ...PULL },
+  });
+  try {
+    await waitFor('the command to record its pids', () => {
+      try {
+        return readFileSync(join(agent.resultDir, 'pids.json'), 'utf8');
+      } catch {
+        return undefined;
+      }
+    });
+    agent.proc.kill('SIGTERM');
+    const exit = await waitForExit(agent.exited);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    const final = receiver.received.filter((r) => r.path === '').at(-1)!;
+    assert.equal(final.body.type, 'canceled');
+    assert.equal((final.body.error as { code: string }).code, 'AgentShutdown');
+    assert.equal(final.body.uploads, undefined, 'no uploads while shutting down');
+    assert.ok(!receiver.received.some((r) => r.method === 'PUT'));
+  } finally {
+    await agent.stop();
+    await receiver.close();
+  }
+});
+
 test('pull mode: a refused start request (403) ends the agent with exit code 3 and no job', async () => {
   const receiver = await startCallbackReceiver({
     handle: (req) =>

@@ -44,6 +44,7 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
     : undefined;
   const pull = config.startMode === 'pull';
   const pullAbort = new AbortController();
+  let shuttingDown = false;
 
   /** The body GET /result answers with; in pull mode it is uploaded instead. */
   const resultBody = (): Record<string, unknown> => {
@@ -56,9 +57,10 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
     };
   };
   // Runs once, before the final callback's first try: it is then complete when the controller reads it.
+  // Not while shutting down (SIGTERM, a Spot eviction): the final callback must fit in the budget.
   const beforeFinal = async (): Promise<Record<string, unknown>> => {
     const summary = model.summarize?.(runner.result);
-    const uploads = pull ? await uploadResults({ config, resultBody: resultBody(), log }) : undefined;
+    const uploads = pull && !shuttingDown ? await uploadResults({ config, resultBody: resultBody(), log }) : undefined;
     return { ...(summary ? { summary } : {}), ...(uploads ? { uploads } : {}) };
   };
   let finished: () => void = () => undefined;
@@ -81,7 +83,6 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
     }
   });
 
-  let shuttingDown = false;
   const startDeps: StartDeps = {
     config,
     runner,
