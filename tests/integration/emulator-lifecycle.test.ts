@@ -104,7 +104,19 @@ describe('azure emulator: lifecycle with the real SDK clients', () => {
 
   it('resolves tags to digests and lists through the ACR client', async () => {
     const o = await scenario(emu.ready, 'registry');
-    assert.deepEqual(o.repositories, ['test/busy', 'test/crash', 'test/http', 'test/hog', 'test/orphans'].sort());
+    assert.deepEqual(
+      o.repositories,
+      [
+        'test/busy',
+        'test/crash',
+        'test/flood',
+        'test/http',
+        'test/hog',
+        'test/oom-child',
+        'test/orphans',
+        'test/prober',
+      ].sort(),
+    );
     assert.match(String(o.digest), /^sha256:[0-9a-f]{64}$/);
     assert.equal(o.latestDigest, o.digest, 'two tags with one definition share the digest');
     assert.equal(o.manifestDigest, o.digest);
