@@ -14,6 +14,7 @@ const REQUIRED = [
   'tlsKeyFile',
   'tenantId',
   'subscriptionId',
+  'adminToken',
 ] as const satisfies readonly (keyof FullEmulatorInfo)[];
 
 /** The fields of the emulator's ready line the stack needs, plus everything it reported. */

@@ -347,7 +347,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   log(`functions host ready: ${hostBaseUrl}/api`);
 
   const admin = <T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<JsonResponse<T>> =>
-    requestJson<T>(`${adminUrl}${path.startsWith('/') ? path : '/' + path}`, { ca, ...init });
+    requestJson<T>(`${adminUrl}${path.startsWith('/') ? path : '/' + path}`, {
+      ca,
+      ...init,
+      // The emulator's admin API is behind the token of its ready line (a tenant's container cannot use it).
+      headers: { authorization: `Bearer ${emulator.adminToken}` },
+    });
 
   const listGroups = async (): Promise<EmulatorGroup[]> => {
     const r = await admin<unknown>('/groups');
