@@ -20,6 +20,7 @@ export const API_ERROR_CODES = {
   payloadTooLarge: 'PayloadTooLarge',
   queueFull: 'QueueFull',
   serviceUnavailable: 'ServiceUnavailable',
+  noResult: 'NoResult',
   internal: 'InternalError',
 } as const;
 

@@ -12,7 +12,7 @@ import {
   tenantUsage,
   tryGrant,
   type LedgerEntry,
-} from '../../orchestration/src/tenants/admission';
+} from '../../orchestration/src/admission/ledger';
 import { MemoryLedger } from '../fixtures/tenants/harness';
 
 const T0 = new Date('2026-01-01T00:00:00Z');

@@ -4,15 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { judgeGroup, sweep } from '../../orchestration/src/sweeper/sweep';
 import { classifyArmError } from '../../orchestration/src/azure/arm-errors';
-import {
-  buildContainerGroup,
-  toGroupView,
-  type ContainerGroups,
-  type GroupSummary,
-} from '../../orchestration/src/azure/aci';
+import { buildContainerGroup, toGroupView } from '../../orchestration/src/azure/aci';
+import type { ContainerGroups, GroupSummary } from '../../orchestration/src/ports';
+import { createAdmission } from '../../orchestration/src/admission/service';
 import { decodeJobError, encodeJobError, TAGS, type JobStatus } from '../../orchestration/src/contracts';
 import { encodeForActivity, jobError } from '../../orchestration/src/errors';
-import { enqueue } from '../../orchestration/src/tenants/admission';
+import { enqueue } from '../../orchestration/src/admission/ledger';
 import { MemoryLedger, silentLog } from '../fixtures/tenants/harness';
 import { scrubText } from '../../orchestration/src/logging';
 
@@ -99,7 +96,12 @@ describe('sweeper', () => {
     });
     const report = await sweep({
       groups,
-      ledger,
+      admission: createAdmission({
+        store: ledger,
+        global: { maxCores: 100, maxGroups: 100, maxCreatesPer5Min: 100 },
+        limitsOf: () => lim,
+        now: () => NOW,
+      }),
       log: silentLog,
       now: () => NOW,
       lookup: async (id) => (id === 'a--live' ? { runtimeStatus: 'Running', status: undefined } : undefined),

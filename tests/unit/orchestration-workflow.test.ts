@@ -10,7 +10,6 @@ import {
   EVENTS,
   type GroupView,
   type JobInput,
-  type JobRunState,
   type JobStatus,
   type Observation,
 } from '../../orchestration/src/contracts';
@@ -27,9 +26,15 @@ import {
   MAX_UNREACHABLE_POLLS,
   teardownAction,
   usageOf,
-  initialRunState,
 } from '../../orchestration/src/workflows/job-decisions';
 import { SETTINGS } from '../fixtures/tenants/harness';
+import {
+  fromEnvelope,
+  initialRunState,
+  toEnvelope as runToEnvelope,
+  type JobRunState,
+} from '../../orchestration/src/workflows/run-state';
+import type { JobEnvelope } from '../../orchestration/src/contracts';
 
 class FakeTask implements TaskLike {
   isCompleted = false;
@@ -91,6 +96,9 @@ interface RunResult {
   timersLeftRunning: number;
 }
 
+/** The orchestration input for a first generation (a JobInput) or a later one (a run state). */
+const toEnvelope = (x: JobInput | JobRunState): JobEnvelope => ('jobId' in x ? { job: x } : runToEnvelope(x));
+
 function drive(input: JobInput | JobRunState, script: Script, maxSteps = 5000): RunResult {
   let now = new Date('2026-01-01T00:00:00.000Z');
   const calls: RunResult['calls'] = [];
@@ -114,8 +122,10 @@ function drive(input: JobInput | JobRunState, script: Script, maxSteps = 5000): 
     },
     waitForExternalEvent: (name: string) => new FakeTask('event', name, undefined),
     setCustomStatus: (s: unknown) => statuses.push(JSON.parse(JSON.stringify(s)) as JobStatus),
-    continueAsNew: (x: unknown) => (continuedWith = JSON.parse(JSON.stringify(x)) as JobRunState),
-    getInput: <T>() => JSON.parse(JSON.stringify(input)) as T,
+    // The orchestrator hands over an envelope; tests read the run state inside it.
+    continueAsNew: (x: unknown) =>
+      (continuedWith = fromEnvelope(JSON.parse(JSON.stringify(x)) as JobEnvelope, now.toISOString())),
+    getInput: <T>() => JSON.parse(JSON.stringify(toEnvelope(input))) as T,
   };
   const orchestrator = createJobOrchestrator({ retryOptions: (p) => p, log: () => undefined });
   const gen = orchestrator({ df } as unknown as OrchestrationContextLike);
@@ -504,7 +514,11 @@ describe('orchestrator decisions', () => {
   test('readiness needs Running + IP; Failed provisioning and exited containers fail', () => {
     assert.deepEqual(decideReadiness(runningView('1.2.3.4'), null), { kind: 'ready', ip: '1.2.3.4' });
     assert.equal(decideReadiness({ ...runningView(), ip: null }, null).kind, 'wait');
-    assert.equal(decideReadiness({ ...runningView(), exists: false }, null).kind, 'wait');
+    // Issue 10 finding 4: ARM answered the PUT with the group, so a 404 while provisioning means it is
+    // gone (it used to wait as "not visible yet" until the 600 s deadline).
+    const gone = decideReadiness({ ...runningView(), exists: false }, null);
+    assert.equal(gone.kind, 'failed');
+    assert.equal(gone.kind === 'failed' && gone.error.code, 'GroupDisappeared');
     assert.equal(
       decideReadiness({ ...runningView(), provisioningState: 'Failed', lastEvent: 'Failed: pull' }, null).kind,
       'failed',

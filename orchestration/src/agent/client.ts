@@ -4,26 +4,7 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { isIP } from 'node:net';
 import { JOB_ERROR_CODES, type AgentState, type AgentStatusView } from '../contracts';
 import { jobError } from '../errors';
-
-export interface AgentResult {
-  jobId: string;
-  state: AgentState;
-  result: unknown;
-  artifacts: { name: string; contentType: string; bytes: number }[];
-}
-
-export type StartAnswer =
-  { ok: true } | { ok: false; code: string; message: string; details?: { field: string; message: string }[] };
-
-export interface AgentClient {
-  healthy(ip: string): Promise<boolean>;
-  start(ip: string, token: string, body: { jobId: string; input?: unknown; command?: string[] }): Promise<StartAnswer>;
-  status(ip: string, token: string): Promise<AgentStatusView>;
-  cancel(ip: string, token: string): Promise<boolean>;
-  /** undefined while the job has not finished (409) or when the agent is gone. */
-  result(ip: string, token: string): Promise<AgentResult | undefined>;
-  artifact(ip: string, token: string, name: string): Promise<Buffer | undefined>;
-}
+import type { AgentClient, AgentResult } from '../ports';
 
 export interface AgentClientOptions {
   port: number;

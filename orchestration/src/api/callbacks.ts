@@ -4,13 +4,14 @@
 // finds no such job (404). The event only wakes the monitor, which re-reads the agent's /status.
 import { Ajv2020 } from 'ajv/dist/2020';
 import { EVENTS, instanceIdOf, isTerminalState } from '../contracts';
-import { CodedError, notFound, validationFailed } from '../errors';
+import { API_ERROR_CODES, CodedError, notFound, validationFailed } from '../errors';
 import type { Logger } from '../logging';
 import { ajvProblems } from '../tenants/ajv-problems';
 import type { TenantDirectory } from '../tenants/types';
 import { verifyCallbackToken } from '../security/callback-token';
 import { json, readJson, segment, type ApiRequest, type ApiResponse } from './http';
-import { jobInputOf, statusOf, type JobsBackend } from './job-backend';
+import type { JobsBackend } from '../ports';
+import { jobViewOf } from './job-view';
 import { CALLBACK_SCHEMA, JOB_ID_PATTERN } from './schemas';
 
 const validate = new Ajv2020({ allErrors: true, strict: false }).compile(CALLBACK_SCHEMA);
@@ -27,7 +28,7 @@ export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: J
     const jobId = segment(req, 'id', JOB_ID_PATTERN);
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get('authorization') ?? '');
     if (!verifyCallbackToken(deps.signingKey, jobId, m?.[1])) {
-      throw new CodedError({ code: 'Unauthorized', httpStatus: 401, message: 'Invalid callback token.' });
+      throw new CodedError({ code: API_ERROR_CODES.unauthorized, httpStatus: 401, message: 'Invalid callback token.' });
     }
     const body = await readJson(req, CALLBACK_LIMIT);
     if (!validate(body)) throw validationFailed(ajvProblems(validate.errors));
@@ -45,9 +46,9 @@ export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: J
     if (!tenant) throw notFound('job');
     const instanceId = instanceIdOf(tenant.id, jobId);
     const info = await jobs.get(instanceId);
-    if (!info || jobInputOf(info)?.jobId !== jobId) throw notFound('job');
-    const status = statusOf(info);
-    if (status && isTerminalState(status.state)) return json(200, { accepted: false, reason: 'job already finished' });
+    const view = info && jobViewOf(info);
+    if (!view || view.job.jobId !== jobId) throw notFound('job');
+    if (isTerminalState(view.status.state)) return json(200, { accepted: false, reason: 'job already finished' });
     const event = {
       type: cb.type,
       state: cb.state ?? null,

@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 document, built from the same schema objects the validators compile.
-import { ROUTES } from '../contracts';
+import { ROUTE_PREFIX, ROUTES, type RouteName } from '../contracts';
 import {
   ERROR_SCHEMA,
   JOB_REQUEST_SCHEMA,
@@ -25,14 +25,146 @@ const tenantParam = {
   schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
 };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^j-[a-z0-9]{20}$' } };
+const pathParam = { name: 'path', in: 'path', required: true, schema: { type: 'string' } };
 const common = {
   '401': errorResponse('Missing or invalid API key.'),
   '404': errorResponse("Unknown tenant or job, or another tenant's."),
 };
 const security = [{ bearer: [] }, { apiKey: [] }];
 
+/** One operation per route of the routes table (a route without one does not compile). */
+const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
+  submitJob: {
+    operationId: 'submitJob',
+    security,
+    parameters: [
+      { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 200 } },
+    ],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('JobRequest') } } },
+    responses: {
+      '200': jsonResponse('Repeat of an earlier submission with the same Idempotency-Key.', ref('SubmitResponse')),
+      '202': {
+        ...jsonResponse('Accepted and queued.', ref('SubmitResponse')),
+        headers: { Location: { schema: { type: 'string' } } },
+      },
+      '400': errorResponse('Validation failed (every field at once).'),
+      ...common,
+      '409': errorResponse('Idempotency-Key reused with a different body.'),
+      '413': errorResponse('Body too large.'),
+      '415': errorResponse('Not JSON.'),
+      '429': {
+        ...errorResponse("The tenant's queue is full."),
+        headers: { 'Retry-After': { schema: { type: 'integer' } } },
+      },
+      '503': errorResponse('Could not start the job; retry.'),
+    },
+  },
+  listJobs: {
+    operationId: 'listJobs',
+    security,
+    parameters: Object.entries(LIST_QUERY_SCHEMA).map(([name, schema]) => ({
+      name,
+      in: 'query',
+      required: false,
+      schema,
+    })),
+    responses: {
+      '200': jsonResponse('A page of jobs, newest first.', {
+        type: 'object',
+        properties: {
+          jobs: { type: 'array', items: ref('JobStatus') },
+          continuationToken: { type: ['string', 'null'] },
+        },
+      }),
+      '400': errorResponse('Bad filter.'),
+      ...common,
+    },
+  },
+  getJob: {
+    operationId: 'getJob',
+    security,
+    responses: { '200': jsonResponse('The job status.', ref('JobStatus')), ...common },
+  },
+  cancelJob: {
+    operationId: 'cancelJob',
+    security,
+    responses: {
+      '202': jsonResponse('Cancel requested; the group is deleted.', { type: 'object' }),
+      ...common,
+      '409': errorResponse('The job already finished.'),
+    },
+  },
+  getJobLogs: {
+    operationId: 'getJobLogs',
+    security,
+    responses: {
+      '200': { description: 'Container logs.', content: { 'text/plain': { schema: { type: 'string' } } } },
+      ...common,
+      '409': errorResponse('No logs yet.'),
+    },
+  },
+  getJobResult: {
+    operationId: 'getJobResult',
+    security,
+    responses: {
+      '200': jsonResponse("The batch's result JSON (for the default model: the fit).", {}),
+      ...common,
+      '409': errorResponse('The job has not finished.'),
+    },
+  },
+  getTenant: {
+    operationId: 'getTenant',
+    security,
+    responses: { '200': jsonResponse('Limits, running and queued jobs, usage.', { type: 'object' }), ...common },
+  },
+  health: { operationId: 'health', security: [], responses: { '200': jsonResponse('Alive.', { type: 'object' }) } },
+  openapi: {
+    operationId: 'openapi',
+    security: [],
+    responses: { '200': jsonResponse('This document.', { type: 'object' }) },
+  },
+  ui: {
+    operationId: 'dashboard',
+    security: [],
+    responses: {
+      '200': {
+        description: 'The dashboard page or one of its assets.',
+        content: { 'text/html': { schema: { type: 'string' } } },
+      },
+      '404': errorResponse('No such asset.'),
+    },
+  },
+  callback: {
+    operationId: 'jobCallback',
+    security: [{ callbackToken: [] }],
+    requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+    responses: {
+      '200': jsonResponse('Job already finished; ignored.', { type: 'object' }),
+      '202': jsonResponse('Accepted.', { type: 'object' }),
+      '400': errorResponse('Bad body.'),
+      '401': errorResponse('Bad token.'),
+      '404': errorResponse('Unknown job.'),
+    },
+  },
+};
+
+/** The paths object, assembled from the routes table: path → its parameters and one entry per method. */
+function paths(): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, route] of Object.entries(ROUTES) as [RouteName, (typeof ROUTES)[RouteName]][]) {
+    const key = `${ROUTE_PREFIX}/${route.path.replace('{*', '{')}`;
+    const params = [
+      ...(route.path.includes('{tenant}') ? [tenantParam] : []),
+      ...(route.path.includes('{id}') ? [idParam] : []),
+      ...(route.path.includes('{*path}') ? [pathParam] : []),
+    ];
+    out[key] ??= params.length ? { parameters: params } : {};
+    out[key][route.method.toLowerCase()] = OPERATIONS[name];
+  }
+  return out;
+}
+
 export function buildOpenApi(version: string): Record<string, unknown> {
-  const p = (route: string) => `/api/${route}`;
   return {
     openapi: '3.1.0',
     info: {
@@ -59,136 +191,6 @@ export function buildOpenApi(version: string): Record<string, unknown> {
         Error: ERROR_SCHEMA,
       },
     },
-    paths: {
-      [p(ROUTES.jobs)]: {
-        parameters: [tenantParam],
-        post: {
-          operationId: 'submitJob',
-          security,
-          parameters: [
-            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 200 } },
-          ],
-          requestBody: { required: true, content: { 'application/json': { schema: ref('JobRequest') } } },
-          responses: {
-            '200': jsonResponse(
-              'Repeat of an earlier submission with the same Idempotency-Key.',
-              ref('SubmitResponse'),
-            ),
-            '202': {
-              ...jsonResponse('Accepted and queued.', ref('SubmitResponse')),
-              headers: { Location: { schema: { type: 'string' } } },
-            },
-            '400': errorResponse('Validation failed (every field at once).'),
-            ...common,
-            '409': errorResponse('Idempotency-Key reused with a different body.'),
-            '413': errorResponse('Body too large.'),
-            '415': errorResponse('Not JSON.'),
-            '429': {
-              ...errorResponse("The tenant's queue is full."),
-              headers: { 'Retry-After': { schema: { type: 'integer' } } },
-            },
-            '503': errorResponse('Could not start the job; retry.'),
-          },
-        },
-        get: {
-          operationId: 'listJobs',
-          security,
-          parameters: Object.entries(LIST_QUERY_SCHEMA).map(([name, schema]) => ({
-            name,
-            in: 'query',
-            required: false,
-            schema,
-          })),
-          responses: {
-            '200': jsonResponse('A page of jobs, newest first.', {
-              type: 'object',
-              properties: {
-                jobs: { type: 'array', items: ref('JobStatus') },
-                continuationToken: { type: ['string', 'null'] },
-              },
-            }),
-            '400': errorResponse('Bad filter.'),
-            ...common,
-          },
-        },
-      },
-      [p(ROUTES.job)]: {
-        parameters: [tenantParam, idParam],
-        get: {
-          operationId: 'getJob',
-          security,
-          responses: { '200': jsonResponse('The job status.', ref('JobStatus')), ...common },
-        },
-      },
-      [p(ROUTES.cancel)]: {
-        parameters: [tenantParam, idParam],
-        post: {
-          operationId: 'cancelJob',
-          security,
-          responses: {
-            '202': jsonResponse('Cancel requested; the group is deleted.', { type: 'object' }),
-            ...common,
-            '409': errorResponse('The job already finished.'),
-          },
-        },
-      },
-      [p(ROUTES.logs)]: {
-        parameters: [tenantParam, idParam],
-        get: {
-          operationId: 'getJobLogs',
-          security,
-          responses: {
-            '200': { description: 'Container logs.', content: { 'text/plain': { schema: { type: 'string' } } } },
-            ...common,
-            '409': errorResponse('No logs yet.'),
-          },
-        },
-      },
-      [p(ROUTES.result)]: {
-        parameters: [tenantParam, idParam],
-        get: {
-          operationId: 'getJobResult',
-          security,
-          responses: {
-            '200': jsonResponse("The batch's result JSON (for the default model: the fit).", {}),
-            ...common,
-            '409': errorResponse('The job has not finished.'),
-          },
-        },
-      },
-      [p(ROUTES.tenant)]: {
-        parameters: [tenantParam],
-        get: {
-          operationId: 'getTenant',
-          security,
-          responses: { '200': jsonResponse('Limits, running and queued jobs, usage.', { type: 'object' }), ...common },
-        },
-      },
-      [p(ROUTES.health)]: {
-        get: { operationId: 'health', security: [], responses: { '200': jsonResponse('Alive.', { type: 'object' }) } },
-      },
-      [p(ROUTES.openapi)]: {
-        get: {
-          operationId: 'openapi',
-          security: [],
-          responses: { '200': jsonResponse('This document.', { type: 'object' }) },
-        },
-      },
-      [p(ROUTES.callback)]: {
-        parameters: [tenantParam, idParam],
-        post: {
-          operationId: 'jobCallback',
-          security: [{ callbackToken: [] }],
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
-          responses: {
-            '200': jsonResponse('Job already finished; ignored.', { type: 'object' }),
-            '202': jsonResponse('Accepted.', { type: 'object' }),
-            '400': errorResponse('Bad body.'),
-            '401': errorResponse('Bad token.'),
-            '404': errorResponse('Unknown job.'),
-          },
-        },
-      },
-    },
+    paths: paths(),
   };
 }

@@ -4,42 +4,8 @@
 import { ContainerInstanceManagementClient, type ContainerGroup } from '@azure/arm-containerinstance';
 import type { TokenCredential } from '@azure/identity';
 import type { GroupView } from '../contracts';
+import type { ContainerGroups, GroupSpec, GroupSummary } from '../ports';
 import { classifyArmError, isNotFound } from './arm-errors';
-
-export interface GroupSpec {
-  name: string;
-  location: string;
-  image: string;
-  cpu: number;
-  memoryGb: number;
-  gpu?: { count: number; sku: string };
-  command?: string[];
-  env: Record<string, string>;
-  secureEnv: Record<string, string>;
-  port: number;
-  registryServer: string;
-  jobIdentityResourceId: string;
-  subnetId?: string;
-  tags: Record<string, string>;
-}
-
-export interface GroupSummary {
-  name: string;
-  tags: Record<string, string>;
-  provisioningState: string | null;
-}
-
-export interface ContainerGroups {
-  /** Idempotent PUT; returns once ARM accepted it (does not wait for provisioning). */
-  create(spec: GroupSpec): Promise<void>;
-  get(name: string): Promise<GroupView>;
-  list(): Promise<GroupSummary[]>;
-  /** Starts deletion; returns true if a group existed. */
-  delete(name: string): Promise<boolean>;
-  stop(name: string): Promise<boolean>;
-  restart(name: string): Promise<void>;
-  logs(name: string): Promise<string | undefined>;
-}
 
 /** Name of the one container in each job group. */
 export const CONTAINER_NAME = 'job';

@@ -5,11 +5,7 @@ import type { TokenCredential } from '@azure/identity';
 import { JOB_ERROR_CODES } from '../contracts';
 import { jobError } from '../errors';
 import { classifyArmError } from './arm-errors';
-
-export interface ImageResolver {
-  /** Digest (sha256:…) of repository:tag or repository@digest; throws ImageNotFound if absent. */
-  resolve(repository: string, tagOrDigest: string): Promise<string>;
-}
+import type { ImageResolver } from '../ports';
 
 export function createAcrResolver(credential: TokenCredential, loginServer: string, audience?: string): ImageResolver {
   const endpoint = /^https?:\/\//.test(loginServer) ? loginServer : `https://${loginServer}`;

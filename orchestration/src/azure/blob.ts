@@ -2,8 +2,8 @@
 // ETag compare-and-swap). Managed identity only: no account keys.
 import { BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
-import type { ResultsStore } from '../api/job-backend';
-import { emptyLedger, type LedgerDoc, type LedgerStore } from '../tenants/admission';
+import { emptyLedger, type LedgerDoc } from '../admission/ledger';
+import type { LedgerStore, ResultsStore } from '../ports';
 
 export function createContainerClient(
   credential: TokenCredential,

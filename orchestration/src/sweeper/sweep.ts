@@ -4,8 +4,8 @@
 // the orchestrations (entries of finished or unknown instances free their slot).
 import { isTerminalState, TAGS, type JobStatus } from '../contracts';
 import type { Logger } from '../logging';
-import type { ContainerGroups } from '../azure/aci';
-import { reconcile, type LedgerStore } from '../tenants/admission';
+import type { Admission } from '../admission/service';
+import type { ContainerGroups } from '../ports';
 
 export interface InstanceLookup {
   /** undefined when the instance does not exist. */
@@ -14,7 +14,7 @@ export interface InstanceLookup {
 
 export interface SweepDeps {
   groups: ContainerGroups;
-  ledger: LedgerStore;
+  admission: Admission;
   lookup: InstanceLookup;
   log: Logger;
   now(): Date;
@@ -85,7 +85,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   }
 
   try {
-    const doc = await deps.ledger.read();
+    const doc = await deps.admission.read();
     const grace = (deps.graceSeconds ?? 120) * 1000;
     const live = new Map<string, boolean>();
     for (const t of Object.values(doc.tenants)) {
@@ -95,10 +95,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
         live.set(e.instanceId, young || (info !== undefined && !FINISHED.includes(info.runtimeStatus)));
       }
     }
-    report.ledgerRemoved = await deps.ledger.update((d) => {
-      const removed = reconcile(d, (id) => live.get(id) ?? true);
-      return { changed: removed.length > 0, result: removed };
-    });
+    report.ledgerRemoved = await deps.admission.reconcile((id) => live.get(id) ?? true);
     if (report.ledgerRemoved.length)
       deps.log.info({ removed: report.ledgerRemoved }, 'sweeper freed admission slots of finished or unknown jobs');
   } catch (e) {

@@ -1,44 +1,19 @@
 // Pure decisions of the job orchestrator: given the run state and what was observed, what next.
 // No I/O and no clock (the time is passed in), so unit tests drive them directly.
 import {
-  initialStatus,
   JOB_ERROR_CODES,
   PROGRESS_HISTORY_LIMIT,
   type GroupView,
   type JobError,
-  type JobInput,
-  type JobOutcome,
-  type JobRunState,
   type Observation,
   type OnComplete,
+  type RetryPolicy,
 } from '../contracts';
+import type { JobOutcome, JobRunState } from './run-state';
 
 const addSeconds = (iso: string, seconds: number): string => new Date(Date.parse(iso) + seconds * 1000).toISOString();
 export const isPast = (nowIso: string, deadline: string | null): boolean =>
   deadline !== null && Date.parse(nowIso) >= Date.parse(deadline);
-
-/** The first generation's state from the submit handler's input. */
-export function initialRunState(input: JobInput, nowIso: string): JobRunState {
-  return {
-    input,
-    status: initialStatus(input),
-    generation: 0,
-    phase: 'admission',
-    queueDeadline: addSeconds(nowIso, input.settings.queueTimeoutMinutes * 60),
-    runDeadline: null,
-    provisionDeadline: null,
-    groupStartedAt: null,
-    billedSeconds: 0,
-    outcome: null,
-    cancelRequested: false,
-    imageRef: null,
-    unreachablePolls: 0,
-    startDeadline: null,
-  };
-}
-
-export const isRunState = (v: unknown): v is JobRunState =>
-  typeof v === 'object' && v !== null && 'input' in v && 'status' in v && 'phase' in v;
 
 /** Tag value after which the sweeper deletes the group whatever the orchestration says. */
 export function expiresAt(s: JobRunState, nowIso: string): string {
@@ -63,7 +38,14 @@ export type Readiness =
  * is the previous attempt, not this one.
  */
 export function decideReadiness(view: GroupView, attemptStartedAt: string | null): Readiness {
-  if (!view.exists) return { kind: 'wait', why: 'the group is not visible yet' };
+  // ARM answered the create PUT with the resource, so a 404 afterwards means the group is gone
+  // (deleted by someone, or evicted), not "not visible yet" until the deadline.
+  if (!view.exists) {
+    return {
+      kind: 'failed',
+      error: { code: JOB_ERROR_CODES.groupDisappeared, message: 'The container group disappeared while provisioning.' },
+    };
+  }
   if ((view.provisioningState ?? '').toLowerCase() === 'failed') {
     return {
       kind: 'failed',
@@ -221,3 +203,19 @@ export function recordProgress(s: JobRunState, at: string, progress: number, mes
 /** Backoff for readiness polls (seconds): 1, 2, 4 … capped at the poll interval. */
 export const readinessBackoff = (step: number, cap: number): number =>
   Math.min(cap, 2 ** Math.min(Math.max(0, step - 1), 6));
+
+/**
+ * The retry policy cut down so that its backoffs fit in `remainingMs` (TEARDOWN_TIMEOUT_SECONDS is
+ * a real deadline): null — a single attempt — once no retry fits.
+ */
+export function retryWithin(policy: RetryPolicy, remainingMs: number): RetryPolicy | null {
+  let attempts = 1;
+  let spent = 0;
+  for (let delay = policy.firstRetryMs; attempts < policy.maxAttempts; attempts++) {
+    const wait = Math.min(delay, policy.maxRetryMs);
+    if (spent + wait > remainingMs) break;
+    spent += wait;
+    delay *= policy.backoffCoefficient;
+  }
+  return attempts > 1 ? { ...policy, maxAttempts: attempts } : null;
+}

@@ -1,5 +1,5 @@
 // Admission without Durable entities (the local host has none): one small JSON ledger, updated
-// with optimistic concurrency (blob ETags in Azure and Azurite; see azure/ledger-store.ts). It holds
+// with optimistic concurrency (blob ETags in Azure and Azurite; see azure/blob.ts). It holds
 // each tenant's FIFO queue and running set and the global running set, so a grant can check the
 // tenant's maxConcurrentJobs and the region's core/group quota in ONE atomic compare-and-swap:
 // a burst of simultaneous submissions can never over-admit. These functions are pure.
@@ -181,13 +181,25 @@ export function release(doc: LedgerDoc, tenant: string, instanceId: string, owne
   return t.queue.length + t.running.length !== before;
 }
 
-/** Marks a queued job canceled (its orchestrator leaves the queue at its next poll). */
+/**
+ * Records a cancel on the job's entry, queued or running: the ledger is the one durable record of a
+ * cancel (a queued job leaves the queue at its next grant attempt; a running job's poll reads it).
+ * Returns whether the entry exists.
+ */
 export function markCanceled(doc: LedgerDoc, tenant: string, instanceId: string): boolean {
-  const e = doc.tenants[tenant]?.queue.find((x) => x.instanceId === instanceId);
+  const t = doc.tenants[tenant];
+  const e = t?.queue.find((x) => x.instanceId === instanceId) ?? t?.running.find((x) => x.instanceId === instanceId);
   if (!e) return false;
   e.cancelRequested = true;
   return true;
 }
+
+/** Whether a cancel was recorded for the job. */
+export const isCancelRequested = (doc: LedgerDoc, tenant: string, instanceId: string): boolean => {
+  const t = doc.tenants[tenant];
+  return !!(t?.queue.find((x) => x.instanceId === instanceId) ?? t?.running.find((x) => x.instanceId === instanceId))
+    ?.cancelRequested;
+};
 
 /** Sweeper: drops entries whose orchestration is finished or unknown (crash, terminate, purge). */
 export function reconcile(doc: LedgerDoc, isLive: (instanceId: string) => boolean): string[] {
@@ -212,10 +224,4 @@ export function tenantUsage(doc: LedgerDoc, tenant: string): { running: number; 
     queued: t?.queue.length ?? 0,
     runningCores: t?.running.reduce((s, e) => s + e.cores, 0) ?? 0,
   };
-}
-
-/** Storage port: read-modify-write with compare-and-swap. `mutate` may run several times. */
-export interface LedgerStore {
-  update<R>(mutate: (doc: LedgerDoc) => { changed: boolean; result: R }): Promise<R>;
-  read(): Promise<LedgerDoc>;
 }

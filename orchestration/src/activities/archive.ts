@@ -1,0 +1,54 @@
+// Activities that copy a job's files to Blob before its group goes: logs (per attempt) and the
+// agent's result with its artifacts.
+import { blobNames, type ActivityHandlers, type ArchiveAnswer } from '../contracts';
+import { callbackToken } from '../security/callback-token';
+import type { ActivityDeps } from './deps';
+import { retryable } from './outcomes';
+
+export function archiveActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'ArchiveLogs' | 'ArchiveResult'> {
+  const token = (jobId: string) => callbackToken(deps.signingKey, jobId);
+  return {
+    ArchiveLogs: async (req) =>
+      retryable('archive logs', async (): Promise<ArchiveAnswer> => {
+        const names = blobNames(req.tenant, req.jobId);
+        const logs = await deps.groups.logs(req.groupName);
+        if (logs === undefined) return { urls: {}, notes: ['the group no longer exists; no logs to copy'] };
+        const key = req.attempt ? `logs.attempt-${req.attempt}` : 'logs';
+        const blob = req.attempt ? names.attemptLogs(req.attempt) : names.logs;
+        return { urls: { [key]: await deps.results.put(blob, logs, 'text/plain; charset=utf-8') }, notes: [] };
+      }),
+    ArchiveResult: async (req) =>
+      retryable('archive result', async () => {
+        const names = blobNames(req.tenant, req.jobId);
+        if (!req.ip) return { urls: {}, notes: ['no agent address; no result to copy'] };
+        const result = await deps.agent.result(req.ip, token(req.jobId));
+        if (!result) return { urls: {}, notes: ['the agent had no result'] };
+        const urls: Record<string, string> = {
+          result: await deps.results.put(names.result, JSON.stringify(result), 'application/json'),
+        };
+        const notes: string[] = [];
+        for (const a of result.artifacts.slice(0, 20)) {
+          if (!/^[A-Za-z0-9._-]{1,100}$/.test(a.name)) {
+            notes.push(`artifact ${JSON.stringify(a.name).slice(0, 40)} skipped: unsafe name`);
+            continue;
+          }
+          if (a.bytes > (deps.maxArtifactBytes ?? 50 * 1024 * 1024)) {
+            notes.push(`artifact ${a.name} skipped: ${a.bytes} bytes`);
+            continue;
+          }
+          const body = await deps.agent.artifact(req.ip, token(req.jobId), a.name);
+          if (!body) {
+            notes.push(`artifact ${a.name} could not be read`);
+            continue;
+          }
+          const chart = a.name === 'chart.svg';
+          urls[chart ? 'chart.svg' : `artifacts/${a.name}`] = await deps.results.put(
+            chart ? names.chart : names.artifact(a.name),
+            body,
+            a.contentType || 'application/octet-stream',
+          );
+        }
+        return { urls, notes };
+      }),
+  };
+}

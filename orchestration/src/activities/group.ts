@@ -1,0 +1,121 @@
+// Activities on the job's container group: resolve its image, create (idempotent PUT), read,
+// restart, delete and stop it.
+import { JOB_ERROR_CODES, routeUrl, TAGS, type ActivityHandlers } from '../contracts';
+import { callbackToken } from '../security/callback-token';
+import { openSecureEnv } from '../security/sealed-env';
+import type { ActivityDeps } from './deps';
+import { fail, ok, retryable, settle } from './outcomes';
+
+type GroupActivities = Pick<
+  ActivityHandlers,
+  | 'ResolveImage'
+  | 'CreateContainerGroup'
+  | 'GetContainerGroup'
+  | 'RestartContainerGroup'
+  | 'DeleteContainerGroup'
+  | 'StopContainerGroup'
+>;
+
+export function groupActivities(deps: ActivityDeps): GroupActivities {
+  const log = deps.log;
+  return {
+    ResolveImage: async (req) => {
+      const tenant = deps.tenants.get(req.tenant);
+      if (!tenant || !tenant.allowedRepositories.includes(req.repository)) {
+        return fail({
+          code: JOB_ERROR_CODES.imageNotAllowed,
+          message: `Repository ${req.repository} is not allowed for tenant ${req.tenant}.`,
+        });
+      }
+      try {
+        const digest = await deps.images.resolve(req.repository, req.digest ?? req.tag ?? 'latest');
+        if (req.digest && req.digest !== digest)
+          return fail({
+            code: JOB_ERROR_CODES.imageNotFound,
+            message: `Digest mismatch for ${req.repository}: asked ${req.digest}, registry has ${digest}.`,
+          });
+        return ok({ digest, imageRef: `${req.repository}@${digest}` });
+      } catch (e) {
+        return settle(e, JOB_ERROR_CODES.transient);
+      }
+    },
+    CreateContainerGroup: async (req) => {
+      let secure: Record<string, string> = {};
+      try {
+        if (req.sealedSecureEnv) secure = openSecureEnv(deps.signingKey, req.sealedSecureEnv, req.jobId);
+      } catch {
+        return fail({
+          code: JOB_ERROR_CODES.internal,
+          message: 'secureEnv could not be opened (was the signing key rotated?)',
+        });
+      }
+      const tenant = deps.tenants.get(req.tenant);
+      try {
+        await deps.groups.create({
+          name: req.groupName,
+          location: req.location,
+          image: `${deps.acrLoginServer}/${req.imageRef}`,
+          cpu: req.cpu,
+          memoryGb: req.memoryGb,
+          ...(req.gpu ? { gpu: req.gpu } : {}),
+          env: { ...req.env, JOB_ID: req.jobId, PORT: String(deps.agentPort) },
+          secureEnv: {
+            ...secure,
+            JOB_TOKEN: callbackToken(deps.signingKey, req.jobId),
+            CALLBACK_URL: `${deps.callbackBaseUrl}${routeUrl('callback', { tenant: req.tenant, id: req.jobId })}`,
+          },
+          port: deps.agentPort,
+          registryServer: deps.acrLoginServer,
+          jobIdentityResourceId: deps.jobIdentityResourceId,
+          ...(tenant?.subnetId ? { subnetId: tenant.subnetId } : {}),
+          tags: {
+            [TAGS.managedBy]: TAGS.managedByValue,
+            [TAGS.tenant]: req.tenant,
+            [TAGS.jobId]: req.jobId,
+            [TAGS.instanceId]: req.instanceId,
+            [TAGS.expiresAt]: req.expiresAt,
+          },
+        });
+        log.info(
+          {
+            tenant: req.tenant,
+            jobId: req.jobId,
+            instanceId: req.instanceId,
+            group: req.groupName,
+            image: `${deps.acrLoginServer}/${req.imageRef}`,
+            cpu: req.cpu,
+            memoryGb: req.memoryGb,
+          },
+          'container group create requested',
+        );
+        return ok(null);
+      } catch (e) {
+        return settle(e, JOB_ERROR_CODES.transient);
+      }
+    },
+    GetContainerGroup: async (req) => retryable('get group', () => deps.groups.get(req.groupName)),
+    RestartContainerGroup: async (req) => {
+      try {
+        await deps.groups.restart(req.groupName);
+        return ok(null);
+      } catch (e) {
+        return settle(e, JOB_ERROR_CODES.transient);
+      }
+    },
+    DeleteContainerGroup: async (req) =>
+      retryable('delete group', async () => {
+        const existed = await deps.groups.delete(req.groupName);
+        log.info(
+          { tenant: req.tenant, jobId: req.jobId, group: req.groupName, existed },
+          'container group delete requested',
+        );
+        return { existed };
+      }),
+    StopContainerGroup: async (req) =>
+      retryable('stop group', async () => {
+        const existed = await deps.groups.stop(req.groupName);
+        log.info({ tenant: req.tenant, jobId: req.jobId, group: req.groupName, existed }, 'container group stopped');
+        return { existed };
+      }),
+  };
+}

@@ -1,0 +1,23 @@
+// The webhook activity: the job's final status to the tenant's URL (SSRF-checked at send time).
+import { encodeJobError, type ActivityHandlers } from '../contracts';
+import type { ActivityDeps } from './deps';
+import { postWebhook } from './webhook';
+
+export function notifyActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'NotifyWebhook'> {
+  const log = deps.log;
+  return {
+    NotifyWebhook: async (req) => {
+      const tenant = deps.tenants.get(req.tenant);
+      const r = await postWebhook(
+        req.webhookUrl,
+        { event: 'job.finished', job: req.status },
+        tenant?.allowPrivateWebhookTargets ?? false,
+      );
+      if (r.delivered) return { delivered: true };
+      if (!r.permanent)
+        throw new Error(encodeJobError({ code: 'WebhookFailed', message: `webhook: ${r.reason}`, retryable: true }));
+      log.warn({ tenant: req.tenant, jobId: req.jobId, reason: r.reason }, 'webhook not delivered');
+      return { delivered: false, reason: r.reason };
+    },
+  };
+}

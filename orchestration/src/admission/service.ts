@@ -1,0 +1,84 @@
+// The one owner of every admission-ledger change: enqueue (API), grant and release (activities),
+// cancel (API), reconcile (sweeper). Callers say what they want; this service runs the pure ledger
+// function inside the store's compare-and-swap and decides once, here, whether anything changed
+// (so an unchanged document is never rewritten).
+import type { LedgerStore } from '../ports';
+import {
+  enqueue,
+  isCancelRequested,
+  markCanceled,
+  reconcile,
+  release,
+  tenantUsage,
+  tryGrant,
+  type EnqueueResult,
+  type GlobalLimits,
+  type GrantResult,
+  type LedgerDoc,
+  type LedgerEntry,
+  type TenantAdmissionLimits,
+} from './ledger';
+
+export interface AdmissionDeps {
+  store: LedgerStore;
+  global: GlobalLimits;
+  /** A tenant's admission limits (undefined for a tenant no longer in the tenants file). */
+  limitsOf(tenant: string): TenantAdmissionLimits | undefined;
+  now(): Date;
+}
+
+export interface Admission {
+  /** Puts the job at the end of its tenant's queue (owner = its request hash). */
+  enqueue(tenant: string, entry: LedgerEntry): Promise<EnqueueResult>;
+  /**
+   * Admits every queued job that fits, then answers for this one. A job that is in neither the
+   * queue nor the running set (its entry was lost: storage rolled back, a reconcile raced its
+   * submit) is put back at the end of the queue from `requeue` instead of failing.
+   */
+  grant(tenant: string, instanceId: string, requeue?: LedgerEntry): Promise<GrantResult>;
+  /** Frees the job's entry if `owner` owns it. */
+  release(tenant: string, instanceId: string, owner: string): Promise<boolean>;
+  /** Records a cancel on the job's entry (the one durable cancel record). */
+  cancel(tenant: string, instanceId: string): Promise<boolean>;
+  cancelRequested(tenant: string, instanceId: string): Promise<boolean>;
+  /** Drops the entries of orchestrations that are no longer live. */
+  reconcile(isLive: (instanceId: string) => boolean): Promise<string[]>;
+  usage(tenant: string): Promise<{ running: number; queued: number; runningCores: number }>;
+  read(): Promise<LedgerDoc>;
+}
+
+export function createAdmission(deps: AdmissionDeps): Admission {
+  /** Runs a pure ledger change under compare-and-swap; `changed` is decided by comparing the document. */
+  const change = <R>(mutate: (doc: LedgerDoc) => R): Promise<R> =>
+    deps.store.update((doc) => {
+      const before = JSON.stringify(doc);
+      const result = mutate(doc);
+      return { changed: JSON.stringify(doc) !== before, result };
+    });
+
+  return {
+    enqueue: (tenant, entry) =>
+      change((doc) => {
+        const limits = deps.limitsOf(tenant);
+        if (!limits) return { result: 'queueFull', queued: 0 } as const;
+        return enqueue(doc, tenant, limits, entry);
+      }),
+    grant: (tenant, instanceId, requeue) =>
+      change((doc) => {
+        const limits = deps.limitsOf(tenant);
+        if (!limits) return { result: 'notQueued' } as const;
+        const attempt = () => tryGrant(doc, tenant, limits, deps.global, instanceId, deps.now(), deps.limitsOf);
+        const first = attempt();
+        if (first.result !== 'notQueued' || !requeue) return first;
+        // Acknowledged work is never dropped: over maxQueuedJobs if need be, it was admitted to the queue once.
+        enqueue(doc, tenant, { ...limits, maxQueuedJobs: Number.MAX_SAFE_INTEGER }, requeue);
+        return attempt();
+      }),
+    release: (tenant, instanceId, owner) => change((doc) => release(doc, tenant, instanceId, owner)),
+    cancel: (tenant, instanceId) => change((doc) => markCanceled(doc, tenant, instanceId)),
+    cancelRequested: async (tenant, instanceId) => isCancelRequested(await deps.store.read(), tenant, instanceId),
+    reconcile: (isLive) => change((doc) => reconcile(doc, isLive)),
+    usage: async (tenant) => tenantUsage(await deps.store.read(), tenant),
+    read: () => deps.store.read(),
+  };
+}

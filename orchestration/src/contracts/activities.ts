@@ -1,0 +1,185 @@
+// The orchestrator ↔ activity seam: every activity's input and output type, keyed by its name (the values of
+// ACTIVITIES) in ActivityMap. createActivities() returns handlers typed by the map and the orchestrator calls
+// activities only through one typed helper, so a wrong input or a misread output is a compile error.
+import type { ActivityName } from './names';
+import type { AgentState, JobStatus, Priority } from './job';
+import type { Outcome } from './job-errors';
+
+/** Release of a job's ledger entry; `owner` is the job's request hash (only the owner's release counts). */
+export interface ReleaseSlotRequest {
+  tenant: string;
+  instanceId: string;
+  owner: string;
+}
+
+export interface SlotRequest {
+  tenant: string;
+  instanceId: string;
+  jobId: string;
+  cores: number;
+  memoryGb: number;
+  /** The job's request hash and submit time: a job that lost its queue entry is queued again. */
+  owner: string;
+  enqueuedAt: string;
+}
+export type SlotAnswer =
+  | { granted: true }
+  | { granted: false; reason: 'waiting'; position: number; blockedBy: 'queue' | 'tenant' | 'global' }
+  | { granted: false; reason: 'canceled' | 'notQueued' };
+
+export interface ResolveImageRequest {
+  tenant: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+export interface ResolvedImage {
+  /**
+   * Registry-relative reference with digest, `repo@sha256:…`: never the registry's host, which the
+   * create activity takes from its configuration (a stored host:port goes stale when it changes).
+   */
+  imageRef: string;
+  digest: string;
+}
+
+export interface CreateGroupRequest {
+  tenant: string;
+  jobId: string;
+  instanceId: string;
+  groupName: string;
+  location: string;
+  /** Registry-relative `repo@sha256:…` (ResolvedImage.imageRef). */
+  imageRef: string;
+  cpu: number;
+  memoryGb: number;
+  gpu?: { count: number; sku: string };
+  env: Record<string, string>;
+  sealedSecureEnv?: string;
+  command?: string[];
+  priority: Priority;
+  expiresAt: string;
+}
+
+/** What the controller needs from a container group's instance view. */
+export interface GroupView {
+  exists: boolean;
+  provisioningState: string | null;
+  /** Group-level state (Running, Succeeded, Failed, Stopped, Pending…). */
+  state: string | null;
+  ip: string | null;
+  container: {
+    state: string | null;
+    exitCode: number | null;
+    detailStatus: string | null;
+    restartCount: number;
+    startTime: string | null;
+    finishTime: string | null;
+  } | null;
+  /** Latest error-ish event message, if any (e.g. image pull failure). */
+  lastEvent: string | null;
+}
+
+export interface AgentStatusView {
+  reachable: boolean;
+  state: AgentState | null;
+  progress: number;
+  message: string;
+  exitCode: number | null;
+  error: string | null;
+}
+
+export interface ObserveRequest {
+  tenant: string;
+  jobId: string;
+  instanceId: string;
+  groupName: string;
+  ip: string | null;
+}
+export interface Observation {
+  group: GroupView;
+  agent: AgentStatusView;
+  cancelRequested: boolean;
+}
+
+export interface StartAgentRequest {
+  jobId: string;
+  ip: string;
+  inputBlob?: string;
+  command?: string[];
+}
+
+export interface ArchiveRequest {
+  tenant: string;
+  jobId: string;
+  groupName: string;
+  ip: string | null;
+  /** Set for a failed attempt about to be restarted: its logs are kept beside the final ones. */
+  attempt?: number;
+}
+export interface ArchiveAnswer {
+  /** Blob name → URL of what was stored. */
+  urls: Record<string, string>;
+  notes: string[];
+}
+
+export interface GroupRef {
+  tenant: string;
+  jobId: string;
+  groupName: string;
+}
+
+export interface NotifyRequest {
+  tenant: string;
+  jobId: string;
+  webhookUrl: string;
+  status: JobStatus;
+}
+
+export interface AgentRef {
+  jobId: string;
+  ip: string;
+}
+
+export interface GroupRemoval {
+  existed: boolean;
+}
+
+export interface WebhookAnswer {
+  delivered: boolean;
+  reason?: string;
+}
+
+/**
+ * The seam: activity name → its input and output. Every activity in ACTIVITIES has an entry (the
+ * `satisfies` below fails to compile otherwise); handlers and calls are typed from it.
+ */
+export interface ActivityMap {
+  AcquireSlot: { input: SlotRequest; output: SlotAnswer };
+  ReleaseSlot: { input: ReleaseSlotRequest; output: boolean };
+  ResolveImage: { input: ResolveImageRequest; output: Outcome<ResolvedImage> };
+  CreateContainerGroup: { input: CreateGroupRequest; output: Outcome<null> };
+  GetContainerGroup: { input: GroupRef; output: GroupView };
+  CheckAgentHealth: { input: { ip: string }; output: boolean };
+  StartAgent: { input: StartAgentRequest; output: Outcome<null> };
+  ObserveJob: { input: ObserveRequest; output: Observation };
+  CancelAgent: { input: AgentRef; output: boolean };
+  RestartContainerGroup: { input: GroupRef; output: Outcome<null> };
+  ArchiveLogs: { input: ArchiveRequest; output: ArchiveAnswer };
+  ArchiveResult: { input: ArchiveRequest; output: ArchiveAnswer };
+  DeleteContainerGroup: { input: GroupRef; output: GroupRemoval };
+  StopContainerGroup: { input: GroupRef; output: GroupRemoval };
+  NotifyWebhook: { input: NotifyRequest; output: WebhookAnswer };
+}
+// Compile-time completeness: every name in ACTIVITIES has a map entry and nothing else does.
+type _Complete = [ActivityName] extends [keyof ActivityMap]
+  ? [keyof ActivityMap] extends [ActivityName]
+    ? true
+    : never
+  : never;
+export const ACTIVITY_MAP_COMPLETE: _Complete = true;
+
+export type ActivityInput<K extends ActivityName> = ActivityMap[K]['input'];
+export type ActivityOutput<K extends ActivityName> = ActivityMap[K]['output'];
+
+/** What createActivities() returns: one handler per activity, typed by the map. */
+export type ActivityHandlers = { [K in ActivityName]: (input: ActivityInput<K>) => Promise<ActivityOutput<K>> };

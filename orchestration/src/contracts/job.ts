@@ -1,0 +1,179 @@
+// The job as the API, the orchestrator and the activities share it: states, the normalized request
+// (JobSpec), the first generation's input (JobInput), the public status (JobStatus) and the names
+// derived from a job's ids (instance, group, blobs, tags). Pure: workflows/ import it.
+import type { JobError } from './job-errors';
+import type { WorkflowSettings } from './settings';
+
+/** Job states (design.md). */
+export const JOB_STATES = [
+  'queued',
+  'provisioning',
+  'starting',
+  'running',
+  'succeeded',
+  'failed',
+  'canceled',
+  'timed_out',
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const TERMINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'canceled', 'timed_out'];
+export const isTerminalState = (s: JobState): boolean => TERMINAL_STATES.includes(s);
+
+/** What the container group is (or was left) in, as the job status reports it. */
+export const CONTAINER_STATES = [
+  'none',
+  'creating',
+  'running',
+  'terminated',
+  'deleted',
+  'stopped',
+  'kept',
+  'unknown',
+] as const;
+export type ContainerState = (typeof CONTAINER_STATES)[number];
+
+export type OnComplete = 'delete' | 'stop' | 'keep';
+export type OnFailure = 'delete' | 'stop' | 'restart';
+export type Priority = 'Regular' | 'Spot';
+
+/** The normalized job request, as stored in the orchestration input (no secrets: secureEnv is sealed). */
+export interface JobSpec {
+  image: { repository: string; tag?: string; digest?: string; ref: string };
+  cpu: number;
+  memoryGb: number;
+  gpu?: { count: number; sku: string };
+  command?: string[];
+  env: Record<string, string>;
+  /** secureEnv sealed (AES-256-GCM) under a key derived from the server secret; only activities open it. */
+  sealedSecureEnv?: string;
+  /** Names of the secureEnv variables (for the status, never their values). */
+  secureEnvNames: string[];
+  /** Blob (in the results container) holding the batch input: kept out of history, which
+   * persists the orchestration input once per generation. */
+  inputBlob?: string;
+  timeoutMinutes: number;
+  onComplete: OnComplete;
+  onFailure: OnFailure;
+  maxAttempts: number;
+  priority: Priority;
+  webhookUrl?: string;
+}
+
+/** Cost rates of a tenant, per hour. */
+export interface CostRates {
+  currency: string;
+  vcpuHour: number;
+  gbHour: number;
+}
+
+/** Orchestration input of the first generation. */
+export interface JobInput {
+  jobId: string;
+  tenant: string;
+  instanceId: string;
+  groupName: string;
+  location: string;
+  createdAt: string;
+  /** SHA-256 of the canonical request body (Idempotency-Key conflict detection). */
+  requestHash: string;
+  spec: JobSpec;
+  rates: CostRates;
+  settings: WorkflowSettings;
+}
+
+export type Phase =
+  'admission' | 'resolving' | 'creating' | 'provisioning' | 'starting' | 'running' | 'restarting' | 'teardown' | 'done';
+
+/** The job status object of design.md: the orchestration's custom status, then its output. */
+export interface JobStatus {
+  id: string;
+  tenant: string;
+  state: JobState;
+  phase: Phase;
+  progress: number;
+  message: string;
+  image: { ref: string; digest: string | null };
+  resources: { cpu: number; memoryGb: number; gpu: { count: number; sku: string } | null };
+  attempts: number;
+  maxAttempts: number;
+  container: { name: string; state: ContainerState; exitCode: number | null; ip: string | null };
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  usage: { vcpuSeconds: number; gbSeconds: number; estimatedCost: number; currency: string };
+  result: { urls: Record<string, string> } | null;
+  error: JobError | null;
+  /** Last PROGRESS_HISTORY_LIMIT progress reports, oldest first. */
+  progressHistory: { at: string; progress: number; message: string }[];
+}
+
+/** How many progress entries the status keeps (bounded: the status is persisted on every change). */
+export const PROGRESS_HISTORY_LIMIT = 20;
+
+/** Callback body from the agent (batch-image). */
+export interface AgentCallback {
+  jobId: string;
+  type: 'progress' | 'completed' | 'failed' | 'canceled';
+  state: AgentState;
+  progress: number;
+  message: string;
+  at: string;
+  exitCode?: number;
+  error?: unknown;
+}
+
+export type AgentState = 'idle' | 'running' | 'succeeded' | 'failed' | 'canceled';
+
+/** Blob names of a job's archived artifacts, relative to the results container. */
+export const blobNames = (tenant: string, jobId: string) => ({
+  input: `${tenant}/${jobId}/input.json`,
+  logs: `${tenant}/${jobId}/logs.txt`,
+  attemptLogs: (attempt: number) => `${tenant}/${jobId}/logs.attempt-${attempt}.txt`,
+  result: `${tenant}/${jobId}/result.json`,
+  chart: `${tenant}/${jobId}/chart.svg`,
+  artifact: (name: string) => `${tenant}/${jobId}/artifacts/${name}`,
+});
+
+/** Orchestration instance id of a job: the tenant prefix makes tenant isolation a prefix check. */
+export const instanceIdOf = (tenant: string, jobId: string): string => `${tenant}--${jobId}`;
+export const instancePrefixOf = (tenant: string): string => `${tenant}--`;
+
+/** Container group name from tenant + job id: ≤ 63 chars of [a-z0-9-], deterministic. */
+export function groupNameOf(tenant: string, jobId: string): string {
+  const t = tenant.slice(0, 30).replace(/-+$/, '');
+  return `acib-${t}-${jobId}`.slice(0, 63).replace(/-+$/, '');
+}
+
+/** Tags the controller puts on every group it creates (the sweeper relies on them). */
+export const TAGS = {
+  managedBy: 'managedBy',
+  managedByValue: 'aci-batch',
+  tenant: 'tenant',
+  jobId: 'jobId',
+  instanceId: 'instanceId',
+  expiresAt: 'expiresAt',
+} as const;
+
+/** The initial status of a job (before its orchestrator first runs). */
+export function initialStatus(input: JobInput): JobStatus {
+  return {
+    id: input.jobId,
+    tenant: input.tenant,
+    state: 'queued',
+    phase: 'admission',
+    progress: 0,
+    message: 'Waiting for a slot',
+    image: { ref: input.spec.image.ref, digest: input.spec.image.digest ?? null },
+    resources: { cpu: input.spec.cpu, memoryGb: input.spec.memoryGb, gpu: input.spec.gpu ?? null },
+    attempts: 0,
+    maxAttempts: input.spec.maxAttempts,
+    container: { name: input.groupName, state: 'none', exitCode: null, ip: null },
+    createdAt: input.createdAt,
+    startedAt: null,
+    finishedAt: null,
+    usage: { vcpuSeconds: 0, gbSeconds: 0, estimatedCost: 0, currency: input.rates.currency },
+    result: null,
+    error: null,
+    progressHistory: [],
+  };
+}

@@ -1,0 +1,35 @@
+// Function, activity and event names. Orchestration history stores these names: renaming one is a
+// versioning event (in-flight instances would no longer replay).
+
+/** Orchestrator function names. */
+export const ORCHESTRATORS = {
+  job: 'JobOrchestrator',
+} as const;
+
+/** Activity function names (one side effect each; see activities/). */
+export const ACTIVITIES = {
+  acquireSlot: 'AcquireSlot',
+  releaseSlot: 'ReleaseSlot',
+  resolveImage: 'ResolveImage',
+  createGroup: 'CreateContainerGroup',
+  getGroup: 'GetContainerGroup',
+  checkAgentHealth: 'CheckAgentHealth',
+  startAgent: 'StartAgent',
+  observeJob: 'ObserveJob',
+  cancelAgent: 'CancelAgent',
+  restartGroup: 'RestartContainerGroup',
+  archiveLogs: 'ArchiveLogs',
+  archiveResult: 'ArchiveResult',
+  deleteGroup: 'DeleteContainerGroup',
+  stopGroup: 'StopContainerGroup',
+  notifyWebhook: 'NotifyWebhook',
+} as const;
+export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];
+
+/** External events raised on a job's orchestration instance. */
+export const EVENTS = {
+  /** Raised by POST /api/callbacks/tenants/{tenant}/jobs/{id}; payload = AgentCallback. Wakes the monitor up. */
+  callback: 'AgentCallback',
+  /** Raised by POST /api/tenants/{t}/jobs/{id}/cancel; payload = {requestedAt}. */
+  cancel: 'CancelRequested',
+} as const;

@@ -1,0 +1,23 @@
+// Settings the orchestrator needs: it cannot read configuration (determinism), so the submit
+// handler captures them into the job's input.
+
+/** Settings the orchestrator needs (it cannot read config). Captured at submit time. */
+export interface WorkflowSettings {
+  pollIntervalSeconds: number;
+  admissionPollSeconds: number;
+  queueTimeoutMinutes: number;
+  provisionTimeoutSeconds: number;
+  startTimeoutSeconds: number;
+  teardownTimeoutSeconds: number;
+  /** continueAsNew after this many wait steps: keeps history (and replay cost) bounded. */
+  stepsPerGeneration: number;
+  armRetry: RetryPolicy;
+  capacityRetry: RetryPolicy;
+}
+
+export interface RetryPolicy {
+  firstRetryMs: number;
+  maxAttempts: number;
+  backoffCoefficient: number;
+  maxRetryMs: number;
+}

@@ -1,0 +1,42 @@
+// Phase 5, start: POST /start to the agent at the IP ARM reported, retried until the start
+// deadline; a refusal of the input fails the job (retrying cannot help).
+import { decodeJobError, JOB_ERROR_CODES, type Outcome } from '../../contracts';
+import { isPast } from '../job-decisions';
+import type { RunContext, Step } from '../run-context';
+
+export function* start(ctx: RunContext): Step<void> {
+  const { s, spec, settings } = ctx;
+  let r: Outcome<null> | undefined;
+  try {
+    r = yield* ctx.activity(
+      'StartAgent',
+      {
+        jobId: s.input.jobId,
+        ip: s.status.container.ip ?? '',
+        ...(spec.inputBlob ? { inputBlob: spec.inputBlob } : {}),
+        ...(spec.command ? { command: spec.command } : {}),
+      },
+      null,
+    );
+  } catch (e) {
+    r = undefined; // unreachable for now: retried below until the start deadline
+    ctx.log('warn', { err: decodeJobError(e).message }, 'start not accepted yet');
+  }
+  if (r?.ok) {
+    s.status.startedAt ??= ctx.nowIso();
+    // timeoutMinutes bounds the batch's run (all attempts), from its first start.
+    s.runDeadline ??= ctx.later(spec.timeoutMinutes * 60).toISOString();
+    s.unreachablePolls = 0;
+    ctx.enter('running', 'running', 'Running');
+    ctx.steps = 0;
+    return;
+  }
+  if (r && !r.ok) return ctx.fail(r.error);
+  if (isPast(ctx.nowIso(), s.startDeadline)) {
+    return ctx.attemptFailed({
+      code: JOB_ERROR_CODES.agentUnreachable,
+      message: `The agent did not accept POST /start within ${settings.startTimeoutSeconds} s.`,
+    });
+  }
+  yield* ctx.pause(ctx.untilDeadline(s.startDeadline, Math.min(2, settings.pollIntervalSeconds)));
+}

@@ -1,0 +1,127 @@
+// Phase 8, teardown — on every path: ask the batch to stop (timeout/cancel), archive result and
+// logs, bill, delete/stop/keep the group, release the slot, publish the final status, notify.
+// TEARDOWN_TIMEOUT_SECONDS is its deadline: retries are cut to fit it, archives are skipped once it
+// passed, and the group and the slot still get one attempt each (the sweeper is the backstop).
+import { decodeJobError, type JobStatus, type RetryPolicy } from '../../contracts';
+import { isPast, retryWithin, secondsBetween, teardownAction, usageOf } from '../job-decisions';
+import type { RunContext, Step } from '../run-context';
+import type { JobOutcome } from '../run-state';
+
+const WEBHOOK_RETRY: RetryPolicy = { firstRetryMs: 2000, maxAttempts: 4, backoffCoefficient: 2, maxRetryMs: 30000 };
+
+export function* teardown(ctx: RunContext, outcome: JobOutcome): Step<JobStatus> {
+  const { s, spec } = ctx;
+  ctx.enter('teardown', s.status.state, `Finishing (${outcome.state})`);
+  const deadline = ctx.later(ctx.settings.teardownTimeoutSeconds).toISOString();
+  const retry = (): RetryPolicy | null =>
+    retryWithin(ctx.settings.armRetry, Date.parse(deadline) - Date.parse(ctx.nowIso()));
+  const notes: string[] = [];
+  const urls: Record<string, string> = { ...(s.status.result?.urls ?? {}) }; // earlier attempts' logs
+  if (s.status.attempts > 0) {
+    // A create was at least requested.
+    yield* archive(ctx, outcome, deadline, retry, urls, notes);
+    s.billedSeconds += secondsBetween(s.groupStartedAt, ctx.nowIso());
+    s.groupStartedAt = null;
+    yield* removeGroup(ctx, teardownAction(outcome, spec), retry(), notes);
+  }
+  try {
+    yield* ctx.activity(
+      'ReleaseSlot',
+      { tenant: s.input.tenant, instanceId: s.input.instanceId, owner: s.input.requestHash },
+      retry(),
+    );
+  } catch {
+    notes.push('slot not released; the sweeper reconciles it');
+  }
+  finalStatus(ctx, outcome, urls, notes);
+  if (spec.webhookUrl) {
+    try {
+      const hook = { tenant: s.input.tenant, jobId: s.input.jobId, webhookUrl: spec.webhookUrl, status: s.status };
+      yield* ctx.activity('NotifyWebhook', hook, WEBHOOK_RETRY);
+    } catch (e) {
+      ctx.log('warn', { err: decodeJobError(e).message }, 'webhook not delivered');
+    }
+  }
+  return s.status;
+}
+
+function* archive(
+  ctx: RunContext,
+  outcome: JobOutcome,
+  deadline: string,
+  retry: () => RetryPolicy | null,
+  urls: Record<string, string>,
+  notes: string[],
+): Step<void> {
+  const ip = ctx.s.status.container.ip;
+  if (ip && (outcome.state === 'timed_out' || outcome.state === 'canceled')) {
+    // Ask the batch to stop gracefully; the group goes right after anyway.
+    try {
+      yield* ctx.activity('CancelAgent', { jobId: ctx.s.input.jobId, ip }, null);
+    } catch {
+      notes.push('agent cancel not delivered');
+    }
+  }
+  const steps = [...(ip ? (['ArchiveResult'] as const) : []), 'ArchiveLogs'] as const;
+  for (const name of steps) {
+    const what = name === 'ArchiveResult' ? 'result' : 'logs';
+    if (isPast(ctx.nowIso(), deadline)) {
+      notes.push(`${what} not archived: the teardown deadline passed`);
+      continue;
+    }
+    try {
+      Object.assign(urls, (yield* ctx.activity(name, { ...ctx.groupRef, ip }, retry())).urls);
+    } catch (e) {
+      notes.push(`${what} not archived: ${decodeJobError(e).message}`);
+    }
+  }
+}
+
+function* removeGroup(
+  ctx: RunContext,
+  action: 'delete' | 'stop' | 'keep',
+  retry: RetryPolicy | null,
+  notes: string[],
+): Step<void> {
+  const c = ctx.s.status.container;
+  try {
+    if (action === 'delete') {
+      yield* ctx.activity('DeleteContainerGroup', ctx.groupRef, retry);
+      c.state = 'deleted';
+    } else if (action === 'stop') {
+      yield* ctx.activity('StopContainerGroup', ctx.groupRef, retry);
+      c.state = 'stopped';
+    } else {
+      c.state = 'kept';
+    }
+  } catch (e) {
+    c.state = 'unknown';
+    notes.push(`group ${action} failed (${decodeJobError(e).message}); the sweeper removes it after its expiresAt tag`);
+    ctx.log('warn', { action }, 'teardown of the group failed; left to the sweeper');
+  }
+}
+
+function finalStatus(ctx: RunContext, outcome: JobOutcome, urls: Record<string, string>, notes: string[]): void {
+  const { s, spec } = ctx;
+  s.status.usage = usageOf(s.billedSeconds, spec.cpu, spec.memoryGb, s.input.rates);
+  s.status.result = Object.keys(urls).length ? { urls } : null;
+  s.status.state = outcome.state;
+  s.status.error = outcome.error;
+  if (outcome.state === 'succeeded') s.status.progress = 1;
+  s.status.finishedAt = ctx.nowIso();
+  s.status.phase = 'done';
+  s.phase = 'done';
+  s.status.message = notes.length
+    ? `${outcome.state}; ${notes.join('; ')}`
+    : outcome.state === 'succeeded'
+      ? 'Succeeded'
+      : (outcome.error?.message ?? outcome.state);
+  ctx.publish();
+  const fields = {
+    state: outcome.state,
+    code: outcome.error?.code,
+    container: s.status.container.state,
+    usage: s.status.usage,
+  };
+  ctx.log('info', fields, 'job finished');
+}

@@ -1,0 +1,78 @@
+// The orchestrator's private state, carried across continueAsNew generations inside the envelope's
+// `run` field (contracts/envelope.ts). Only workflows/ read it; the API reads the envelope's `job`
+// and `status`.
+import {
+  initialStatus,
+  type JobEnvelope,
+  type JobError,
+  type JobInput,
+  type JobStatus,
+  type Phase,
+} from '../contracts';
+
+/** The state the orchestrator carries across continueAsNew generations (one typed object). */
+export interface JobRunState {
+  input: JobInput;
+  status: JobStatus;
+  generation: number;
+  /** Where the current episode loop resumes. */
+  phase: Phase;
+  /** ISO deadlines. */
+  queueDeadline: string;
+  runDeadline: string | null;
+  provisionDeadline: string | null;
+  /** When the current attempt's group was (re)created: billing starts here (field-notes). */
+  groupStartedAt: string | null;
+  /** Accumulated billable seconds of earlier attempts. */
+  billedSeconds: number;
+  /** Set when the job's fate is decided; teardown follows. */
+  outcome: JobOutcome | null;
+  cancelRequested: boolean;
+  /** Resolved image, registry-relative (`repo@sha256:…`), once known. */
+  imageRef: string | null;
+  /** Consecutive polls in which the agent did not answer while the group ran. */
+  unreachablePolls: number;
+  /** Consecutive polls whose observation failed even after its retries (ARM outage). */
+  observeFailures?: number;
+  startDeadline: string | null;
+}
+
+export type JobOutcome = { state: 'succeeded' | 'failed' | 'canceled' | 'timed_out'; error: JobError | null };
+
+/** What travels in the envelope's opaque `run` field: the state without the job and its status. */
+export type RunFields = Omit<JobRunState, 'input' | 'status'>;
+
+const addSeconds = (iso: string, seconds: number): string => new Date(Date.parse(iso) + seconds * 1000).toISOString();
+
+/** The first generation's state from the submit handler's input. */
+export function initialRunState(input: JobInput, nowIso: string): JobRunState {
+  return {
+    input,
+    status: initialStatus(input),
+    generation: 0,
+    phase: 'admission',
+    queueDeadline: addSeconds(nowIso, input.settings.queueTimeoutMinutes * 60),
+    runDeadline: null,
+    provisionDeadline: null,
+    groupStartedAt: null,
+    billedSeconds: 0,
+    outcome: null,
+    cancelRequested: false,
+    imageRef: null,
+    unreachablePolls: 0,
+    startDeadline: null,
+  };
+}
+
+/** The input of the next generation. */
+export function toEnvelope(s: JobRunState): JobEnvelope {
+  const { input, status, ...run } = s;
+  return { job: input, status, run };
+}
+
+/** The run state of this generation: carried over, or fresh for the first one. */
+export function fromEnvelope(env: JobEnvelope, nowIso: string): JobRunState {
+  const run = env.run as RunFields | undefined;
+  if (!run || typeof run !== 'object' || typeof run.phase !== 'string') return initialRunState(env.job, nowIso);
+  return { ...run, input: env.job, status: env.status ?? initialStatus(env.job) };
+}
