@@ -183,4 +183,21 @@ describe('agent command mode: exit codes and defaults', () => {
       await agent.stop();
     }
   });
+
+  test("an array task's ACI_BATCH_TASK_INDEX and _COUNT reach the tenant's program", async () => {
+    const agent = await startAgentProcess({
+      host: '127.0.0.24',
+      env: { ACI_BATCH_TASK_INDEX: '4', ACI_BATCH_TASK_COUNT: '9' },
+    });
+    try {
+      const write =
+        "require('fs').writeFileSync(process.env.RESULT_DIR + '/result.json', JSON.stringify({ index: process.env.ACI_BATCH_TASK_INDEX, count: process.env.ACI_BATCH_TASK_COUNT }))";
+      await agent.call('POST', '/start', { jobId: 'j-task', command: ['node', '-e', write] });
+      assert.equal((await finished(agent)).state, 'succeeded');
+      const result = (await agent.call('GET', '/result')).body.result;
+      assert.deepEqual(result, { index: '4', count: '9', exitCode: 0 });
+    } finally {
+      await agent.stop();
+    }
+  });
 });
