@@ -239,15 +239,11 @@ export function createArmHandler(deps: ArmDeps) {
     );
   }
 
-  /** A job identity pulls from the registry only with AcrPull there (Microsoft.ContainerRegistry/registries/pull/read). */
+  /** A job identity pulls only with AcrPull (or, ABAC mode, Repository Reader) on the registry. */
   function canPull(identityResourceId: string): boolean {
     const grants = deps.grants;
     const principal = deps.identities.byResource(identityResourceId)?.principalId;
-    return (
-      !!grants &&
-      !!principal &&
-      grants.allows(principal, 'Microsoft.ContainerRegistry/registries/pull/read', grants.registry)
-    );
+    return !!grants && !!principal && grants.mayRead(principal, 'content');
   }
 
   function asyncOpHeaders(op: Operation): Record<string, string> {

@@ -8,6 +8,28 @@ import type { Identity, IdentityRegistry } from './identities';
  * The grants document, kept close to what a deployment creates (a role definition's actions /
  * notActions assigned to a principal at a scope) so that it can be extracted from compiled Bicep.
  */
+/**
+ * The deployed grants as scripts/deployed-grants.ts writes them from the compiled Bicep (bicep/README.md
+ * "Deployed grants"): principals and scopes are symbolic ('controller', resource group 'jobs', …) and are
+ * placed on the emulator's own resources (see toGrantsFile).
+ */
+export interface DeployedGrantsFile {
+  source: string;
+  grants: Array<{
+    principal: string;
+    role: string;
+    permissions: { actions: string[]; notActions: string[]; dataActions: string[]; notDataActions: string[] } | null;
+    scope: { resourceGroup: string; resourceType?: string; identity?: string };
+    repositories?: string | null;
+    deployedWhen?: string | null;
+  }>;
+  /** emulator placement (optional): resource group names and identity names of the symbolic principals */
+  resourceGroups?: Record<string, string>;
+  principals?: Record<string, string>;
+  registry?: string;
+  appIdentities?: string[];
+}
+
 export interface GrantsFile {
   /** resource id of the emulated registry: the scope AcrPull must cover (default: see DEFAULT_REGISTRY) */
   registry?: string;
@@ -58,10 +80,11 @@ export class Grants {
   private readonly served?: Set<string>;
 
   constructor(
-    doc: GrantsFile,
+    input: GrantsFile | DeployedGrantsFile,
     private readonly identities: IdentityRegistry,
     source = 'grants',
   ) {
+    const doc = isDeployed(input) ? toGrantsFile(input, identities, source) : input;
     if (!doc || typeof doc !== 'object' || !Array.isArray(doc.assignments)) {
       throw new Error(
         `${source}: expected {"assignments": [{"principal", "scope", "actions": [...]}, ...]} (see local/azure-emulator/README.md, RBAC)`,
@@ -112,6 +135,18 @@ export class Grants {
     return (hit?.principalId ?? r).toLowerCase();
   }
 
+  /**
+   * May the principal read an image's content (pull) or metadata from the registry? AcrPull's
+   * registries/pull/read, or the ABAC-mode data actions of Container Registry Repository Reader
+   * (learn.microsoft.com container-registry-rbac-abac-repository-permissions.md).
+   */
+  mayRead(principalId: string, what: 'content' | 'metadata'): boolean {
+    return (
+      this.allows(principalId, 'Microsoft.ContainerRegistry/registries/pull/read', this.registry) ||
+      this.allows(principalId, `Microsoft.ContainerRegistry/registries/repositories/${what}/read`, this.registry)
+    );
+  }
+
   /** Azure's rule: allowed when some assignment at or above the scope has the action and does not exclude it. */
   allows(principalId: string, action: string, scope: string): boolean {
     const p = principalId.toLowerCase();
@@ -151,4 +186,60 @@ export function linkedAuthorizationFailedMessage(
   linked: Array<{ action: string; scope: string }>,
 ): string {
   return `The client '${clientId}' with object id '${objectId}' has permission to perform action '${action}' on scope '${scope}'; however, it does not have permission to perform action(s) '${linked.map((l) => l.action).join(',')}' on the linked scope(s) '${linked.map((l) => l.scope).join(',')}' (respectively) or the linked scope(s) are invalid.`;
+}
+
+function isDeployed(doc: unknown): doc is DeployedGrantsFile {
+  return !!doc && typeof doc === 'object' && Array.isArray((doc as DeployedGrantsFile).grants);
+}
+
+/**
+ * Deployed grants → concrete assignments on the emulator's resources: resource group 'jobs' →
+ * aci-batch-jobs (where the stack puts groups and identities), 'app' → aci-batch; an identity scope →
+ * that identity's resource id; the registry → `registry`; any other resource type → every resource of
+ * that type in the group. Principals: controller → aci-batch-controller, job → aci-batch-jobs; roles of
+ * services the emulator does not serve (permissions null) are left out, and conditions (deployedWhen,
+ * per-repository ABAC) are not evaluated: every listed grant counts, for every repository.
+ */
+export function toGrantsFile(doc: DeployedGrantsFile, identities: IdentityRegistry, source = 'grants'): GrantsFile {
+  const sub = `/subscriptions/${identities.subscriptionId}`;
+  const groupsOf: Record<string, string> = { jobs: 'aci-batch-jobs', app: 'aci-batch', ...(doc.resourceGroups ?? {}) };
+  const names: Record<string, string> = {
+    controller: 'aci-batch-controller',
+    job: 'aci-batch-jobs',
+    ...(doc.principals ?? {}),
+  };
+  const registry =
+    doc.registry ?? `${sub}/resourceGroups/${groupsOf.app}/providers/Microsoft.ContainerRegistry/registries/local`;
+  const identityId = (who: string) => {
+    const name = names[who] ?? who;
+    return (
+      identities.known().find((i) => i.name === name)?.resourceId ??
+      `${sub}/resourceGroups/${groupsOf.app}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`
+    );
+  };
+  const assignments: GrantsFile['assignments'] = [];
+  doc.grants.forEach((g, i) => {
+    if (!g.permissions) return;
+    const rg = groupsOf[g.scope?.resourceGroup];
+    if (!rg)
+      throw new Error(
+        `${source}: grants[${i}].scope.resourceGroup '${g.scope?.resourceGroup}' is not one of ${Object.keys(groupsOf).join(', ')}`,
+      );
+    const type = g.scope.resourceType;
+    const scope = !type
+      ? `${sub}/resourceGroups/${rg}`
+      : type.toLowerCase() === 'microsoft.containerregistry/registries'
+        ? registry
+        : type.toLowerCase() === 'microsoft.managedidentity/userassignedidentities' && g.scope.identity
+          ? identityId(g.scope.identity)
+          : `${sub}/resourceGroups/${rg}/providers/${type}`;
+    assignments.push({
+      principal: names[g.principal] ?? g.principal,
+      role: g.role,
+      scope,
+      actions: [...g.permissions.actions, ...g.permissions.dataActions],
+      notActions: [...g.permissions.notActions, ...g.permissions.notDataActions],
+    });
+  });
+  return { registry, appIdentities: doc.appIdentities ?? [names.controller as string], assignments };
 }

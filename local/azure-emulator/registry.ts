@@ -27,17 +27,29 @@ export interface RegistryDeps {
 }
 
 /**
- * The RBAC action behind each registry token action (learn.microsoft.com container-registry-roles.md:
- * AcrPull = pull/read, AcrPush adds push/write, AcrDelete = artifacts/delete).
+ * Whether RBAC allows a registry token action (learn.microsoft.com container-registry-roles.md: AcrPull =
+ * pull/read, AcrPush adds push/write, AcrDelete = artifacts/delete; ABAC-mode repository roles:
+ * repositories/content|metadata/read, …/write, …/delete).
  */
-const TOKEN_ACTION_RBAC: Record<string, string> = {
-  pull: 'Microsoft.ContainerRegistry/registries/pull/read',
-  metadata_read: 'Microsoft.ContainerRegistry/registries/pull/read',
-  push: 'Microsoft.ContainerRegistry/registries/push/write',
-  metadata_write: 'Microsoft.ContainerRegistry/registries/push/write',
-  delete: 'Microsoft.ContainerRegistry/registries/artifacts/delete',
-  '*': 'Microsoft.ContainerRegistry/registries/pull/read',
-};
+function tokenActionAllowed(grants: Grants, principal: string, action: string): boolean {
+  const allows = (a: string) =>
+    grants.allows(principal, `Microsoft.ContainerRegistry/registries/${a}`, grants.registry);
+  switch (action) {
+    case 'pull':
+    case '*':
+      return grants.mayRead(principal, 'content');
+    case 'metadata_read':
+      return grants.mayRead(principal, 'metadata');
+    case 'push':
+      return allows('push/write') || allows('repositories/content/write');
+    case 'metadata_write':
+      return allows('push/write') || allows('repositories/metadata/write');
+    case 'delete':
+      return allows('artifacts/delete') || allows('repositories/content/delete');
+    default:
+      return false;
+  }
+}
 
 interface Access {
   type: string;
@@ -221,11 +233,7 @@ export function createRegistryHandler(deps: RegistryDeps) {
       const grants = deps.grants;
       if (grants) {
         // Docker token protocol: the token carries only the granted subset; the call then gets 401.
-        for (const s of scopes)
-          s.actions = s.actions.filter((a) => {
-            const action = TOKEN_ACTION_RBAC[a];
-            return !!action && grants.allows(String(subject), action, grants.registry);
-          });
+        for (const s of scopes) s.actions = s.actions.filter((a) => tokenActionAllowed(grants, String(subject), a));
       }
     } else if (grant === 'password' && !f.get('refresh_token')) {
       if (!deps.anonymousPull) {

@@ -11,7 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../local/azure-emulator/index';
 import { createLogger } from '../../local/azure-emulator/log';
-import type { GrantsFile } from '../../local/azure-emulator/rbac';
+import type { DeployedGrantsFile, GrantsFile } from '../../local/azure-emulator/rbac';
+import { bicepOrSkip } from '../../scripts/bicep-cli';
+import { deployedGrants } from '../../scripts/deployed-grants';
 import { IMAGES, removeDir, tempDir } from '../fixtures/emulator/harness';
 import { call, miToken } from '../fixtures/emulator/raw-arm';
 
@@ -183,5 +185,77 @@ describe('azure emulator: RBAC with --grants (conformance with ARM 403s)', () =>
       (await miToken(emu, 'https://management.azure.com', 'aaaaaaaa-0000-4000-a000-000000000000')).status,
       400,
     );
+  });
+
+  it('the grants compiled from bicep/main.bicep suffice for the controller, and removing one is caught naming the action', async (t) => {
+    if (!bicepOrSkip(t)) return;
+    const deployed = deployedGrants() as unknown as DeployedGrantsFile;
+    const run = async (doc: DeployedGrantsFile, fn: (e: Emulator, token: string) => Promise<void>) => {
+      const dir = tempDir('emu-deployed-');
+      writeFileSync(join(dir, 'grants.json'), JSON.stringify(doc));
+      const e = await startEmulator({
+        dataDir: join(dir, 'emu'),
+        imagesFile: IMAGES,
+        grantsFile: join(dir, 'grants.json'),
+        provisioningDelayMs: 0,
+        disableCgroups: true,
+        stopGraceMs: 300,
+        logger: createLogger('warn'),
+      });
+      try {
+        const controller = e.identities.find((i) => i.name === 'aci-batch-controller');
+        const tok = await miToken(e, 'https://management.azure.com', controller?.clientId);
+        assert.equal(tok.status, 200, tok.body);
+        await fn(e, tok.token as string);
+      } finally {
+        await e.close();
+        removeDir(dir);
+      }
+    };
+    const jobsGroup = (e: Emulator) => {
+      const jobs = e.identities.find((i) => i.name === 'aci-batch-jobs')?.resourceId as string;
+      const body = group('jobs') as ReturnType<typeof group> & {
+        properties: { containers: Array<{ properties: { image: string } }> };
+      };
+      return {
+        ...body,
+        location: e.location,
+        identity: { type: 'UserAssigned', userAssignedIdentities: { [jobs]: {} } },
+        properties: {
+          ...body.properties,
+          imageRegistryCredentials: [{ server: e.registryLoginServer, identity: jobs }],
+          containers: body.properties.containers.map((c) => ({
+            ...c,
+            properties: { ...c.properties, image: `${e.registryLoginServer}/test/http:1.0` },
+          })),
+        },
+      };
+    };
+    const groupUrl = (e: Emulator, n: string) =>
+      `${e.armEndpoint}/subscriptions/${e.subscriptionId}/resourceGroups/aci-batch-jobs/providers/Microsoft.ContainerInstance/containerGroups/${n}?api-version=2023-05-01`;
+    await run(deployed, async (e, token) => {
+      const put = await call(e, 'PUT', groupUrl(e, 'deployed'), { token, body: jobsGroup(e) });
+      assert.equal(put.status, 201, JSON.stringify(put.body));
+      assert.equal((await call(e, 'GET', groupUrl(e, 'deployed'), { token })).status, 200);
+      assert.ok([200, 202].includes((await call(e, 'DELETE', groupUrl(e, 'deployed'), { token })).status));
+    });
+    const WRITE = 'Microsoft.ContainerInstance/containerGroups/write';
+    const without: DeployedGrantsFile = {
+      ...deployed,
+      grants: deployed.grants.map((g) =>
+        g.permissions
+          ? { ...g, permissions: { ...g.permissions, actions: g.permissions.actions.filter((a) => a !== WRITE) } }
+          : g,
+      ),
+    };
+    await run(without, async (e, token) => {
+      const put = await call(e, 'PUT', groupUrl(e, 'missing'), { token, body: jobsGroup(e) });
+      assert.equal(put.status, 403);
+      assert.equal(put.body.error?.code, 'AuthorizationFailed');
+      assert.match(
+        put.body.error?.message ?? '',
+        new RegExp(`perform action '${WRITE.replace(/\./g, '\\.')}' over scope`),
+      );
+    });
   });
 });
