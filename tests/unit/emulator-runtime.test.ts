@@ -1,11 +1,13 @@
-// The emulator's runtime pieces on their own: the OOM counter it trusts (not failcnt, not exit 137)
-// and the per-group uid leases.
+// The emulator's runtime pieces on their own: the OOM counter it trusts (not failcnt, not exit 137),
+// the per-group uid leases and private folders.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Cgroups } from '../../local/azure-emulator/cgroups';
+import { GroupSandboxes } from '../../local/azure-emulator/container-groups/sandbox';
+import type { GroupRecord } from '../../local/azure-emulator/container-groups';
 import { UID_BASE, UID_COUNT, UidPool } from '../../local/azure-emulator/uid-pool';
 import { removeDir, tempDir } from '../fixtures/emulator/harness';
 
@@ -56,6 +58,48 @@ describe('emulator uid pool', () => {
       assert.equal(c.reclaim(got[0] as number), true, 'released leases are free again');
     } finally {
       c.releaseAll();
+    }
+  });
+});
+
+describe('emulator group sandboxes', () => {
+  it('gives a group a private folder owned by its own uid, kept across restarts, removed with the group', () => {
+    const root = tempDir('emu-box-');
+    const users = typeof process.getuid === 'function' && process.getuid() === 0;
+    const pool = new UidPool('bbbbbbbb00000001');
+    const boxes = new GroupSandboxes({
+      uidPool: pool,
+      isolation: { users, namespaces: false },
+      workRoot: join(root, 'work'),
+      log: pino({ level: 'silent' }),
+    });
+    const g = { key: 'k1', name: 'g1' } as GroupRecord;
+    try {
+      const box = boxes.prepare(g);
+      assert.equal(statSync(box.workDir).mode & 0o777, 0o700);
+      assert.equal(statSync(join(root, 'work')).mode & 0o777, 0o711, 'enterable, not listable');
+      if (users) {
+        assert.ok(g.uid && box.runAs?.uid === g.uid && box.runAs.gid === g.uid);
+        assert.equal(statSync(box.workDir).uid, g.uid, 'owned by the group');
+        assert.equal(boxes.prepare(g).runAs?.uid, g.uid, 'the same uid for a restart');
+      } else {
+        assert.equal(box.runAs, undefined, 'not root: no uid switch');
+      }
+      const stale = join(root, 'work', 'gone');
+      mkdirSync(stale);
+      boxes.reap(new Set(['k1']));
+      assert.equal(existsSync(stale), false, 'a folder no record names is removed');
+      assert.equal(existsSync(box.workDir), true);
+      boxes.release(g);
+      assert.equal(existsSync(box.workDir), false);
+      if (users) {
+        const other = new UidPool('bbbbbbbb00000002');
+        assert.equal(other.reclaim(g.uid as number), true, 'uid lease freed');
+        other.releaseAll();
+      }
+    } finally {
+      pool.releaseAll();
+      removeDir(root);
     }
   });
 });

@@ -102,6 +102,7 @@ export class ContainerGroupManager {
       for (const pid of this.o.cgroups.groupPids(key)) signalTree(pid, 'SIGKILL', [pid]);
       this.o.cgroups.removeGroup(key);
     }
+    this.o.sandboxes.reap(keys);
     for (const g of this.store.groups.values()) {
       if (g.ip && !this.o.ipPool.reclaim(g.ip)) {
         const old = g.ip;

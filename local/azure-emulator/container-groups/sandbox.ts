@@ -3,7 +3,7 @@
 // neither another group's processes, environment or files nor the emulator's data folder (0700). In a
 // container the image's filesystem and /tmp are private; here the working folder is HOME and TMPDIR.
 // Without root, groups share the emulator's user: the folder is still per group, nothing more.
-import { chmodSync, chownSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import type { IsolationSupport, RunAs } from '../process-runner';
@@ -61,6 +61,13 @@ export class GroupSandboxes {
   release(g: GroupRecord): void {
     rmSync(this.workDir(g), { recursive: true, force: true });
     if (g.uid !== undefined) this.o.uidPool.release(g.uid);
+  }
+
+  /** Folders of groups no record names any more (deleted while no emulator ran). */
+  reap(keys: Set<string>): void {
+    for (const key of readdirSync(this.o.workRoot)) {
+      if (!keys.has(key)) rmSync(join(this.o.workRoot, key), { recursive: true, force: true });
+    }
   }
 
   releaseAll(): void {
