@@ -9,3 +9,8 @@ param name = 'acibatch'
 param location = 'westeurope'
 param callbackSigningKey = readEnvironmentVariable('CALLBACK_SIGNING_KEY')
 param enableVnet = true
+// Durable backend: 'dts' (Durable Task Scheduler, the default) or 'azureStorage' (see bicep/README.md).
+param durableBackend = 'dts'
+// Tenants with their own job identity, each limited to its ACR repositories (an entry ending in '/' is a
+// prefix). Then set each tenant's jobIdentityResourceId from the TENANT_JOB_IDENTITY_RESOURCE_IDS output.
+// param tenantRepositories = { contoso: ['contoso/'], fabrikam: ['fabrikam/model'] }

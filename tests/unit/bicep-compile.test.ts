@@ -4,9 +4,9 @@
 // Without a compiler the tests say so and skip; under CI=true that is a failure (scripts/bicep-cli.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { bicepOrSkip, parseDiagnostics, ROOT, type Diagnostic } from '../../scripts/bicep-cli';
 
 function bicepFiles(dir: string): string[] {
@@ -77,4 +77,33 @@ test('main.bicepparam builds against main.bicep', (t) => {
   });
   assert.deepEqual(parseDiagnostics(r.stderr).map(show), []);
   assert.equal(r.status, 0, r.stderr);
+});
+
+test('tenantRepositories is typed: tenant id → list of repositories; anything else is refused at compile time', (t) => {
+  const cli = bicepOrSkip(t);
+  if (!cli) return;
+  const dir = mkdtempSync(join(tmpdir(), 'bicep-params-'));
+  try {
+    const build = (value: string): { status: number; stderr: string } => {
+      const file = join(dir, 'tenants.bicepparam');
+      writeFileSync(
+        file,
+        [
+          `using '${relative(dir, join(ROOT, 'bicep/main.bicep')).split(sep).join('/')}'`,
+          "param name = 'acibatch'",
+          "param location = 'westeurope'",
+          "param callbackSigningKey = readEnvironmentVariable('CALLBACK_SIGNING_KEY')",
+          `param tenantRepositories = ${value}`,
+        ].join('\n'),
+      );
+      return cli.run(['build-params', file, '--stdout'], { CALLBACK_SIGNING_KEY: 'k'.repeat(40) });
+    };
+    const ok = build("{ contoso: ['contoso/'], fabrikam: ['fabrikam/model'] }");
+    assert.equal(ok.status, 0, ok.stderr);
+    const bad = build("{ contoso: 'contoso/' }");
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /Error BCP036: The property "contoso" expected a value of type "string\[\]"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
