@@ -6,7 +6,10 @@
 // azure-docs, articles/azure-functions/durable/durable-task-scheduler/durable-task-scheduler-identity.md
 // ("Durable Task Data Contributor ... Most Durable Functions apps require" it; "Durable Task Worker" only
 // for apps that process work items without starting, querying or purging instances, which this app does
-// from its HTTP API) and built-in-roles/integration.md (role id).
+// from its HTTP API; the connection string format). The role id is the one Microsoft's own Durable Task
+// Scheduler templates use (microsoft/azure-skills, skills/azure-prepare/references/services/
+// durable-task-scheduler/bicep.md); the stored built-in roles list predates the role, so confirm it with
+// `az role definition list --name "Durable Task Data Contributor" --query [].name` before relying on it.
 
 @description('Create the scheduler (durableBackend = \'dts\').')
 param enabled bool

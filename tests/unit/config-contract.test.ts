@@ -21,9 +21,10 @@ const PARAMS = 'bicep/main.bicepparam';
  * list (MicrosoftDocs/azure-docs, articles/role-based-access-control/built-in-roles.md, commit
  * 00a583295ba737a5caf885472cb3bca3624e9cde, ms.date 04/09/2026; sections Storage, Containers, Identity,
  * Security, Monitor). Container Registry Repository Reader: built-in-roles/containers.md, commit
- * 0088bfa77543e07f8a41771de8db977ddfc62e1d. Durable Task Data Contributor: built-in-roles/integration.md
- * (the role durable-task-scheduler-identity.md names for Durable Functions apps). A role id in bicep/ that
- * is not in this table fails the test: verify it there first.
+ * 0088bfa77543e07f8a41771de8db977ddfc62e1d. Durable Task Data Contributor (the role
+ * durable-task-scheduler-identity.md names for Durable Functions apps) is not in the stored list yet: its id
+ * is the one Microsoft's templates use (microsoft/azure-skills, durable-task-scheduler/bicep.md). A role id in
+ * bicep/ that is not in this table fails the test: verify it there first.
  */
 const VERIFIED_BUILT_IN_ROLES: Record<string, string> = {
   'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
