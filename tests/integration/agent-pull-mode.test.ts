@@ -291,6 +291,33 @@ test('pull mode: an invalid pulled start fails the job with every field named (n
   }
 });
 
+test('pull mode: a start over AGENT_MAX_BODY_BYTES fails the job with PayloadTooLarge instead of asking forever', async () => {
+  const receiver = await startCallbackReceiver({
+    handle: (req) =>
+      req.path === '/start'
+        ? { status: 200, body: { jobId: 'job-big', command: WORK, input: { pad: 'x'.repeat(4096) } } }
+        : { status: 200 },
+  });
+  const agent = await startAgentProcess({
+    host: '127.0.0.80',
+    env: { CALLBACK_URL: receiver.url, JOB_ID: 'job-big', AGENT_MAX_BODY_BYTES: '2048', ...PULL },
+  });
+  try {
+    const exit = await waitForExit(agent.exited);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.equal(receiver.received.filter((r) => r.path === '/start').length, 1);
+    const final = receiver.received.filter((r) => r.path === '').at(-1)!;
+    assert.equal(final.body.type, 'failed');
+    assert.deepEqual(final.body.error, {
+      code: 'PayloadTooLarge',
+      message: 'the start body exceeds AGENT_MAX_BODY_BYTES (2048 bytes)',
+    });
+  } finally {
+    await agent.stop();
+    await receiver.close();
+  }
+});
+
 test('pull mode needs CALLBACK_URL and JOB_ID: the agent refuses to start (exit 2) naming both', async () => {
   const agent = startAgentProcess({ host: '127.0.0.76', env: { AGENT_START_MODE: 'pull' } });
   await assert.rejects(agent, (err: Error) => {

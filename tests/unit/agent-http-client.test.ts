@@ -66,6 +66,7 @@ test('sendRequest: JSON answers are read up to the limit; a file is streamed wit
     });
     assert.equal(big.status, 200);
     assert.equal(big.body, undefined, 'over the limit: drained unread');
+    assert.equal(big.unreadBody, 'too-large');
     const file = join(dir, 'a.csv');
     writeFileSync(file, 'x,y\n1,2\n');
     await sendRequest(appendPath(new URL(receiver.url), '/artifacts/a.csv'), {

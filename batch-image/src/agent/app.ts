@@ -166,7 +166,14 @@ export async function startAgent(config: AgentConfig, model: ModelPort, log: Log
       if (outcome.kind === 'cancel') log.info('canceled by the controller before the start');
       return PULL_EXIT.done;
     }
-    if (outcome.kind === 'start') {
+    if (outcome.kind === 'bad-start') {
+      // As POST /start would answer 413 / 400, but nobody can be answered: the job fails, saying why.
+      log.error('pulled start is unusable', { code: outcome.code, reason: outcome.message });
+      const error = { code: outcome.code, message: outcome.message };
+      runner.start(config.jobId!, config.mode, () => ({
+        run: async () => ({ ok: false, message: outcome.message, result: null, error }),
+      }));
+    } else if (outcome.kind === 'start') {
       const body = outcome.body as Record<string, unknown>;
       const withId = body.jobId === undefined ? { ...body, jobId: config.jobId } : body;
       try {

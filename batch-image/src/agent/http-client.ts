@@ -10,6 +10,8 @@ export interface HttpAnswer {
   retryAfterMs: number | undefined;
   /** The answer's JSON body; undefined when empty, not JSON, or over the read limit. */
   body: unknown;
+  /** Why a non-empty body was not read: over `maxAnswerBytes`, or not JSON. */
+  unreadBody?: 'too-large' | 'not-json';
 }
 
 export interface SendOptions {
@@ -64,14 +66,21 @@ export function sendRequest(url: URL, opts: SendOptions): Promise<HttpAnswer> {
         });
         res.on('end', () => {
           let body: unknown = undefined;
-          if (size > 0 && size <= limit) {
+          let unreadBody: HttpAnswer['unreadBody'];
+          if (size > limit) unreadBody = 'too-large';
+          else if (size > 0) {
             try {
               body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
             } catch {
-              body = undefined; // not JSON: nothing in it for the agent
+              unreadBody = 'not-json'; // nothing in it for the agent
             }
           }
-          resolve({ status: res.statusCode ?? 0, retryAfterMs: parseRetryAfter(res.headers['retry-after']), body });
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfterMs: parseRetryAfter(res.headers['retry-after']),
+            body,
+            ...(unreadBody ? { unreadBody } : {}),
+          });
         });
         res.on('error', reject);
       },

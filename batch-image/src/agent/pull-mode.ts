@@ -18,6 +18,8 @@ export type PullOutcome =
   | { kind: 'cancel' }
   /** A job started some other way (a POST /start that got through) while pulling. */
   | { kind: 'started' }
+  /** A 200 whose body is no start: over AGENT_MAX_BODY_BYTES or not JSON. The job fails with `code`. */
+  | { kind: 'bad-start'; code: 'PayloadTooLarge' | 'InvalidJson'; message: string }
   /** Refused (a 4xx other than 408/429) or the deadline passed. */
   | { kind: 'gave-up'; reason: string }
   /** The agent is shutting down. */
@@ -61,6 +63,13 @@ export async function pullStart(opts: {
         signal,
       });
       if (isCancelAnswer(r.body)) return { kind: 'cancel' };
+      if (r.status === 200 && r.unreadBody === 'too-large') {
+        const message = `the start body exceeds AGENT_MAX_BODY_BYTES (${config.maxBodyBytes} bytes)`;
+        return { kind: 'bad-start', code: 'PayloadTooLarge', message };
+      }
+      if (r.status === 200 && r.unreadBody === 'not-json') {
+        return { kind: 'bad-start', code: 'InvalidJson', message: 'the start body is not valid JSON' };
+      }
       if (r.status === 200 && typeof r.body === 'object' && r.body !== null) {
         log.info('start received', { attempt: attempt + 1 });
         return { kind: 'start', body: r.body, attempts: attempt + 1 };
