@@ -7,6 +7,7 @@ import { ComponentError } from './child';
 import { generateRegimeSeries } from './demo-data';
 import { DEFAULT_TENANTS_FILE, startStack, type Stack } from './stack';
 import { readTenants } from './tenants-info';
+import { LOCAL_OPERATOR_KEY } from './settings';
 
 const USAGE = `usage: npm start -- [--data <dir>] [--port <api port>] [--tenants <file>]
                     [--provisioning-delay-ms <n>] [--poll-interval-seconds <s>] [--verbose]
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
       (t) =>
         `    ${t.id.padEnd(12)} ${t.displayName.padEnd(24)} key: ${t.localKey ?? '(not a local demo key; use your own)'}`,
     ),
+    `  Operator (${api}/admin/tenants, /admin/groups, /admin/capacity, /admin/usage)  key: ${LOCAL_OPERATOR_KEY}`,
     '',
   ];
   if (first?.localKey) {

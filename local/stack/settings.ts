@@ -1,7 +1,7 @@
 // The Function App's settings for a local run: the emulator's endpoints and identities in place of
 // Azure's, plus what @azure/identity and Node need to reach them (IDENTITY_*, NODE_EXTRA_CA_CERTS,
 // NO_PROXY). orchestration/src/config.ts is the list of what the app reads; this file only fills it in.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EmulatorInfo } from './emulator-info';
@@ -10,6 +10,8 @@ export const JOBS_RESOURCE_GROUP = 'aci-batch-jobs';
 export const JOB_IDENTITY_NAME = 'aci-batch-jobs';
 export const CONTROLLER_IDENTITY_NAME = 'aci-batch-controller';
 export const LOCAL_LOCATION = 'westeurope';
+/** The local operator key for /api/admin/* (printed by `npm start`, like the demo tenants' keys). */
+export const LOCAL_OPERATOR_KEY = 'operator-local-key';
 
 /**
  * The callback signing key: random per data folder and kept there (mode 0600), so that a restarted
@@ -76,6 +78,7 @@ export function appSettings(input: AppSettingsInput): Record<string, string> {
     // Every minute rather than every 5: locally there is no cost to it and orphans go sooner.
     SWEEPER_SCHEDULE: '0 */1 * * * *',
     LOG_LEVEL: 'info',
+    OPERATOR_KEY_HASH: createHash('sha256').update(LOCAL_OPERATOR_KEY).digest('hex'),
     ...input.settings,
   };
 }

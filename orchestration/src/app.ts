@@ -13,8 +13,13 @@ import { statusOf } from './api/job-view';
 import { createJobsApi } from './api/jobs';
 import { buildOpenApi } from './api/openapi';
 import { uiResponse } from './api/ui';
+import { createOperatorApi } from './api/operator';
+import type { ResultLinkMode } from './api/result-links';
+import { createTenantUsage } from './api/usage';
+import { createWebhookSecret } from './api/webhook-secret';
 import {
   ACTIVITIES,
+  hostRouteTemplate,
   ORCHESTRATORS,
   ROUTES,
   SWEEPER_FUNCTION,
@@ -25,7 +30,7 @@ import {
 import { durableJobsBackend } from './durable/jobs-backend';
 import type { Logger } from './logging';
 import type { AgentClient, ContainerGroups, ImageResolver, JobsBackend, LedgerStore, ResultsStore } from './ports';
-import { sweep } from './sweeper/sweep';
+import { judgeGroup, sweep } from './sweeper/sweep';
 import type { TenantDirectory } from './tenants/types';
 import { createJobOrchestrator, type OrchestrationContextLike } from './workflows/job-orchestrator';
 
@@ -49,6 +54,10 @@ export interface AppDeps {
   maxRequestBytes: number;
   sweeperSchedule: string;
   now(): Date;
+  /** SHA-256 of the operator key (OPERATOR_KEY_HASH); undefined: the operator routes answer 404. */
+  operatorKeyHash?: Buffer;
+  /** RESULT_LINKS (default api). */
+  resultLinks?: ResultLinkMode;
 }
 
 type Route = (req: ApiRequest, jobs: JobsBackend) => Promise<ApiResponse>;
@@ -71,6 +80,9 @@ export function createApp(deps: AppDeps): void {
     maxBodyBytes: deps.maxRequestBytes,
     globalMaxCores: deps.globalLimits.maxCores,
   });
+  const operator = createOperatorApi({ ...deps, operatorKeyHash: deps.operatorKeyHash, judgeGroup });
+  const tenantUsage = createTenantUsage(deps);
+  const webhookSecret = createWebhookSecret(deps);
   const openapi = buildOpenApi(deps.version);
   const handlers: Record<RouteName, Route> = {
     submitJob: (r, j) => jobsApi.submit(r, j),
@@ -80,6 +92,14 @@ export function createApp(deps: AppDeps): void {
     getJobLogs: (r, j) => jobsApi.logs(r, j),
     getJobResult: (r, j) => jobsApi.result(r, j),
     getTenant: (r, j) => jobsApi.tenant(r, j),
+    listArtifacts: (r, j) => jobsApi.listArtifacts(r, j),
+    getArtifact: (r, j) => jobsApi.getArtifact(r, j),
+    getTenantUsage: tenantUsage,
+    getWebhookSecret: webhookSecret,
+    adminTenants: operator.tenants,
+    adminGroups: operator.groups,
+    adminCapacity: operator.capacity,
+    adminUsage: operator.usage,
     callback: createCallbackApi({ tenants: deps.tenants, signingKey: deps.signingKey, log }),
     health: async () =>
       json(200, {
@@ -94,7 +114,7 @@ export function createApp(deps: AppDeps): void {
   for (const name of Object.keys(ROUTES) as RouteName[]) {
     const route = ROUTES[name];
     app.http(route.fn, {
-      route: route.path,
+      route: hostRouteTemplate(name),
       methods: [route.method],
       authLevel: 'anonymous',
       extraInputs: [df.input.durableClient()],

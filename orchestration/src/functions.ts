@@ -8,7 +8,9 @@ import { createAgentClient } from './agent/client';
 import { createApp } from './app';
 import { createArmContainerGroups } from './azure/aci';
 import { createAcrResolver } from './azure/acr';
-import { createBlobLedger, createBlobResults, createContainerClient } from './azure/blob';
+import { createBlobLedger, createBlobResults, createBlobService } from './azure/blob';
+import { parseOperatorKeyHash } from './api/operator-auth';
+import { parseResultLinks } from './api/result-links';
 import { createCredential } from './azure/credentials';
 import { loadConfig, workflowSettings } from './config';
 import { createLogger } from './logging';
@@ -23,7 +25,8 @@ const tenants = loadTenantsFile(resolve(appRoot, cfg.tenantsFile));
 log.info({ tenants: tenants.tenants.map((t) => t.id), version }, 'aci-batch starting');
 
 const credential = createCredential(cfg.controllerClientId);
-const container = createContainerClient(credential, cfg.resultsBlobEndpoint, cfg.resultsContainer);
+const blobService = createBlobService(credential, cfg.resultsBlobEndpoint);
+const container = blobService.getContainerClient(cfg.resultsContainer);
 
 createApp({
   version,
@@ -36,7 +39,7 @@ createApp({
   }),
   images: createAcrResolver(credential, cfg.acrLoginServer),
   agent: createAgentClient({ port: cfg.agentPort }),
-  results: createBlobResults(container),
+  results: createBlobResults(container, blobService),
   ledger: createBlobLedger(container),
   settings: workflowSettings(cfg),
   globalLimits: {
@@ -53,4 +56,6 @@ createApp({
   maxRequestBytes: cfg.maxRequestBytes,
   sweeperSchedule: cfg.sweeperSchedule,
   now: () => new Date(),
+  operatorKeyHash: parseOperatorKeyHash(cfg.operatorKeyHash),
+  resultLinks: parseResultLinks(cfg.resultLinks),
 });

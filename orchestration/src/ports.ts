@@ -74,6 +74,18 @@ export interface ResultsStore {
   get(name: string): Promise<{ body: Buffer; contentType: string } | undefined>;
   exists(name: string): Promise<boolean>;
   url(name: string): string;
+  /** Every blob whose name starts with prefix (names are full blob names). */
+  list(prefix: string): Promise<StoredFile[]>;
+  /** One blob as a stream (undefined if absent), so large artifacts are not held in memory. */
+  open(name: string): Promise<(StoredFile & { stream: NodeJS.ReadableStream }) | undefined>;
+  /** A read-only link to one blob that works without other credentials until expiresOn (a user-delegation SAS). */
+  readLink(name: string, expiresOn: Date): Promise<string>;
+}
+
+export interface StoredFile {
+  name: string;
+  contentType: string;
+  bytes: number;
 }
 
 // ---- Durable client: the job orchestrations (functions.ts / app.ts) ----

@@ -230,6 +230,22 @@ export const SETTINGS = [
     description: 'Largest accepted request body (larger: 413).',
   },
   {
+    name: 'RESULT_LINKS',
+    key: 'resultLinks',
+    kind: 'string',
+    default: 'api',
+    description:
+      "How a status's result.urls are given: 'api' (links to this API, opened with the tenant's key) or 'sas' (short-lived read-only user-delegation SAS links to Blob, made with the managed identity).",
+  },
+  {
+    name: 'OPERATOR_KEY_HASH',
+    key: 'operatorKeyHash',
+    kind: 'string',
+    default: '',
+    description:
+      'SHA-256 (hex) of the operator key for /api/admin/*; empty: the operator routes answer 404. A Key Vault reference in Azure.',
+  },
+  {
     name: 'SWEEPER_SCHEDULE',
     key: 'sweeperSchedule',
     kind: 'ncrontab',

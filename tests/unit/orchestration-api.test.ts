@@ -38,7 +38,7 @@ describe('submit', () => {
     assert.match(b.id, /^j-[a-z2-7]{20}$/);
     assert.equal(b.state, 'queued');
     assert.equal(r.headers?.Location, `/api/tenants/alpha/jobs/${b.id}`);
-    assert.deepEqual(Object.keys(b.links).sort(), ['cancel', 'logs', 'result', 'self']);
+    assert.deepEqual(Object.keys(b.links).sort(), ['artifacts', 'cancel', 'logs', 'result', 'self']);
     const info = h.jobs.instances.get(instanceIdOf('alpha', b.id));
     assert.ok(info);
     assert.doesNotMatch(JSON.stringify(info.input), /p@ss/);

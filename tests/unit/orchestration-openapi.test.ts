@@ -33,6 +33,14 @@ describe('OpenAPI document', () => {
       [ROUTES.openapi.path]: ['get'],
       [ROUTES.callback.path]: ['post'],
       [ROUTES.ui.path.replace('{*', '{')]: ['get'],
+      [ROUTES.listArtifacts.path]: ['get'],
+      [ROUTES.getArtifact.path.replace('{*', '{')]: ['get'],
+      [ROUTES.getTenantUsage.path]: ['get'],
+      [ROUTES.getWebhookSecret.path]: ['get'],
+      [ROUTES.adminTenants.path]: ['get'],
+      [ROUTES.adminGroups.path]: ['get'],
+      [ROUTES.adminCapacity.path]: ['get'],
+      [ROUTES.adminUsage.path]: ['get'],
     };
     assert.deepEqual(
       Object.keys(doc.paths).sort(),

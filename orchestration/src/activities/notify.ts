@@ -1,6 +1,7 @@
 // The webhook activity: the job's final status to the tenant's URL (SSRF-checked at send time).
 import { encodeJobError, type ActivityHandlers } from '../contracts';
 import type { ActivityDeps } from './deps';
+import { webhookSecret } from '../security/webhook-signature';
 import { postWebhook } from './webhook';
 
 export function notifyActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'NotifyWebhook'> {
@@ -12,6 +13,8 @@ export function notifyActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'No
         req.webhookUrl,
         { event: 'job.finished', job: req.status },
         tenant?.allowPrivateWebhookTargets ?? false,
+        10_000,
+        { secret: webhookSecret(deps.signingKey, req.tenant), now: deps.now },
       );
       if (r.delivered) return { delivered: true };
       if (!r.permanent)

@@ -1,9 +1,11 @@
 // Webhook delivery with the SSRF rule enforced at send time: every address the host resolves to
 // must pass, and the connection is pinned to the checked address (no DNS rebinding in between).
+// With a secret, the exact bytes sent are signed (security/webhook-signature.ts).
 import axios from 'axios';
 import { lookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import { checkWebhookUrl, isPrivateAddress } from '../security/webhook-url';
+import { SIGNATURE_HEADER, signWebhook } from '../security/webhook-signature';
 
 export type WebhookAnswer =
   { delivered: true; status: number } | { delivered: false; permanent: boolean; reason: string };
@@ -13,6 +15,7 @@ export async function postWebhook(
   body: unknown,
   allowPrivate: boolean,
   timeoutMs = 10_000,
+  signing?: { secret: string; now: () => Date },
 ): Promise<WebhookAnswer> {
   const check = checkWebhookUrl(rawUrl, allowPrivate);
   if (!check.ok) return { delivered: false, permanent: true, reason: check.message };
@@ -36,12 +39,19 @@ export async function postWebhook(
     else callback(null, pinned.address, pinned.family);
   };
   try {
-    const r = await axios.post(check.url.toString(), body, {
+    // Serialized here, once, so the signature covers exactly the bytes on the wire.
+    const text = JSON.stringify(body);
+    const r = await axios.post(check.url.toString(), text, {
       timeout: timeoutMs,
       maxRedirects: 0,
       proxy: false,
       validateStatus: () => true,
-      headers: { 'Content-Type': 'application/json', 'User-Agent': 'aci-batch-webhook/1' },
+      transformRequest: [(d: unknown) => d],
+      headers: {
+        'Content-Type': 'application/json',
+        'User-Agent': 'aci-batch-webhook/1',
+        ...(signing ? { [SIGNATURE_HEADER]: signWebhook(signing.secret, text, signing.now()) } : {}),
+      },
       lookup: pin,
       maxContentLength: 64 * 1024,
     } as Parameters<typeof axios.post>[2]);

@@ -1,5 +1,6 @@
 // The seam between handlers and the Functions host: a minimal request/response shape that
 // @azure/functions' HttpRequest satisfies structurally, so unit tests call handlers directly.
+import type { Readable } from 'node:stream';
 import {
   CodedError,
   internal,
@@ -27,7 +28,8 @@ export interface ApiResponse {
   status: number;
   headers?: Record<string, string>;
   jsonBody?: unknown;
-  body?: string;
+  /** Text, bytes, or a stream (artifacts from Blob are streamed, not held in memory). */
+  body?: string | Buffer | Readable;
 }
 
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse => ({

@@ -4,6 +4,7 @@ import type { Admission } from '../admission/service';
 import type { Logger } from '../logging';
 import type { ResultsStore } from '../ports';
 import type { TenantDirectory } from '../tenants/types';
+import type { ResultLinkMode } from './result-links';
 
 export interface JobsApiDeps {
   tenants: TenantDirectory;
@@ -19,4 +20,8 @@ export interface JobsApiDeps {
   maxBodyBytes: number;
   globalMaxCores: number;
   now(): Date;
+  /** RESULT_LINKS: how result.urls are given (default api). */
+  resultLinks?: ResultLinkMode;
+  /** How long one `logs?follow=true` request waits for new text (default 20 s). */
+  logFollowWaitMs?: number;
 }

@@ -1,5 +1,5 @@
-// Job routes: list, get, cancel, logs, result; submit (submit.ts) and the tenant summary
-// (tenant-summary.ts) are composed in here.
+// Job routes: list, get, cancel, logs, result, artifacts; submit (submit.ts), logs (job-logs.ts),
+// artifacts (artifacts.ts) and the tenant summary (tenant-summary.ts) are composed in here.
 import {
   blobNames,
   EVENTS,
@@ -20,6 +20,9 @@ import type { JobsApiDeps } from './jobs-deps';
 import { JOB_ID_PATTERN } from './schemas';
 import { createSubmit } from './submit';
 import { createTenantSummary } from './tenant-summary';
+import { createArtifactsApi } from './artifacts';
+import { createJobLogs } from './job-logs';
+import { presentStatus } from './result-links';
 
 export type { JobsApiDeps } from './jobs-deps';
 
@@ -31,6 +34,8 @@ export interface JobsApi {
   logs(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
   result(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
   tenant(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
+  listArtifacts(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
+  getArtifact(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
 }
 
 export function createJobsApi(deps: JobsApiDeps): JobsApi {
@@ -47,9 +52,27 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
     return { tenant, info, status: view.status, input: view.job };
   }
 
+  const present = (s: JobStatus) => presentStatus(s, deps.resultLinks ?? 'api', deps.results, deps.now());
+  const artifacts = createArtifactsApi({
+    results: deps.results,
+    load: async (req, jobs) => {
+      const { tenant, input } = await load(req, jobs);
+      return { tenant: tenant.id, jobId: input.jobId };
+    },
+  });
+
   return {
     submit: createSubmit(deps),
     tenant: createTenantSummary(deps),
+    listArtifacts: artifacts.list,
+    getArtifact: artifacts.get,
+    logs: createJobLogs({
+      results: deps.results,
+      liveLogs: deps.liveLogs,
+      load,
+      followWaitMs: deps.logFollowWaitMs ?? 20_000,
+      followPollMs: 1000,
+    }),
     async list(req, jobs) {
       const tenant = authorizeTenant(req, deps.tenants);
       const problems: { field: string; message: string }[] = [];
@@ -93,12 +116,12 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
         rows.length > limit && last
           ? Buffer.from(JSON.stringify({ t: last.t, i: last.id })).toString('base64url')
           : null;
-      return json(200, { jobs: page.map((r) => r.status), continuationToken: next });
+      return json(200, { jobs: await Promise.all(page.map((r) => present(r.status))), continuationToken: next });
     },
 
     async get(req, jobs) {
       const { status } = await load(req, jobs);
-      return json(200, status);
+      return json(200, await present(status));
     },
 
     async cancel(req, jobs) {
@@ -115,28 +138,6 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
         cancelRequested: true,
         links: jobLinks(tenant.id, input.jobId),
       });
-    },
-
-    async logs(req, jobs) {
-      const { tenant, status, input } = await load(req, jobs);
-      const archived = await deps.results.get(blobNames(tenant.id, input.jobId).logs);
-      if (archived)
-        return {
-          status: 200,
-          headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
-          body: archived.body.toString('utf8'),
-        };
-      if (!isTerminalState(status.state) && status.container.state !== 'none') {
-        const live = await deps.liveLogs(input.groupName).catch(() => undefined);
-        if (live !== undefined)
-          return {
-            status: 200,
-            headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
-            body: live,
-          };
-      }
-      if (!isTerminalState(status.state)) throw notFinished(status.state);
-      throw notFound('log (none was archived for this job)');
     },
 
     async result(req, jobs) {

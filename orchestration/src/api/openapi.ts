@@ -26,11 +26,69 @@ const tenantParam = {
 };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^j-[a-z0-9]{20}$' } };
 const pathParam = { name: 'path', in: 'path', required: true, schema: { type: 'string' } };
+const nameParam = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', examples: ['chart.svg', 'artifacts/fit.csv'] },
+};
 const common = {
   '401': errorResponse('Missing or invalid API key.'),
   '404': errorResponse("Unknown tenant or job, or another tenant's."),
 };
 const security = [{ bearer: [] }, { apiKey: [] }];
+
+const operatorSecurity = [{ operatorBearer: [] }, { operatorApiKey: [] }];
+const operatorErrors = {
+  '401': errorResponse('Missing or unknown key.'),
+  '403': errorResponse("A tenant's key: the operator API needs the operator key."),
+  '404': errorResponse('The operator API is off (OPERATOR_KEY_HASH unset).'),
+};
+const gauge = { type: 'object', properties: { used: { type: 'number' }, max: { type: 'number' } } };
+const usageParams = [
+  {
+    name: 'from',
+    in: 'query',
+    required: false,
+    schema: { type: 'string', description: 'ISO 8601; default to − 30 days' },
+  },
+  {
+    name: 'to',
+    in: 'query',
+    required: false,
+    schema: { type: 'string', description: 'ISO 8601, exclusive; default now' },
+  },
+  { name: 'groupBy', in: 'query', required: false, schema: { enum: ['day', 'none'], default: 'none' } },
+];
+const usageRow = {
+  type: 'object',
+  properties: {
+    tenant: { type: 'string' },
+    day: { type: ['string', 'null'] },
+    jobs: { type: 'integer' },
+    vcpuSeconds: { type: 'number' },
+    gbSeconds: { type: 'number' },
+    estimatedCost: { type: 'number' },
+    currency: { type: 'string' },
+  },
+};
+const usageContent = {
+  description: 'Usage and cost of the jobs created in the period (JSON, or CSV with Accept: text/csv).',
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        properties: {
+          from: { type: 'string' },
+          to: { type: 'string' },
+          groupBy: { type: 'string' },
+          rows: { type: 'array', items: usageRow },
+        },
+      },
+    },
+    'text/csv': { schema: { type: 'string' } },
+  },
+};
 
 /** One operation per route of the routes table (a route without one does not compile). */
 const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
@@ -97,8 +155,32 @@ const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
   getJobLogs: {
     operationId: 'getJobLogs',
     security,
+    parameters: [
+      { name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } },
+      {
+        name: 'follow',
+        in: 'query',
+        required: false,
+        schema: { type: 'boolean' },
+        description: 'Long poll: waits (up to ~20 s) until the log grows past `since` or the job ends.',
+      },
+      {
+        name: 'since',
+        in: 'query',
+        required: false,
+        schema: { type: 'integer', minimum: 0 },
+        description: 'With follow: the X-Log-Offset of the previous answer; only text after it is returned.',
+      },
+    ],
     responses: {
-      '200': { description: 'Container logs.', content: { 'text/plain': { schema: { type: 'string' } } } },
+      '200': {
+        description: 'Container logs (with follow: the new text).',
+        headers: {
+          'X-Log-Offset': { schema: { type: 'integer' }, description: 'Bytes of log so far: the next since.' },
+          'X-Job-State': { schema: { type: 'string' }, description: "The job's state; follow ends at a final one." },
+        },
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
       ...common,
       '409': errorResponse('No logs yet.'),
     },
@@ -116,6 +198,130 @@ const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
     operationId: 'getTenant',
     security,
     responses: { '200': jsonResponse('Limits, running and queued jobs, usage.', { type: 'object' }), ...common },
+  },
+  listArtifacts: {
+    operationId: 'listArtifacts',
+    security,
+    responses: {
+      '200': jsonResponse("The job's archived files (empty before teardown archived them).", {
+        type: 'object',
+        properties: {
+          artifacts: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'contentType', 'bytes', 'link'],
+              properties: {
+                name: { type: 'string', examples: ['chart.svg', 'result.json', 'logs.txt', 'artifacts/fit.csv'] },
+                contentType: { type: 'string' },
+                bytes: { type: 'integer' },
+                link: { type: 'string', description: 'The artifact route (open it with the same key).' },
+              },
+            },
+          },
+        },
+      }),
+      ...common,
+    },
+  },
+  getArtifact: {
+    operationId: 'getArtifact',
+    security,
+    responses: {
+      '200': {
+        description: 'The file, with its content type (the chart is image/svg+xml).',
+        content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+      },
+      ...common,
+    },
+  },
+  getTenantUsage: {
+    operationId: 'getTenantUsage',
+    security,
+    parameters: usageParams,
+    responses: { '200': usageContent, '400': errorResponse('Bad period.'), ...common },
+  },
+  getWebhookSecret: {
+    operationId: 'getWebhookSecret',
+    security,
+    responses: {
+      '200': jsonResponse(
+        'The secret this tenant\'s webhook receiver verifies X-AciBatch-Signature with (t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">).',
+        {
+          type: 'object',
+          properties: { secret: { type: 'string' }, header: { type: 'string' }, scheme: { type: 'string' } },
+        },
+      ),
+      ...common,
+    },
+  },
+  adminTenants: {
+    operationId: 'adminTenants',
+    security: operatorSecurity,
+    parameters: usageParams.filter((p) => p.name !== 'groupBy'),
+    responses: {
+      '200': jsonResponse('Every tenant: limits, running, queued, cores, usage and cost in the period.', {
+        type: 'object',
+        properties: {
+          from: { type: 'string' },
+          to: { type: 'string' },
+          tenants: { type: 'array', items: { type: 'object' } },
+        },
+      }),
+      ...operatorErrors,
+    },
+  },
+  adminGroups: {
+    operationId: 'adminGroups',
+    security: operatorSecurity,
+    responses: {
+      '200': jsonResponse('Every container group the controller owns (orphan: the sweeper will delete it).', {
+        type: 'object',
+        properties: {
+          groups: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                name: { type: 'string' },
+                tenant: { type: ['string', 'null'] },
+                jobId: { type: ['string', 'null'] },
+                state: { type: ['string', 'null'] },
+                jobState: { type: ['string', 'null'] },
+                createdAt: { type: ['string', 'null'] },
+                ageSeconds: { type: ['integer', 'null'] },
+                orphan: { type: 'boolean' },
+                reason: { type: 'string' },
+              },
+            },
+          },
+        },
+      }),
+      ...operatorErrors,
+    },
+  },
+  adminCapacity: {
+    operationId: 'adminCapacity',
+    security: operatorSecurity,
+    responses: {
+      '200': jsonResponse('Groups, cores and creates in the last 5 minutes against the caps; jobs queued.', {
+        type: 'object',
+        properties: {
+          groups: gauge,
+          cores: gauge,
+          createsLast5Min: gauge,
+          queued: { type: 'integer' },
+          asOf: { type: 'string' },
+        },
+      }),
+      ...operatorErrors,
+    },
+  },
+  adminUsage: {
+    operationId: 'adminUsage',
+    security: operatorSecurity,
+    parameters: usageParams,
+    responses: { '200': usageContent, '400': errorResponse('Bad period.'), ...operatorErrors },
   },
   health: { operationId: 'health', security: [], responses: { '200': jsonResponse('Alive.', { type: 'object' }) } },
   openapi: {
@@ -157,6 +363,7 @@ function paths(): Record<string, Record<string, unknown>> {
       ...(route.path.includes('{tenant}') ? [tenantParam] : []),
       ...(route.path.includes('{id}') ? [idParam] : []),
       ...(route.path.includes('{*path}') ? [pathParam] : []),
+      ...(route.path.includes('{*name}') ? [nameParam] : []),
     ];
     out[key] ??= params.length ? { parameters: params } : {};
     out[key][route.method.toLowerCase()] = OPERATIONS[name];
@@ -177,6 +384,8 @@ export function buildOpenApi(version: string): Record<string, unknown> {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: "The tenant's API key." },
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        operatorBearer: { type: 'http', scheme: 'bearer', description: 'The operator key (/api/admin/* only).' },
+        operatorApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
         callbackToken: {
           type: 'http',
           scheme: 'bearer',

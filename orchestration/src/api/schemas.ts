@@ -213,6 +213,7 @@ export const SUBMIT_RESPONSE_SCHEMA = {
         cancel: { type: 'string' },
         logs: { type: 'string' },
         result: { type: 'string' },
+        artifacts: { type: 'string' },
       },
     },
   },

@@ -1,19 +1,30 @@
 // Blob storage for job artifacts (ResultsStore) and for the admission ledger (LedgerStore with
 // ETag compare-and-swap). Managed identity only: no account keys.
-import { BlobServiceClient, type ContainerClient, RestError } from '@azure/storage-blob';
+import {
+  BlobSASPermissions,
+  BlobServiceClient,
+  type ContainerClient,
+  generateBlobSASQueryParameters,
+  RestError,
+  SASProtocol,
+  type UserDelegationKey,
+} from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import { emptyLedger, type LedgerDoc } from '../admission/ledger';
-import type { LedgerStore, ResultsStore } from '../ports';
+import type { LedgerStore, ResultsStore, StoredFile } from '../ports';
+
+export function createBlobService(credential: TokenCredential, endpoint: string): BlobServiceClient {
+  return new BlobServiceClient(endpoint, credential, {
+    retryOptions: { maxTries: 4, retryDelayInMs: 200, maxRetryDelayInMs: 4000, tryTimeoutInMs: 30_000 },
+  });
+}
 
 export function createContainerClient(
   credential: TokenCredential,
   endpoint: string,
   container: string,
 ): ContainerClient {
-  const service = new BlobServiceClient(endpoint, credential, {
-    retryOptions: { maxTries: 4, retryDelayInMs: 200, maxRetryDelayInMs: 4000, tryTimeoutInMs: 30_000 },
-  });
-  return service.getContainerClient(container);
+  return createBlobService(credential, endpoint).getContainerClient(container);
 }
 
 /** Creates the container once (lazily), so a cold start does not pay for it on every call. */
@@ -31,8 +42,13 @@ function ensureOnce(container: ContainerClient): () => Promise<void> {
   };
 }
 
-export function createBlobResults(container: ContainerClient): ResultsStore {
+/**
+ * `service` (the same credential's BlobServiceClient) is needed only for readLink: user-delegation
+ * SAS links are signed with a key the managed identity asks the account for, never an account key.
+ */
+export function createBlobResults(container: ContainerClient, service?: BlobServiceClient): ResultsStore {
   const ensure = ensureOnce(container);
+  const delegationKey = service ? cachedDelegationKey(service) : undefined;
   return {
     async put(name, body, contentType) {
       await ensure();
@@ -58,6 +74,91 @@ export function createBlobResults(container: ContainerClient): ResultsStore {
       return container.getBlockBlobClient(name).exists();
     },
     url: (name) => container.getBlockBlobClient(name).url,
+    async list(prefix) {
+      await ensure();
+      const out: StoredFile[] = [];
+      for await (const b of container.listBlobsFlat({ prefix }))
+        out.push({
+          name: b.name,
+          contentType: b.properties.contentType ?? 'application/octet-stream',
+          bytes: b.properties.contentLength ?? 0,
+        });
+      return out;
+    },
+    async open(name) {
+      await ensure();
+      try {
+        const r = await container.getBlockBlobClient(name).download();
+        if (!r.readableStreamBody) return undefined;
+        return {
+          name,
+          contentType: r.contentType ?? 'application/octet-stream',
+          bytes: r.contentLength ?? 0,
+          stream: r.readableStreamBody,
+        };
+      } catch (e) {
+        if (e instanceof RestError && e.statusCode === 404) return undefined;
+        throw e;
+      }
+    },
+    async readLink(name, expiresOn) {
+      if (!delegationKey)
+        throw new Error('readLink needs the BlobServiceClient (createBlobResults(container, service))');
+      const startsOn = new Date(Date.now() - 5 * 60_000); // clock skew between us and Storage
+      const key = await delegationKey(expiresOn);
+      return userDelegationSasUrl(container.getBlockBlobClient(name).url, {
+        containerName: container.containerName,
+        blobName: name,
+        accountName: container.accountName,
+        key,
+        startsOn,
+        expiresOn,
+      });
+    },
+  };
+}
+
+/**
+ * A read-only (sp=r), single-blob (sr=b), HTTPS-only SAS signed with a user delegation key. Source:
+ * MicrosoftDocs/azure-docs articles/storage/blobs/storage-blob-user-delegation-sas-create-javascript.md
+ * (getUserDelegationKey + generateBlobSASQueryParameters with the key and the account name).
+ */
+export function userDelegationSasUrl(
+  blobUrl: string,
+  p: {
+    containerName: string;
+    blobName: string;
+    accountName: string;
+    key: UserDelegationKey;
+    startsOn: Date;
+    expiresOn: Date;
+  },
+): string {
+  const sas = generateBlobSASQueryParameters(
+    {
+      containerName: p.containerName,
+      blobName: p.blobName,
+      permissions: BlobSASPermissions.parse('r'),
+      protocol: SASProtocol.Https,
+      startsOn: p.startsOn,
+      expiresOn: p.expiresOn,
+    },
+    p.key,
+    p.accountName,
+  );
+  return `${blobUrl}?${sas.toString()}`;
+}
+
+/** One user delegation key reused while it outlives the link asked for (a key is valid up to 7 days). */
+function cachedDelegationKey(service: BlobServiceClient): (until: Date) => Promise<UserDelegationKey> {
+  let cached: { key: UserDelegationKey; expires: number } | undefined;
+  return async (until) => {
+    if (cached && cached.expires > until.getTime()) return cached.key;
+    const startsOn = new Date(Date.now() - 5 * 60_000);
+    const expiresOn = new Date(Math.max(until.getTime(), Date.now() + 24 * 3600_000));
+    const key = await service.getUserDelegationKey(startsOn, expiresOn);
+    cached = { key, expires: expiresOn.getTime() };
+    return key;
   };
 }
 

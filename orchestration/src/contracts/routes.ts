@@ -13,6 +13,14 @@ export const ROUTES = {
   getJobLogs: { fn: 'GetJobLogs', method: 'GET', path: 'tenants/{tenant}/jobs/{id}/logs' },
   getJobResult: { fn: 'GetJobResult', method: 'GET', path: 'tenants/{tenant}/jobs/{id}/result' },
   getTenant: { fn: 'GetTenant', method: 'GET', path: 'tenants/{tenant}' },
+  listArtifacts: { fn: 'ListJobArtifacts', method: 'GET', path: 'tenants/{tenant}/jobs/{id}/artifacts' },
+  getArtifact: { fn: 'GetJobArtifact', method: 'GET', path: 'tenants/{tenant}/jobs/{id}/artifacts/{*name}' },
+  getTenantUsage: { fn: 'GetTenantUsage', method: 'GET', path: 'tenants/{tenant}/usage' },
+  getWebhookSecret: { fn: 'GetWebhookSecret', method: 'GET', path: 'tenants/{tenant}/webhook-secret' },
+  adminTenants: { fn: 'OperatorTenants', method: 'GET', path: 'admin/tenants' },
+  adminGroups: { fn: 'OperatorGroups', method: 'GET', path: 'admin/groups' },
+  adminCapacity: { fn: 'OperatorCapacity', method: 'GET', path: 'admin/capacity' },
+  adminUsage: { fn: 'OperatorUsage', method: 'GET', path: 'admin/usage' },
   health: { fn: 'Health', method: 'GET', path: 'health' },
   openapi: { fn: 'OpenApi', method: 'GET', path: 'openapi.json' },
   callback: { fn: 'JobCallback', method: 'POST', path: 'callbacks/tenants/{tenant}/jobs/{id}' },
@@ -33,10 +41,25 @@ export function routeUrl(route: RouteName, params: Record<string, string> = {}):
   return `${ROUTE_PREFIX}/${path}`;
 }
 
+/**
+ * The route template given to the Functions host. Azure Functions refuses a template that starts with
+ * `admin` ("The specified route conflicts with one or more built in routes", Azure/azure-functions-host
+ * issue #1781, even under the `api` prefix), so the operator routes' first segment is a parameter
+ * constrained to the literal: the URL stays /api/admin/… and the table keeps the plain path.
+ */
+export function hostRouteTemplate(route: RouteName): string {
+  return ROUTES[route].path.replace(/^admin\//, '{area:regex(^admin$)}/');
+}
+
+/** `/api/…` link to one artifact of a job (each segment of a nested name encoded on its own). */
+export const artifactUrl = (tenant: string, id: string, name: string): string =>
+  `${routeUrl('listArtifacts', { tenant, id })}/${name.split('/').map(encodeURIComponent).join('/')}`;
+
 /** The links every job response carries. */
 export const jobLinks = (tenant: string, id: string) => ({
   self: routeUrl('getJob', { tenant, id }),
   cancel: routeUrl('cancelJob', { tenant, id }),
   logs: routeUrl('getJobLogs', { tenant, id }),
   result: routeUrl('getJobResult', { tenant, id }),
+  artifacts: routeUrl('listArtifacts', { tenant, id }),
 });
