@@ -8,7 +8,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import type { Logger } from './log';
 
+/**
+ * Runs "$@" with the container's stderr (fd 3) while the calling shell's own stderr is /dev/null: dash
+ * reports a child killed by a signal ("Terminated") on whatever fd 2 the command line had, so the
+ * command gets its redirection in a child shell that execs it, not on the caller's command line.
+ */
+const RUN = `/bin/sh -c 'exec "$@" 2>&3 3>&-' aci-run "$@"`;
+
 const WRAPPER = [
+  // Survive the stop's SIGTERM (a handler, not an ignore: the command still gets it): the wrapper ends
+  // with the command, so the emulator's grace period runs until the command has really exited.
+  'trap : TERM',
   'ef="$1"; procs="$2"; shift 2',
   'rm -f "$ef"',
   'if [ -n "$procs" ]; then',
@@ -16,7 +26,9 @@ const WRAPPER = [
   '  for f in $procs; do echo $$ > "$f" || exit 125; done',
   '  IFS="$oldifs"',
   'fi',
-  '"$@"',
+  // The shell's own notices ("Terminated" for a signalled child) are not the container's output.
+  'exec 3>&2 2>/dev/null',
+  RUN,
   'code=$?',
   // The isolated path's init (below) writes the command's own code: unshare cannot pass on a signal.
   'if [ -s "$ef" ]; then code=$(cat "$ef"); else echo "$code" > "$ef.tmp" && mv "$ef.tmp" "$ef"; fi',
@@ -31,7 +43,8 @@ const WRAPPER = [
  */
 const NAMESPACE_INIT = [
   'ef="$1"; shift',
-  '"$@"',
+  'exec 3>&2 2>/dev/null',
+  RUN,
   'code=$?',
   'echo "$code" > "$ef.tmp" && mv "$ef.tmp" "$ef"',
   'exit "$code"',

@@ -249,8 +249,18 @@ export class ContainerProcesses {
         };
     }
     const cgPids = () => Object.values(g.containers).flatMap((rt) => (rt.cgroup ? this.o.cgroups.pids(rt.cgroup) : []));
-    for (const pid of pids) signalTree(pid, 'SIGTERM');
-    for (const p of cgPids()) signalTree(p, 'SIGTERM', [p]);
+    // One SIGTERM per process, as a container runtime sends it: to each process of the cgroups, or
+    // (no cgroups) to the process groups; not both, or a handler runs twice.
+    const members = cgPids();
+    if (members.length)
+      for (const p of members) {
+        try {
+          process.kill(p, 'SIGTERM');
+        } catch {
+          // gone
+        }
+      }
+    else for (const pid of pids) signalTree(pid, 'SIGTERM');
     const all = Promise.all(hs);
     const timeout = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
     await Promise.race([all, timeout(this.o.stopGraceMs)]);
