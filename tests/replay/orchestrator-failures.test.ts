@@ -122,6 +122,13 @@ test('monitor: a group that disappears while running fails with GroupDisappeared
   await assertTornDown(id, s, 'GroupDisappeared', 'deleted');
 });
 
+test('monitor: an agent that stops answering while its group runs fails with AgentUnreachable', async () => {
+  const id = await h.submit('alpha', h.world.define('run-silent', { attempts: [{ end: 'silent' }] }), once);
+  const s = await h.settled('alpha', id);
+  await assertTornDown(id, s, 'AgentUnreachable', 'deleted');
+  assert.match(s.error?.message ?? '', /did not answer \d+ polls in a row/);
+});
+
 test('teardown: onFailure stop keeps the failed group stopped instead of deleting it', async () => {
   const sc = h.world.define('fail-stop', { attempts: [{ end: 'failed' }] });
   const id = await h.submit('alpha', sc, { body: { onFailure: 'stop' } });

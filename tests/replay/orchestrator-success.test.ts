@@ -28,3 +28,42 @@ test('happy path: succeeded, result archived, group deleted, slot released', asy
   assert.ok(h.results.blobs.has(`alpha/${id}/result.json`));
   assert.deepEqual(await h.ledgerEntries('alpha', id), { queued: 0, running: 0 });
 });
+
+test('onComplete keep leaves the group as it is; onComplete stop stops it', async () => {
+  const sc = h.world.define('keep-or-stop', {});
+  const kept = await h.submit('alpha', sc, { body: { onComplete: 'keep' } });
+  const stopped = await h.submit('alpha', sc, { body: { onComplete: 'stop' } });
+  const [k, s] = await Promise.all([h.settled('alpha', kept), h.settled('alpha', stopped)]);
+  assert.equal(k.state, 'succeeded');
+  assert.equal(k.container.state, 'kept');
+  assert.ok(h.world.groups.has(k.container.name), 'the kept group is still there');
+  assert.ok(!h.world.deleted.includes(k.container.name) && !h.world.stopped.includes(k.container.name));
+  assert.equal(s.state, 'succeeded');
+  assert.equal(s.container.state, 'stopped');
+  assert.ok(h.world.stopped.includes(s.container.name) && !h.world.deleted.includes(s.container.name));
+  for (const id of [kept, stopped]) assert.deepEqual(await h.ledgerEntries('alpha', id), { queued: 0, running: 0 });
+});
+
+test('continueAsNew: a long run spans generations and its status stays readable throughout', async () => {
+  // Three waits per generation: about one generation per three polls of a 12-poll run.
+  const sc = h.world.define('long-run', { attempts: [{ pendingReads: 3, runningPolls: 12 }] });
+  const id = await h.submit('alpha', sc, { settings: { stepsPerGeneration: 3 } });
+  const seen: string[] = [];
+  const s = await h.waitFor('alpha', id, 'the final status', (st) => {
+    if (seen.at(-1) !== st.state) seen.push(st.state);
+    return st.phase === 'done';
+  });
+  assert.equal(s.state, 'succeeded', JSON.stringify(s));
+  // Every GET answered a job status (the harness asserts 200) and the state never went back.
+  const order = ['queued', 'provisioning', 'starting', 'running', 'succeeded'];
+  const ranks = seen.map((st) => order.indexOf(st));
+  assert.ok(!ranks.includes(-1), `unexpected state in ${seen.join(' → ')}`);
+  assert.deepEqual(
+    ranks,
+    [...ranks].sort((a, b) => a - b),
+    `the state went back: ${seen.join(' → ')}`,
+  );
+  const generation = await h.generationOf('alpha', id);
+  assert.ok(generation >= 3, `the run used ${generation} generation(s)`);
+  assert.equal(s.progressHistory.at(-1)?.progress, 1);
+});

@@ -1,0 +1,96 @@
+// Replay tier: the admission phase and cancel through the real durable-functions replay — jobs
+// queued behind maxConcurrentJobs are admitted in FIFO order, a cancel while queued creates no
+// group, a cancel while running stops the batch and deletes the group, and a job whose queue
+// entry was lost is queued again and completes. Tenant beta: maxConcurrentJobs 1.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../../local/kit';
+import { startReplayHost, type ReplayHost } from '../fixtures/replay/harness';
+
+let h: ReplayHost;
+before(async () => {
+  h = await startReplayHost();
+});
+after(() => h?.close());
+
+const running = (id: string) => h.waitFor('beta', id, 'running', (s) => s.state === 'running');
+const queued = (id: string) =>
+  h.waitFor('beta', id, 'queued behind the running job', (s) => s.state === 'queued' && /^Queued/.test(s.message));
+
+test('jobs queued behind maxConcurrentJobs are admitted one at a time, in FIFO order', async () => {
+  const a = await h.submit('beta', h.world.define('fifo-first', { attempts: [{ end: 'hold' }] }));
+  await running(a);
+  const quick = h.world.define('fifo-next', { attempts: [{ runningPolls: 2 }] });
+  const b = await h.submit('beta', quick);
+  const c = await h.submit('beta', quick);
+  await queued(b);
+  await queued(c);
+  assert.deepEqual(await h.ledgerEntries('beta', c), { queued: 1, running: 0 });
+  assert.equal(h.world.created.length, 1, 'only the first job has a group');
+  h.world.end(a, 'succeeded');
+  const done = await Promise.all([a, b, c].map((id) => h.settled('beta', id)));
+  assert.deepEqual(
+    done.map((s) => s.state),
+    ['succeeded', 'succeeded', 'succeeded'],
+  );
+  assert.deepEqual(
+    h.world.created,
+    done.map((s) => s.container.name),
+    'groups created in submission order',
+  );
+});
+
+test('cancel while queued: canceled without a group, the queue entry is gone', async () => {
+  const a = await h.submit('beta', h.world.define('cq-first', { attempts: [{ end: 'hold' }] }));
+  await running(a);
+  const b = await h.submit('beta', h.world.define('cq-second', {}));
+  await queued(b);
+  assert.equal(await h.cancel('beta', b), 202);
+  const s = await h.settled('beta', b);
+  assert.equal(s.state, 'canceled');
+  assert.equal(s.error?.code, 'Canceled');
+  assert.equal(s.attempts, 0);
+  assert.equal(h.world.createAttempts.get(s.container.name), undefined, 'no group was created');
+  assert.deepEqual(await h.ledgerEntries('beta', b), { queued: 0, running: 0 });
+  h.world.end(a, 'succeeded');
+  assert.equal((await h.settled('beta', a)).state, 'succeeded');
+});
+
+test('cancel while running: the agent is asked to stop, the group deleted, the slot released', async () => {
+  const a = await h.submit('beta', h.world.define('cr', { attempts: [{ end: 'hold' }] }));
+  const r = await running(a);
+  assert.equal(await h.cancel('beta', a), 202);
+  const s = await h.settled('beta', a);
+  assert.equal(s.state, 'canceled');
+  assert.equal(s.error?.code, 'Canceled');
+  assert.ok(r.container.ip && h.world.agentCancels.includes(r.container.ip), 'the agent got a cancel');
+  assert.equal(s.container.state, 'deleted');
+  assert.ok(h.world.deleted.includes(s.container.name));
+  assert.deepEqual(await h.ledgerEntries('beta', a), { queued: 0, running: 0 });
+});
+
+test('a queued job whose ledger entry was lost is queued again and completes (across generations)', async () => {
+  const a = await h.submit('beta', h.world.define('lost-first', { attempts: [{ end: 'hold' }] }));
+  await running(a);
+  // Small generations: the queued job also hands over to new generations while it waits.
+  const b = await h.submit('beta', h.world.define('lost-second', {}), { settings: { stepsPerGeneration: 2 } });
+  await queued(b);
+  // Storage rolled back (or a reconcile raced the submit): the entry is gone from the queue.
+  await h.ledger.update((doc) => {
+    const t = doc.tenants.beta!;
+    const before = t.queue.length;
+    t.queue = t.queue.filter((e) => e.jobId !== b);
+    return { changed: t.queue.length !== before, result: null };
+  });
+  assert.deepEqual(await h.ledgerEntries('beta', b), { queued: 0, running: 0 });
+  await waitFor('the job queued again by its own grant attempt', async () => {
+    const e = await h.ledgerEntries('beta', b);
+    return e.queued === 1 && e;
+  });
+  assert.equal((await h.get('beta', b)).state, 'queued');
+  h.world.end(a, 'succeeded');
+  const s = await h.settled('beta', b);
+  assert.equal(s.state, 'succeeded', JSON.stringify(s));
+  assert.ok((await h.generationOf('beta', b)) >= 2, 'the wait spanned generations');
+  assert.deepEqual(await h.ledgerEntries('beta', b), { queued: 0, running: 0 });
+});
