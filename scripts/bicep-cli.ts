@@ -9,7 +9,7 @@ import { arch, platform, tmpdir } from 'node:os';
 
 export const ROOT = resolve(__dirname, '..');
 /** Keep in step with BICEP_VERSION in scripts/install-bicep.mjs. */
-const RESTORED_VERSION = '0.49.2';
+export const RESTORED_VERSION = '0.49.2';
 
 export interface BicepCli {
   /** How it was found, for messages. */

@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { parseDiagnostics, ROOT } from '../../scripts/bicep-cli';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDiagnostics, RESTORED_VERSION, ROOT } from '../../scripts/bicep-cli';
 
 function runBicepTestsWithoutCompiler(ci: boolean): { status: number | null; out: string } {
   const env: NodeJS.ProcessEnv = { ...process.env, BICEP_PATH: 'none' };
@@ -58,4 +60,9 @@ test('compiler diagnostics are parsed with file, position, level and code', () =
       message: 'The provided value is too short.',
     },
   ]);
+});
+
+test('the tests look for the Bicep version npm install restores', () => {
+  const script = readFileSync(join(ROOT, 'scripts/install-bicep.mjs'), 'utf8');
+  assert.equal(/export const BICEP_VERSION = '([^']+)'/.exec(script)?.[1], RESTORED_VERSION);
 });
