@@ -64,14 +64,18 @@ export function jobsTable(jobs: JobStatus[], columns: number): string {
 
 export interface Artifact {
   name: string;
+  /** Size in bytes (the API's `bytes`; `size` accepted too). */
+  bytes?: number;
   size?: number;
   contentType?: string;
+  /** The API link to the file (`link`; `url` accepted too). */
+  link?: string;
   url?: string;
 }
 
 export function artifactsTable(items: Artifact[]): string {
   const table = new Table({ head: ['NAME', 'SIZE', 'TYPE', 'LINK'], style: { head: [], border: [] } });
-  for (const a of items) table.push([a.name, a.size ?? '', a.contentType ?? '', a.url ?? '']);
+  for (const a of items) table.push([a.name, a.bytes ?? a.size ?? '', a.contentType ?? '', a.link ?? a.url ?? '']);
   return table.toString();
 }
 

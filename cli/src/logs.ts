@@ -1,11 +1,16 @@
 // `aci-batch logs -f`: prints a job's log as it grows and returns when the job ends. It asks for
-// `?follow=true` (a stream until the end, where the API has it) and, when an answer ends while the
-// job still runs (an API without follow answers with the log so far), reads again after an interval
-// and prints only the text it has not printed yet. Before the container exists the API answers 409
-// NotFinished: that is waited out, not an error.
+// `?follow=true`: where the API answers with X-Log-Offset / X-Job-State (a long poll that returns
+// the text after `since`), it prints each answer and asks again from the offset until the state is
+// final; an API without follow answers with the whole log so far, so then it reads again after an
+// interval and prints only what it has not printed yet (and waits out 409 NotFinished before the
+// container exists).
 import { TERMINAL_STATES, type ApiClient, type JobStatus } from './api-client';
 import { CliError } from './exit-codes';
 import { sleep } from './wait';
+
+/** Headers of the API's follow answers (orchestration/src/api/job-logs.ts). */
+const LOG_OFFSET = 'x-log-offset';
+const LOG_STATE = 'x-job-state';
 
 export interface FollowOptions {
   tail?: string;
@@ -61,50 +66,72 @@ export async function followLogs(
 ): Promise<JobStatus | 'interrupted'> {
   const cursor = new LogCursor(opts.tail !== undefined);
   let first = true;
+  /** X-Log-Offset of the last answer: the API's follow is a long poll that resumes from there. */
+  let offset: number | undefined;
   const abort = new AbortController();
   let interrupted = false;
   void opts.interrupted?.then(() => {
     interrupted = true;
     abort.abort();
   });
-  const read = async (follow: boolean): Promise<void> => {
+  /** One read; says what the API told about the job (X-Job-State) and how much text came. */
+  const read = async (follow: boolean): Promise<{ state?: string; bytes: number } | undefined> => {
     const fromTail = first && opts.tail !== undefined;
     try {
       const res = await client.request(path, {
-        query: { follow: follow ? 'true' : undefined, tail: fromTail ? opts.tail : undefined },
+        query: {
+          follow: follow ? 'true' : undefined,
+          tail: fromTail && offset === undefined ? opts.tail : undefined,
+          since: follow && offset !== undefined ? String(offset) : undefined,
+        },
         headers: { accept: 'text/plain' },
         timeoutMs: follow ? 0 : undefined,
         signal: abort.signal,
       });
       first = false;
+      const offsetHeader = res.headers.get(LOG_OFFSET);
+      // With an offset the answer is only the new text: print it as it comes.
+      const incremental = offsetHeader !== null && /^\d+$/.test(offsetHeader);
       let text = '';
-      if (!res.body) return;
       const decoder = new TextDecoder();
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        text += decoder.decode(chunk, { stream: true });
-        const add = cursor.next(text, fromTail);
+      const take = (piece: string) => {
+        text += piece;
+        const add = incremental ? piece : cursor.next(text, fromTail);
         if (add) opts.write(add);
-      }
-      text += decoder.decode();
-      const add = cursor.next(text, fromTail);
-      if (add) opts.write(add);
+      };
+      for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>)
+        take(decoder.decode(chunk, { stream: true }));
+      take(decoder.decode());
+      if (incremental) offset = Number(offsetHeader);
+      return { state: incremental ? (res.headers.get(LOG_STATE) ?? undefined) : undefined, bytes: text.length };
     } catch (e) {
-      if (interrupted) return;
+      if (interrupted) return undefined;
       // No log yet (queued, or a group not created) or none archived: the status decides the end.
-      if (e instanceof CliError && (e.apiError?.code === 'NotFinished' || e.apiError?.code === 'NotFound')) return;
+      if (e instanceof CliError && (e.apiError?.code === 'NotFinished' || e.apiError?.code === 'NotFound'))
+        return undefined;
       throw e;
     }
   };
+  const pause = async () => {
+    await Promise.race([sleep(opts.intervalMs), opts.interrupted ?? new Promise(() => undefined)]);
+  };
   for (;;) {
-    await read(true);
+    const r = await read(true);
     if (interrupted) return 'interrupted';
+    if (r?.state !== undefined) {
+      // The API's long poll says how the job stands: its answer after the end held the rest of the log.
+      if (TERMINAL_STATES.includes(r.state)) return client.status(id);
+      if (r.bytes === 0) await pause();
+      if (interrupted) return 'interrupted';
+      continue;
+    }
     const s = await client.status(id);
     if (TERMINAL_STATES.includes(s.state)) {
       // The archived copy is complete: print whatever the last live read had not seen.
-      await read(false);
+      if (offset === undefined) await read(false);
       return interrupted ? 'interrupted' : s;
     }
-    await Promise.race([sleep(opts.intervalMs), opts.interrupted ?? new Promise(() => undefined)]);
+    await pause();
     if (interrupted) return 'interrupted';
   }
 }

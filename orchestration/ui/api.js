@@ -38,7 +38,10 @@ export class ApiError extends Error {
     return this.status === 404 && !['NotFound', 'NoResult', 'NoArtifact', 'ArtifactNotFound'].includes(this.code);
   }
   get text() {
-    if (this.unavailable) return 'not available on this API (the route does not exist yet)';
+    if (this.unavailable)
+      return this.code.startsWith('HTTP') || this.code === 'RouteNotFound'
+        ? 'not available on this API (the route does not exist yet)'
+        : `not available on this API: ${this.message}`;
     if (this.status === 401) return 'the key was refused (401): check it';
     if (this.status === 403) return 'this key may not see this (403)';
     return `${this.status} ${this.code}: ${this.message}`;

@@ -84,13 +84,14 @@ export function table(caption, head, rows) {
 }
 
 /** A labelled gauge (<meter>, which screen readers announce) with "used of max" beside it. */
-export function gauge(label, used, max, unit = '') {
+export function gauge(label, used, max, unit = '', { compact = false } = {}) {
   const id = `g-${label.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${Math.random().toString(36).slice(2, 7)}`;
   const ok = Number.isFinite(used) && Number.isFinite(max) && max > 0;
   return h(
     'div',
     { class: 'gauge' },
-    h('label', { for: id }, label),
+    // In a table the column heading says what it is: the label is for screen readers only.
+    h('label', { for: id, class: compact ? 'sr-only' : undefined }, label),
     h('meter', {
       id,
       min: 0,

@@ -9,6 +9,8 @@ import { ago, fill, gauge, h, round, table } from './dom.js';
 const $ = (id) => document.getElementById(id);
 const listOf = (doc, ...names) => (Array.isArray(doc) ? doc : (names.map((n) => doc?.[n]).find(Array.isArray) ?? []));
 const num = (...vals) => vals.map(Number).find((v) => Number.isFinite(v));
+/** Local jobs cost fractions of a cent: small amounts keep two significant digits. */
+const money = (v) => (v === 0 ? '0' : Math.abs(v) < 0.01 ? v.toPrecision(2) : v.toFixed(2));
 
 function problem(el, e, what) {
   const text = e instanceof ApiError ? e.text : e.message;
@@ -33,7 +35,7 @@ export function createOperatorView() {
       body,
       table(
         'Tenants with their limits, running and queued jobs and cost',
-        ['Tenant', 'Jobs running', 'Cores', 'Queued', 'Cost'],
+        ['Tenant', 'Jobs running', 'Queued', 'Cores in use', 'Cost'],
         list.map((t) => {
           const limits = t.limits ?? {};
           const running = num(t.running, t.runningJobs, 0);
@@ -41,10 +43,14 @@ export function createOperatorView() {
           const cost = t.cost ?? t.usage ?? {};
           return [
             h('span', { 'data-testid': 'tenant-id' }, t.displayName ? `${t.id} (${t.displayName})` : t.id),
-            gauge(`${t.id} jobs`, running, num(limits.maxConcurrentJobs)),
-            gauge(`${t.id} cores`, cores, num(limits.maxCpu, limits.maxCores)),
-            `${num(t.queued, t.queuedJobs, 0)} of ${limits.maxQueuedJobs ?? '?'}`,
-            `${round(num(cost.estimatedCost, cost.total, cost.amount, 0))} ${cost.currency ?? t.costRates?.currency ?? ''}`,
+            gauge(`${t.id} jobs running`, running, num(limits.maxConcurrentJobs), '', { compact: true }),
+            // maxCpu is a per-job limit, not a tenant quota: cores in use are a plain number.
+            gauge(`${t.id} jobs queued`, num(t.queued, t.queuedJobs, 0), num(limits.maxQueuedJobs), '', {
+              compact: true,
+            }),
+            String(round(cores)),
+            `${money(num(cost.estimatedCost, cost.total, cost.amount, 0))} ${cost.currency ?? t.costRates?.currency ?? ''}` +
+              (Number.isFinite(cost.jobs) ? ` (${cost.jobs} jobs)` : ''),
           ];
         }),
       ),
