@@ -1,7 +1,7 @@
 // RESULT_LINKS=sas: the link shape azure/blob.ts makes from a user delegation key — read-only
 // (sp=r), one blob (sr=b), HTTPS only, bounded in time, signed with the delegation key's object id
 // (skoid) and no account key. Source: MicrosoftDocs/azure-docs
-// articles/storage/blobs/storage-blob-user-delegation-sas-create-javascript.md and the Create a user
+// articles/storage/blobs/storage-blob-create-user-delegation-sas-javascript.md and the Create a user
 // delegation SAS REST reference (fields sp, sr, spr, st, se, skoid, sktid, skt, ske, sks, skv, sig).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -120,8 +120,9 @@ export function createBlobResults(container: ContainerClient, service?: BlobServ
 
 /**
  * A read-only (sp=r), single-blob (sr=b), HTTPS-only SAS signed with a user delegation key. Source:
- * MicrosoftDocs/azure-docs articles/storage/blobs/storage-blob-user-delegation-sas-create-javascript.md
- * (getUserDelegationKey + generateBlobSASQueryParameters with the key and the account name).
+ * MicrosoftDocs/azure-docs articles/storage/blobs/storage-blob-create-user-delegation-sas-javascript.md
+ * (getUserDelegationKey + generateBlobSASQueryParameters with the key and the account name; the caller needs
+ * Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action).
  */
 export function userDelegationSasUrl(
   blobUrl: string,
