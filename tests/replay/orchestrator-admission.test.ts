@@ -69,6 +69,33 @@ test('cancel while running: the agent is asked to stop, the group deleted, the s
   assert.deepEqual(await h.ledgerEntries('beta', a), { queued: 0, running: 0 });
 });
 
+test('queue timeout: a job that gets no slot in time fails with QueueTimeout, without a group', async () => {
+  const a = await h.submit('beta', h.world.define('qt-first', { attempts: [{ end: 'hold' }] }));
+  await running(a);
+  const b = await h.submit('beta', h.world.define('qt-second', {}), { settings: { queueTimeoutMinutes: 0.02 } });
+  const s = await h.settled('beta', b);
+  assert.equal(s.state, 'failed');
+  assert.equal(s.error?.code, 'QueueTimeout');
+  assert.equal(s.attempts, 0);
+  assert.equal(h.world.createAttempts.get(s.container.name), undefined, 'no group was created');
+  assert.deepEqual(await h.ledgerEntries('beta', b), { queued: 0, running: 0 }, 'the queue entry was released');
+  h.world.end(a, 'succeeded');
+  assert.equal((await h.settled('beta', a)).state, 'succeeded');
+});
+
+test('cancel while provisioning: canceled at once, the group deleted, the slot released', async () => {
+  // The provisioning deadline is an hour away: only the cancel can end this job within the test.
+  const sc = h.world.define('cp', { attempts: [{ provision: 'pending' }] });
+  const a = await h.submit('beta', sc, { settings: { provisionTimeoutSeconds: 3600 } });
+  await h.waitFor('beta', a, 'provisioning', (s) => s.phase === 'provisioning');
+  assert.equal(await h.cancel('beta', a), 202);
+  const s = await h.settled('beta', a);
+  assert.equal(s.state, 'canceled');
+  assert.equal(s.container.state, 'deleted');
+  assert.ok(h.world.deleted.includes(s.container.name) && !h.world.groups.has(s.container.name));
+  assert.deepEqual(await h.ledgerEntries('beta', a), { queued: 0, running: 0 });
+});
+
 test('a queued job whose ledger entry was lost is queued again and completes (across generations)', async () => {
   const a = await h.submit('beta', h.world.define('lost-first', { attempts: [{ end: 'hold' }] }));
   await running(a);

@@ -137,3 +137,24 @@ test('teardown: onFailure stop keeps the failed group stopped instead of deletin
   assert.ok(!h.world.deleted.includes(s.container.name), 'not deleted');
   assert.ok(h.world.groups.has(s.container.name), 'still there, stopped');
 });
+
+test('monitor: a short ARM outage while running is ridden out; a long one fails the attempt', async () => {
+  // armRetry: 3 tries per poll. 4 failed reads = one failed poll and a retried one; 100 = every poll.
+  const short = await h.submit('alpha', h.world.define('outage-short', { attempts: [{ outageReads: 4 }] }), once);
+  const long = await h.submit('alpha', h.world.define('outage-long', { attempts: [{ outageReads: 100 }] }), once);
+  const [s, l] = await Promise.all([h.settled('alpha', short), h.settled('alpha', long)]);
+  assert.equal(s.state, 'succeeded', JSON.stringify(s));
+  await assertTornDown(long, l, 'TransientError', 'deleted');
+  assert.match(l.error?.message ?? '', /Polling failed 5 times in a row/);
+});
+
+test('teardown: a group that cannot be deleted is left to the sweeper; the slot is still released', async () => {
+  const id = await h.submit('alpha', h.world.define('undeletable', { deleteErrors: 1000 }));
+  const s = await h.settled('alpha', id);
+  assert.equal(s.state, 'succeeded', 'the outcome stands');
+  assert.equal(s.container.state, 'unknown');
+  assert.match(s.message, /sweeper/);
+  assert.equal(h.world.deleteAttempts.get(s.container.name), 3, 'armRetry.maxAttempts tries');
+  assert.ok(h.world.groups.has(s.container.name));
+  assert.deepEqual(await h.ledgerEntries('alpha', id), { queued: 0, running: 0 });
+});

@@ -27,6 +27,7 @@ test('happy path: succeeded, result archived, group deleted, slot released', asy
   assert.ok(s.result?.urls.result, 'the result was archived');
   assert.ok(h.results.blobs.has(`alpha/${id}/result.json`));
   assert.deepEqual(await h.ledgerEntries('alpha', id), { queued: 0, running: 0 });
+  assert.ok(s.usage.vcpuSeconds > 0 && s.usage.currency === 'EUR', 'billed from the group start to teardown');
 });
 
 test('onComplete keep leaves the group as it is; onComplete stop stops it', async () => {
@@ -66,4 +67,24 @@ test('continueAsNew: a long run spans generations and its status stays readable 
   const generation = await h.generationOf('alpha', id);
   assert.ok(generation >= 3, `the run used ${generation} generation(s)`);
   assert.equal(s.progressHistory.at(-1)?.progress, 1);
+});
+
+test('agent callbacks: progress updates the status between polls, completion triggers the poll at once', async () => {
+  // Polls two minutes apart: only the callbacks can move this job along within the test's wait.
+  const id = await h.submit('alpha', h.world.define('callbacks', { attempts: [{ end: 'hold' }] }), {
+    settings: { pollIntervalSeconds: 120 },
+  });
+  await h.waitFor('alpha', id, 'running', (s) => s.state === 'running');
+  assert.equal(
+    await h.callback('alpha', id, { type: 'progress', state: 'running', progress: 0.3, message: 'a third' }),
+    202,
+  );
+  const p = await h.waitFor('alpha', id, 'the progress callback', (s) => s.message === 'a third');
+  assert.equal(p.progress, 0.3);
+  assert.ok(p.progressHistory.some((e) => e.progress === 0.3 && e.message === 'a third'));
+  h.world.end(id, 'succeeded');
+  assert.equal(await h.callback('alpha', id, { type: 'completed', state: 'succeeded', progress: 1 }), 202);
+  const s = await h.settled('alpha', id);
+  assert.equal(s.state, 'succeeded');
+  assert.equal(s.container.state, 'deleted');
 });
