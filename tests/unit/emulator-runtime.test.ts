@@ -2,6 +2,7 @@
 // the per-group uid leases and private folders.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -101,5 +102,25 @@ describe('emulator group sandboxes', () => {
       pool.releaseAll();
       removeDir(root);
     }
+  });
+});
+
+describe('emulator isolation fallback', () => {
+  it("runs groups as the emulator's own user, with a warning, where it is not root", () => {
+    const root = typeof process.getuid === 'function' && process.getuid() === 0;
+    const probe = join(__dirname, '../fixtures/emulator/isolation-probe.ts');
+    // As root: the probe runs as 'nobody' (65534), as an emulator started by an ordinary user would.
+    const cmd = root
+      ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath]
+      : [process.execPath];
+    const r = spawnSync(cmd[0] as string, [...cmd.slice(1), '--import', 'tsx', probe], {
+      cwd: join(__dirname, '../..'),
+      env: { ...process.env, HOME: '/tmp', TMPDIR: '/tmp' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { users: false, namespaces: false });
+    assert.match(r.stderr, /not running as root: container processes run as the emulator's own user/);
   });
 });
