@@ -93,6 +93,8 @@ describe('emulator group sandboxes', () => {
       assert.equal(existsSync(box.workDir), true);
       boxes.release(g);
       assert.equal(existsSync(box.workDir), false);
+      boxes.releaseAll();
+      assert.equal(existsSync(join(root, 'work')), false, 'the folders go at shutdown');
       if (users) {
         const other = new UidPool('bbbbbbbb00000002');
         assert.equal(other.reclaim(g.uid as number), true, 'uid lease freed');

@@ -70,7 +70,12 @@ export class GroupSandboxes {
     }
   }
 
+  /**
+   * Emulator shutdown (every process is stopped by then): uid leases and working folders go. A group
+   * the next run starts again gets a fresh folder, as a restarted container gets a fresh writable layer.
+   */
   releaseAll(): void {
     this.o.uidPool.releaseAll();
+    rmSync(this.o.workRoot, { recursive: true, force: true });
   }
 }
