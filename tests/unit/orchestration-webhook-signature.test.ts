@@ -2,7 +2,7 @@
 // that verifies X-AciBatch-Signature exactly as the README tells a tenant to (recompute
 // HMAC-SHA256(secret, "<t>.<raw body>"), compare in constant time, bound t) with the secret the
 // tenant reads from GET /api/tenants/{t}/webhook-secret. A tampered body, another tenant's secret
-// and a stale timestamp are refused.
+// and a stale timestamp are refused. The payload's result links are API links, not Blob URLs.
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -12,7 +12,7 @@ import { handle } from '../../orchestration/src/api/http';
 import { createWebhookSecret } from '../../orchestration/src/api/webhook-secret';
 import { notifyActivities } from '../../orchestration/src/activities/notify';
 import type { ActivityDeps } from '../../orchestration/src/activities/deps';
-import type { JobStatus } from '../../orchestration/src/contracts';
+import type { JobStatus, NotifyRequest } from '../../orchestration/src/contracts';
 import { signWebhook, verifyWebhook, webhookSecret } from '../../orchestration/src/security/webhook-signature';
 import { auth, request, SIGNING_KEY, silentLog, tenantsFixture } from '../fixtures/tenants/harness';
 
@@ -60,16 +60,27 @@ describe('webhook signatures', () => {
       tenants,
       signingKey: SIGNING_KEY,
       log: silentLog,
+      callbackBaseUrl: 'https://app.example',
       now: () => new Date(),
-    } as unknown as ActivityDeps).NotifyWebhook;
+    } as unknown as ActivityDeps).NotifyWebhook as unknown as (req: NotifyRequest) => Promise<unknown>;
     const jobId = 'j-aaaaaaaaaaaaaaaaaaaa';
-    const status = { id: jobId, tenant: 'beta', state: 'succeeded' } as JobStatus;
+    const status = {
+      id: jobId,
+      tenant: 'beta',
+      state: 'succeeded',
+      result: { urls: { 'chart.svg': `https://acct.blob.core.windows.net/job-results/beta/${jobId}/chart.svg` } },
+    } as unknown as JobStatus;
     const r = await notify({ tenant: 'beta', jobId, webhookUrl: url, status });
     assert.deepEqual(r, { delivered: true });
     const last = received.at(-1)!;
     assert.equal(last.accepted, true);
     assert.match(last.signature ?? '', /^t=\d+,v1=[0-9a-f]{64}$/);
-    assert.equal((JSON.parse(last.body) as { event: string }).event, 'job.finished');
+    const payload = JSON.parse(last.body) as { event: string; job: JobStatus };
+    assert.equal(payload.event, 'job.finished');
+    // The links in the payload are ones the tenant can open (this API), not the controller-only Blob URLs.
+    assert.deepEqual(payload.job.result?.urls, {
+      'chart.svg': `https://app.example/api/tenants/beta/jobs/${jobId}/artifacts/chart.svg`,
+    });
   });
 
   test('per tenant: another tenant’s secret, a changed body or an old timestamp do not verify', () => {

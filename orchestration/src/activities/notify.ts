@@ -1,5 +1,5 @@
 // The webhook activity: the job's final status to the tenant's URL (SSRF-checked at send time).
-import { encodeJobError, type ActivityHandlers } from '../contracts';
+import { artifactUrl, encodeJobError, withResultLinks, type ActivityHandlers } from '../contracts';
 import type { ActivityDeps } from './deps';
 import { webhookSecret } from '../security/webhook-signature';
 import { postWebhook } from './webhook';
@@ -11,7 +11,14 @@ export function notifyActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'No
       const tenant = deps.tenants.get(req.tenant);
       const r = await postWebhook(
         req.webhookUrl,
-        { event: 'job.finished', job: req.status },
+        // Links the tenant can open (its key on this API), not the Blob URLs only the controller may read.
+        {
+          event: 'job.finished',
+          job: await withResultLinks(
+            req.status,
+            (name) => `${deps.callbackBaseUrl}${artifactUrl(req.tenant, req.jobId, name)}`,
+          ),
+        },
         tenant?.allowPrivateWebhookTargets ?? false,
         10_000,
         { secret: webhookSecret(deps.signingKey, req.tenant), now: deps.now },

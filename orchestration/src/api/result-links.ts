@@ -2,8 +2,10 @@
 // URLs, which only the controller's identity may read (every one answered 403 to a tenant); the API
 // turns each into a link to its own artifacts route (RESULT_LINKS=api, the default: opened with the
 // tenant's key), or into a short-lived read-only user-delegation SAS link (RESULT_LINKS=sas).
-import { artifactUrl, type JobStatus } from '../contracts';
+import { artifactUrl, withResultLinks, type JobStatus } from '../contracts';
 import type { ResultsStore } from '../ports';
+
+export { ARTIFACT_NAME, artifactNameOf } from '../contracts';
 
 export type ResultLinkMode = 'api' | 'sas';
 export const RESULT_LINK_MODES: readonly ResultLinkMode[] = ['api', 'sas'];
@@ -18,25 +20,6 @@ export function parseResultLinks(value: string): ResultLinkMode {
   );
 }
 
-/** The names the artifacts routes serve, relative to the job's folder (never input.json or markers). */
-export const ARTIFACT_NAME =
-  /^(?:result\.json|chart\.svg|logs\.txt|logs\.attempt-\d{1,3}\.txt|artifacts\/[A-Za-z0-9._-]{1,100})$/;
-
-/** `{tenant}/{jobId}/<name>` of a Blob URL the orchestrator recorded → `<name>` (undefined if not one of the job's). */
-export function artifactNameOf(blobUrl: string, tenant: string, jobId: string): string | undefined {
-  let path: string;
-  try {
-    path = decodeURIComponent(new URL(blobUrl).pathname);
-  } catch {
-    return undefined;
-  }
-  const marker = `/${tenant}/${jobId}/`;
-  const at = path.indexOf(marker);
-  if (at < 0) return undefined;
-  const name = path.slice(at + marker.length);
-  return ARTIFACT_NAME.test(name) && !name.split('/').includes('..') ? name : undefined;
-}
-
 /** The status with result.urls the tenant can open (links that are not one of the job's files are dropped). */
 export async function presentStatus(
   status: JobStatus,
@@ -44,18 +27,10 @@ export async function presentStatus(
   results: ResultsStore,
   now: Date,
 ): Promise<JobStatus> {
-  if (!status.result) return status;
-  const urls: Record<string, string> = {};
-  for (const [key, url] of Object.entries(status.result.urls)) {
-    const name = artifactNameOf(url, status.tenant, status.id);
-    if (!name) continue;
-    urls[key] =
-      mode === 'sas'
-        ? await results.readLink(
-            `${status.tenant}/${status.id}/${name}`,
-            new Date(now.getTime() + SAS_LINK_MINUTES * 60_000),
-          )
-        : artifactUrl(status.tenant, status.id, name);
-  }
-  return { ...status, result: { ...status.result, urls } };
+  const expiresOn = new Date(now.getTime() + SAS_LINK_MINUTES * 60_000);
+  return withResultLinks(status, (name) =>
+    mode === 'sas'
+      ? results.readLink(`${status.tenant}/${status.id}/${name}`, expiresOn)
+      : artifactUrl(status.tenant, status.id, name),
+  );
 }

@@ -9,3 +9,4 @@ export * from './job-errors';
 export * from './settings';
 export * from './activities';
 export * from './envelope';
+export * from './result-links';
