@@ -40,6 +40,20 @@ test('jobs queued behind maxConcurrentJobs are admitted one at a time, in FIFO o
   );
 });
 
+test('a burst of submissions never runs more than maxConcurrentJobs groups at once', async () => {
+  // Tenant alpha: maxConcurrentJobs 3, maxQueuedJobs 5 — five at once fill the queue exactly.
+  const sc = h.world.define('burst', { attempts: [{ runningPolls: 3 }] });
+  const ids = await Promise.all(Array.from({ length: 5 }, () => h.submit('alpha', sc)));
+  const done = await Promise.all(ids.map((id) => h.settled('alpha', id)));
+  assert.deepEqual(
+    done.map((s) => s.state),
+    ids.map(() => 'succeeded'),
+  );
+  const peak = h.world.peakGroups.get('alpha') ?? 0;
+  assert.ok(peak >= 1 && peak <= 3, `at most 3 groups at once, saw ${peak}`);
+  for (const id of ids) assert.deepEqual(await h.ledgerEntries('alpha', id), { queued: 0, running: 0 });
+});
+
 test('cancel while queued: canceled without a group, the queue entry is gone', async () => {
   const a = await h.submit('beta', h.world.define('cq-first', { attempts: [{ end: 'hold' }] }));
   await running(a);

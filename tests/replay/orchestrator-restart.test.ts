@@ -28,6 +28,23 @@ test('restart: the first attempt fails, the restarted second one succeeds', asyn
   assert.deepEqual(await h.ledgerEntries('alpha', id), { queued: 0, running: 0 });
 });
 
+test("restart: ARM still showing the previous attempt's terminated container is not taken for this attempt's end", async () => {
+  // The first attempt runs at least 30 polls of 50 ms: longer than the 1 s of clock skew that
+  // decideReadiness allows, so its container's startTime is recognisably the previous attempt's.
+  const sc = h.world.define('restart-stale', {
+    attempts: [
+      { runningPolls: 30, end: 'oom' },
+      { staleReads: 2, end: 'succeeded' },
+    ],
+  });
+  const id = await h.submit('alpha', sc, restartTwice);
+  const s = await h.settled('alpha', id);
+  assert.equal(s.state, 'succeeded', JSON.stringify(s));
+  assert.equal(s.attempts, 2);
+  assert.ok(h.world.restarted.includes(s.container.name), 'restarted in place');
+  assert.equal(h.world.created.filter((n) => n === s.container.name).length, 1, 'not created again');
+});
+
 test('restart failing: the group is created again and the job succeeds', async () => {
   const sc = h.world.define('restart-recreate', {
     restartFails: true,
