@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { ChildLines, groupAlive, signalGroup, waitUntil } from '../kit';
 
 export interface ChildSpec {
@@ -16,7 +18,15 @@ export interface ChildSpec {
   cwd: string;
   /** stderr (and stdout lines that are not the ready signal) are appended here. */
   logFile: string;
+  /**
+   * A Node command: give it the lifeline (local/kit/exit-with-parent.mjs) so that it stops when the
+   * process running the stack exits, SIGKILL included. Extra preloads (`--import`) go first too.
+   */
+  node?: { preloads?: string[] };
 }
+
+const LIFELINE_PRELOAD = join(__dirname, '..', 'kit', 'exit-with-parent.mjs');
+const LIFELINE_FD = 3;
 
 export class ComponentError extends Error {
   constructor(
@@ -73,13 +83,21 @@ export class ManagedChild {
     // detached: a new session/process group, so that stop() can signal everything the component
     // started (Azurite's workers, a host's helpers) and so that a Ctrl-C in the terminal reaches
     // only the stack's CLI, which then stops the components in the right order.
-    const proc = spawn(this.spec.command, this.spec.args, {
+    const node = this.spec.node;
+    const args = node
+      ? [...[LIFELINE_PRELOAD, ...(node.preloads ?? [])].flatMap((p) => ['--import', p]), ...this.spec.args]
+      : this.spec.args;
+    const proc = spawn(this.spec.command, args, {
       cwd: this.spec.cwd,
-      env: this.spec.env,
+      env: node ? { ...this.spec.env, LOCAL_STACK_LIFELINE_FD: String(LIFELINE_FD) } : this.spec.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // fd 3: the lifeline. Only this process holds its other end (close-on-exec here), so the kernel
+      // closes it when this process exits in any way.
+      stdio: node ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
+    // The lifeline never keeps the stack's process alive by itself.
+    (proc.stdio[LIFELINE_FD] as Socket | null | undefined)?.unref();
     // Lines are kept in the tail and the log file here, not in the kit's copy.
     const lines = new ChildLines(proc, 0);
     this.lines = lines;

@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ComponentError } from './child';
+import { DataFolderInUse } from './data-lock';
 import { generateRegimeSeries } from './demo-data';
 import { DEFAULT_TENANTS_FILE, startStack, type Stack } from './stack';
 import { readTenants } from './tenants-info';
@@ -102,6 +103,10 @@ async function main(): Promise<void> {
       );
     if (report.strayProcesses.length)
       say(`killed ${report.strayProcesses.length} stray process(es): ${report.strayProcesses.join('; ')}`);
+    if (report.leftoverCgroups.length)
+      say(
+        `removed ${report.leftoverCgroups.length} cgroup folder(s) a dead emulator left: ${report.leftoverCgroups.join(', ')}`,
+      );
     if (report.forced.length) say(`had to SIGKILL: ${report.forced.join(', ')}`);
     say('stopped: no process and no container group left.');
     process.exit(code);
@@ -118,7 +123,8 @@ async function main(): Promise<void> {
       ...(args.verbose ? { componentLog: (c: string, line: string) => console.error(`[${c}] ${line}`) } : {}),
     });
   } catch (err) {
-    if (err instanceof ComponentError) console.error(`\n[stack] could not start: ${err.message}`);
+    if (err instanceof ComponentError || err instanceof DataFolderInUse)
+      console.error(`\n[stack] could not start: ${err.message}`);
     else console.error(`\n[stack] could not start: ${(err as Error).stack ?? String(err)}`);
     console.error(`[stack] logs: ${resolve(args.dataDir, 'logs')}`);
     process.exit(1);

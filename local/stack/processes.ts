@@ -16,7 +16,8 @@ export interface ProcInfo {
 /** The environment variable every component (and, through inheritance, their children) carries. */
 export const STACK_MARKER_ENV = 'ACI_BATCH_STACK_ID';
 
-function readStat(pid: number): ProcInfo | undefined {
+/** The process `pid` now (undefined when gone or a zombie). */
+export function readStat(pid: number): ProcInfo | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may contain spaces and parentheses: fields restart after the last ')'.
@@ -116,4 +117,10 @@ export function killProcesses(procs: ProcInfo[]): void {
 
 export function describe(procs: ProcInfo[]): string {
   return procs.map((p) => `pid ${p.pid} (ppid ${p.ppid}): ${p.command || '?'}`).join('; ');
+}
+
+/** One entry per pid. */
+export function dedupe(list: ProcInfo[]): ProcInfo[] {
+  const seen = new Set<number>();
+  return list.filter((p) => (seen.has(p.pid) ? false : (seen.add(p.pid), true)));
 }

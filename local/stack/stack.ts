@@ -5,13 +5,17 @@
 // stop() undoes all of it and proves that no process and no container group is left.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { ComponentError, ManagedChild } from './child';
+import { controllerClientIdOf, deleteGroupsThroughArm } from './emulator-client';
+import { freePort, portIsFree } from './ports';
+import { DataLock } from './data-lock';
+import { findEmulatorLeftovers, removeEmulatorLeftovers } from './emulator-leftovers';
 import { writeMergedCatalog, type Catalog } from './catalog';
 import { parseEmulatorReadyLine, type EmulatorInfo } from './emulator-info';
 import { requestJson, type JsonResponse } from './http-json';
 import {
+  dedupe,
   describe,
   descendantsOf,
   killProcesses,
@@ -20,11 +24,16 @@ import {
   STACK_MARKER_ENV,
   type ProcInfo,
 } from './processes';
-import { appSettings, callbackSigningKey, controllerIdentityResourceId, hostEnvironment } from './settings';
+import { appSettings, callbackSigningKey, hostEnvironment } from './settings';
+
+export { armToken } from './emulator-client';
+export { freePort, portIsFree } from './ports';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const DEFAULT_TENANTS_FILE = join(REPO_ROOT, 'tenants.example.json');
 const TSX = ['--import', 'tsx'];
+/** Azurite saves every acknowledged write before answering (azurite-durable.mjs). */
+const AZURITE_DURABLE = join(__dirname, 'azurite-durable.mjs');
 
 export interface StackOptions {
   /** Everything the stack keeps (emulator state and CA, Azurite's blobs, the host's SQLite, logs). */
@@ -48,6 +57,11 @@ export interface StackOptions {
   componentLog?: (component: string, line: string) => void;
   /** Deadline for each component's ready signal. */
   readyTimeoutMs?: number;
+  /**
+   * When the host exits on its own, start it again on the same data (orchestrations resume from its
+   * SQLite; container groups keep running) instead of reporting the exit. Default true.
+   */
+  restartCrashedHost?: boolean;
 }
 
 export interface StopReport {
@@ -57,6 +71,8 @@ export interface StopReport {
   strayProcesses: string[];
   /** Components that ignored SIGTERM and were killed. */
   forced: string[];
+  /** cgroup folders a dead emulator left, removed by the stack. */
+  leftoverCgroups: string[];
 }
 
 export interface EmulatorGroup {
@@ -82,34 +98,15 @@ export interface Stack {
   pids(): { host: number | undefined; emulator: number | undefined; azurite: number | undefined };
   /** Last lines of a component's output (for failure messages). */
   lastLines(component: 'host' | 'emulator' | 'azurite', n?: number): string[];
-  /** Called when a component exits on its own (not through stop/killHost/restartHost). */
+  /** Called when a component exits on its own (not through stop/killHost/restartHost) and is not restarted. */
   onUnexpectedExit(listener: (component: string, how: string, lastLines: string[]) => void): void;
+  /** Called when the stack restarted a host that had exited on its own. */
+  onHostRestart(listener: (how: string) => void): void;
   /** SIGKILL to the host's whole process group: a crash, not a shutdown. */
   killHost(): Promise<void>;
   /** Starts the host again, same port and settings (same SQLite data: orchestrations resume). */
   restartHost(): Promise<void>;
   stop(): Promise<StopReport>;
-}
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-export async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const srv = net.createServer();
-    srv.once('error', () => res(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
-  });
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -132,7 +129,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   delete baseEnv.NODE_TEST_CONTEXT;
 
   const apiPort = opts.ports?.api || (await freePort());
+  // One stack per data folder (a second one would put two hosts on one SQLite file): checked first,
+  // so that its error names the holder rather than a busy port.
+  const lock = await DataLock.acquire(dataDir, apiPort);
   if (opts.ports?.api && !(await portIsFree(apiPort))) {
+    lock.release();
     throw new ComponentError(
       'functions-host',
       `port ${apiPort} on 127.0.0.1 is already in use (is another stack running? choose another with --port)`,
@@ -149,14 +150,43 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.componentLog) child.onLine((line) => opts.componentLog!(child.name, line));
     return child;
   };
+  const restartListeners: Array<(how: string) => void> = [];
+  let up = false; // a host that fails while the stack starts is a startup failure, not a crash
+  const hostCrashes: number[] = [];
   const watchExit = (child: ManagedChild): void => {
+    lock.recordComponent(child.name, child.pid);
     void child.whenExited().then(() => {
       if (intentional.has(child) || stopping) return;
-      for (const l of exitListeners) l(child.name, child.exitDescription() ?? 'unknown', child.lastLines());
+      const how = child.exitDescription() ?? 'unknown';
+      if (child.name === 'functions-host' && up && (opts.restartCrashedHost ?? true)) {
+        // A crashed host is started again rather than taken as the end of the stack: deleting every
+        // live group would fail every job in flight, while its orchestrations resume from SQLite. At
+        // most 5 restarts a minute: a host that cannot stay up is reported.
+        const now = Date.now();
+        hostCrashes.push(now);
+        while (hostCrashes.length && hostCrashes[0]! < now - 60_000) hostCrashes.shift();
+        if (hostCrashes.length <= 5) {
+          log(`the functions host exited unexpectedly (${how}); restarting it on the same data`);
+          void (async () => {
+            try {
+              started.splice(started.indexOf(host), 1);
+              host = makeHost();
+              await startHost();
+              log(`functions host restarted: ${hostBaseUrl}/api`);
+              for (const l of restartListeners) l(how);
+            } catch (err) {
+              if (stopping) return;
+              for (const l of exitListeners) l(host.name, `${how}; restart failed: ${(err as Error).message}`, []);
+            }
+          })();
+          return;
+        }
+      }
+      for (const l of exitListeners) l(child.name, how, child.lastLines());
     });
   };
   // Last resort if the process running the stack exits without stop() (an uncaught error in a
-  // test): the components do not outlive it. (Not reached on SIGKILL — nothing is.)
+  // test): the components do not outlive it. (On SIGKILL their lifeline does it: exit-with-parent.mjs.)
   const onExit = (): void => {
     for (const c of started)
       if (c.pid !== undefined && c.running)
@@ -172,6 +202,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const c of started) intentional.add(c);
     for (const c of [...started].reverse()) await c.stop(5_000).catch(() => undefined);
     process.off('exit', onExit);
+    lock.release();
     throw err;
   };
 
@@ -196,6 +227,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       env: baseEnv,
       cwd: REPO_ROOT,
       logFile: join(logsDir, 'emulator.log'),
+      node: {},
     }),
   );
   let emulator: EmulatorInfo;
@@ -244,6 +276,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       env: baseEnv,
       cwd: REPO_ROOT,
       logFile: join(logsDir, 'azurite.log'),
+      node: { preloads: [AZURITE_DURABLE] },
     }),
   );
   let blobEndpoint: string;
@@ -298,6 +331,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         env: hostEnv,
         cwd: REPO_ROOT,
         logFile: join(logsDir, 'host.log'),
+        node: {},
       }),
     );
   }
@@ -345,6 +379,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return abort(err);
   }
   log(`functions host ready: ${hostBaseUrl}/api`);
+  up = true;
 
   const admin = <T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<JsonResponse<T>> =>
     requestJson<T>(`${adminUrl}${path.startsWith('/') ? path : '/' + path}`, {
@@ -365,7 +400,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
   const stop = (): Promise<StopReport> => (stopping ??= doStop());
   async function doStop(): Promise<StopReport> {
-    const report: StopReport = { leftoverGroups: [], strayProcesses: [], forced: [] };
+    const report: StopReport = { leftoverGroups: [], strayProcesses: [], forced: [], leftoverCgroups: [] };
     // Everything below the components now, before they go: once a parent dies its children are
     // re-parented and can no longer be found by ancestry.
     const remembered: ProcInfo[] = descendantsOf(started.map((c) => c.pid).filter((p): p is number => p !== undefined));
@@ -384,35 +419,46 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       }
     }
     remembered.push(...descendantsOf(started.map((c) => c.pid).filter((p): p is number => p !== undefined)));
+    const emulatorDied = !emulatorChild.running;
     log('stopping Azurite and the emulator…');
     if ((await azuriteChild.stop(10_000)).forced) report.forced.push('azurite');
     if ((await emulatorChild.stop(15_000)).forced) report.forced.push('azure-emulator');
     process.off('exit', onExit);
+    if (emulatorDied) {
+      // Nobody deleted its groups through ARM: find what it left from its records and cgroups.
+      const left = findEmulatorLeftovers(join(dataDir, 'emulator'));
+      if (left.groups.length || left.processes.length || left.cgroupDirs.length) {
+        report.leftoverGroups.push(...left.groups.map((g) => g.name));
+        report.strayProcesses.push(...left.processes.map((p) => describe([p])));
+        report.leftoverCgroups.push(...left.cgroupDirs);
+        log(
+          `the emulator had died: removing what it left — ${left.groups.length} container group record(s), ` +
+            `${left.processes.length} container process(es), ${left.cgroupDirs.length} cgroup folder(s)`,
+        );
+        const { notRemoved } = await removeEmulatorLeftovers(left);
+        if (notRemoved.length) log(`could not remove: ${notRemoved.join(', ')}`);
+      }
+    }
     const strays = dedupe([...stillAlive(remembered), ...markedProcesses(stackId)]);
     if (strays.length) {
-      report.strayProcesses = strays.map((p) => describe([p]));
+      report.strayProcesses.push(...strays.map((p) => describe([p])));
       log(`killing ${strays.length} process(es) that outlived the stack: ${describe(strays)}`);
       killProcesses(strays);
     }
+    lock.release();
     return report;
   }
 
-  async function deleteGroups(names: string[]): Promise<void> {
-    const token = await armToken(emulator, controllerClientId);
-    const base = `${emulator.armEndpoint}/subscriptions/${emulator.subscriptionId}/resourceGroups/${settings.JOBS_RESOURCE_GROUP}/providers/Microsoft.ContainerInstance/containerGroups`;
-    await Promise.all(
-      names.map(async (n) => {
-        const r = await requestJson(`${base}/${encodeURIComponent(n)}?api-version=2023-05-01`, {
-          method: 'DELETE',
-          ca,
-          headers: { authorization: `Bearer ${token}` },
-        });
-        if (r.status >= 300) log(`DELETE ${n}: ${r.status} ${r.text.slice(0, 200)}`);
-      }),
-    );
-    const end = Date.now() + 30_000;
-    while (Date.now() < end && (await listGroups()).length) await new Promise((r) => setTimeout(r, 200));
-  }
+  const deleteGroups = (names: string[]): Promise<void> =>
+    deleteGroupsThroughArm({
+      emulator,
+      clientId: controllerClientId,
+      ca,
+      resourceGroup: settings.JOBS_RESOURCE_GROUP ?? '',
+      names,
+      listGroups,
+      log,
+    });
 
   return {
     apiBaseUrl: `${hostBaseUrl}/api`,
@@ -435,6 +481,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     onUnexpectedExit: (listener) => {
       exitListeners.push(listener);
     },
+    onHostRestart: (listener) => {
+      restartListeners.push(listener);
+    },
     killHost: async () => {
       intentional.add(host);
       await host.kill();
@@ -448,42 +497,4 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     },
     stop,
   };
-}
-
-function dedupe(list: ProcInfo[]): ProcInfo[] {
-  const seen = new Set<number>();
-  return list.filter((p) => (seen.has(p.pid) ? false : (seen.add(p.pid), true)));
-}
-
-/** The controller identity's client id, as the emulator's identity registry knows it. */
-async function controllerClientIdOf(emulator: EmulatorInfo): Promise<string> {
-  const raw = emulator.raw;
-  if (typeof raw.controllerClientId === 'string') return raw.controllerClientId;
-  const ids = raw.identities as
-    Record<string, { clientId?: string }> | Array<{ name?: string; clientId?: string }> | undefined;
-  if (Array.isArray(ids)) {
-    const c = ids.find((i) => i.name === 'aci-batch-controller')?.clientId;
-    if (c) return c;
-  } else if (ids && typeof ids === 'object') {
-    const c = ids['aci-batch-controller']?.clientId ?? ids.controller?.clientId;
-    if (c) return c;
-  }
-  throw new ComponentError(
-    'azure-emulator',
-    `its ready line names no client id for the controller identity ${controllerIdentityResourceId(emulator.subscriptionId)} (expected "controllerClientId" or "identities")`,
-  );
-}
-
-/** A managed-identity token for ARM, fetched the way @azure/identity does (App Service protocol). */
-export async function armToken(emulator: EmulatorInfo, clientId: string): Promise<string> {
-  const u = new URL(emulator.identityEndpoint);
-  u.searchParams.set('api-version', '2019-08-01');
-  u.searchParams.set('resource', 'https://management.azure.com');
-  u.searchParams.set('client_id', clientId);
-  const r = await requestJson<{ access_token?: string }>(u.toString(), {
-    headers: { 'X-IDENTITY-HEADER': emulator.identityHeader },
-  });
-  if (r.status !== 200 || !r.body.access_token)
-    throw new ComponentError('azure-emulator', `identity endpoint answered ${r.status}: ${r.text.slice(0, 300)}`);
-  return r.body.access_token;
 }
