@@ -441,7 +441,6 @@ export class ContainerGroupManager {
   async close(): Promise<void> {
     this.scheduler.close();
     this.logFiles.close();
-    this.processes.close();
     await Promise.all(this.all().map((g) => this.processes.killAll(g, 'shutdown')));
     for (const g of this.all()) {
       for (const c of Object.keys(g.containers)) this.logFiles.catchUp(g, c, true);

@@ -43,8 +43,6 @@ export interface ContainerRuntime {
   cgroup?: CgroupPaths;
   /** the cgroup's OOM-kill counter when the process started (an OOM kill is a rise above it) */
   oomBaseline?: number;
-  /** the counter already reported as an event while the container kept running */
-  oomSeen?: number;
   rawOffset: number;
   /** killed by the emulator's own shutdown: relaunched when the emulator starts again */
   interrupted?: boolean;

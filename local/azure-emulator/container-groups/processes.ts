@@ -18,44 +18,17 @@ import type { GroupStore } from './store';
 
 export class ContainerProcesses {
   private readonly handles = new Map<string, { handle: ProcessHandle; stopping?: 'stop' | 'shutdown' }>();
-  private readonly oomTimer: NodeJS.Timeout;
 
   constructor(
     private readonly o: ManagerOptions,
     private readonly store: GroupStore,
     private readonly logs: GroupLogs,
     private readonly scheduler: Scheduler,
-  ) {
-    this.oomTimer = setInterval(() => this.reportOomKills(), 1000);
-    this.oomTimer.unref();
-  }
-
-  close(): void {
-    clearInterval(this.oomTimer);
-  }
+  ) {}
 
   /** OOM kills of a container's processes counted by the kernel since it started. */
   private oomKillsSinceStart(rt: ContainerRuntime): number {
     return rt.cgroup ? Math.max(0, this.o.cgroups.oomKills(rt.cgroup) - (rt.oomBaseline ?? 0)) : 0;
-  }
-
-  /**
-   * The kernel may kill any process of the container, not only its main one: a tenant's command that
-   * the agent runs as a child dies while the agent goes on. That kill shows as a Warning event on the
-   * running container at once (a controller reading the instance view tells it from a plain SIGKILL),
-   * and as detailStatus OOMKilled when the container ends.
-   */
-  private reportOomKills(): void {
-    for (const g of this.store.groups.values()) {
-      for (const rt of Object.values(g.containers)) {
-        if (rt.currentState?.state !== 'Running' || !rt.cgroup) continue;
-        const kills = this.oomKillsSinceStart(rt);
-        if (kills <= (rt.oomSeen ?? 0)) continue;
-        rt.oomSeen = kills;
-        addEvent(rt.events, 'OOMKilled', this.oomMessage(g, rt.name), 'Warning');
-        this.store.save(g);
-      }
-    }
   }
 
   private oomMessage(g: GroupRecord, name: string): string {
@@ -86,7 +59,6 @@ export class ContainerProcesses {
     const command = spec.command ?? img?.command ?? ['/bin/false'];
     rt.cgroup = this.o.cgroups.create(g.key, name, spec.cpu, Math.round(spec.memoryInGB * 1024 ** 3));
     rt.oomBaseline = rt.cgroup ? this.o.cgroups.oomKills(rt.cgroup) : 0;
-    rt.oomSeen = 0;
     if (img) rt.digest = img.digest;
     if (rt.currentState) rt.previousState = rt.currentState;
     addEvent(rt.events, 'Created', `Created container ${name}`);
@@ -159,9 +131,14 @@ export class ContainerProcesses {
     const rt = g.containers[name];
     if (!rt) return;
     this.logs.catchUp(g, name, true);
-    // OOMKilled iff the kernel's counter rose while it ran (any of its processes, as Kubernetes reports
-    // a container in which one or more processes were OOM-killed), never from the exit code: 137 is
-    // any SIGKILL. The exit code stays the one the main process ended with (137 when it was the victim).
+    // OOMKilled iff the kernel's counter rose while it ran — for any of its processes: "If one or more
+    // processes in a pod are OOM killed, when the pod subsequently exits, whether immediately or not, it
+    // will have phase Failed and reason OOMKilled" (OpenShift docs, application memory sizing) — never
+    // from the exit code: 137 is any SIGKILL. exitCode stays the main process's (137 when it was the
+    // victim). While the container runs nothing is shown: a killed child is invisible to Azure's
+    // container telemetry (an Azure Container Apps experiment, yeongseon.github.io
+    // azure-paas-troubleshooting-labs "OOM visibility gap"); a process inside reads its own cgroup's
+    // counter, in ACI (v2 memory.events) as here (v1: /proc/self/cgroup → memory.oom_control).
     const oomKills = this.oomKillsSinceStart(rt);
     const oom = !stopping && oomKills > 0;
     const term: ContainerState = {
@@ -176,8 +153,7 @@ export class ContainerProcesses {
     // A container ends with its main process: whatever it left behind, even in another process group
     // (a tenant command the agent started), is killed, as the kernel does when a PID namespace's init exits.
     if (rt.cgroup) for (const p of this.o.cgroups.pids(rt.cgroup)) signalTree(p, 'SIGKILL', [p]);
-    if (oom && oomKills > (rt.oomSeen ?? 0)) addEvent(rt.events, 'OOMKilled', this.oomMessage(g, name), 'Warning');
-    rt.oomSeen = oomKills;
+    if (oom) addEvent(rt.events, 'OOMKilled', this.oomMessage(g, name), 'Warning');
     this.o.log.info(
       { group: g.name, container: name, exitCode: term.exitCode, detail: term.detailStatus },
       'container exited',
