@@ -19,6 +19,10 @@ export interface GroupSpec {
   registryServer: string;
   jobIdentityResourceId: string;
   subnetId?: string;
+  /** ACI priority (default Regular). Spot groups can have no inbound connectivity and no VNet. */
+  priority?: 'Regular' | 'Spot';
+  /** Pull mode: no IP address and no port at all (the agent calls out; nothing calls in). */
+  noInbound?: boolean;
   tags: Record<string, string>;
 }
 

@@ -75,7 +75,7 @@ describe('job submission validation', () => {
     assert.match(problems({ cpu: 0.25, input: goodInput() }).get('cpu')!, /multiple of 0.1/);
     assert.match(problems({ cpu: 0.05, input: goodInput() }).get('cpu')!, />= 0.1/);
     assert.match(problems({ gpu: { count: 1, sku: 'V100' }, input: goodInput() }).get('gpu.count')!, /maxGpu 0/);
-    assert.match(problems({ priority: 'Spot', input: goodInput() }).get('priority')!, /no IP address/);
+    assert.match(problems({ priority: 'Spot', input: goodInput() }).get('priority')!, /Spot is not enabled/);
   });
 
   test('images: allowlist, registry, digest form, login-server prefix', () => {

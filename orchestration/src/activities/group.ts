@@ -58,7 +58,12 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
           cpu: req.cpu,
           memoryGb: req.memoryGb,
           ...(req.gpu ? { gpu: req.gpu } : {}),
-          env: { ...req.env, JOB_ID: req.jobId, PORT: String(deps.agentPort) },
+          env: {
+            ...req.env,
+            JOB_ID: req.jobId,
+            PORT: String(deps.agentPort),
+            ...(req.startMode === 'pull' ? { AGENT_START_MODE: 'pull' } : {}),
+          },
           secureEnv: {
             ...secure,
             JOB_TOKEN: callbackToken(deps.signingKey, req.jobId),
@@ -68,6 +73,8 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
           registryServer: deps.acrLoginServer,
           jobIdentityResourceId: deps.jobIdentityResourceId,
           ...(tenant?.subnetId ? { subnetId: tenant.subnetId } : {}),
+          priority: req.priority,
+          ...(req.startMode === 'pull' ? { noInbound: true } : {}),
           tags: {
             [TAGS.managedBy]: TAGS.managedByValue,
             [TAGS.tenant]: req.tenant,

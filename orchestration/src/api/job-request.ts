@@ -24,7 +24,16 @@ const validateBody = ajv.compile(JOB_REQUEST_SCHEMA);
 const validateModelInput = ajv.compile(MODEL_INPUT_SCHEMA);
 
 /** Env names the controller sets itself on the job container. */
-export const RESERVED_ENV = ['JOB_ID', 'JOB_TOKEN', 'CALLBACK_URL', 'PORT', 'HOST'] as const;
+export const RESERVED_ENV = [
+  'JOB_ID',
+  'JOB_TOKEN',
+  'CALLBACK_URL',
+  'PORT',
+  'HOST',
+  'AGENT_START_MODE',
+  'ACI_BATCH_TASK_INDEX',
+  'ACI_BATCH_TASK_COUNT',
+] as const;
 
 export interface JobRequestBody {
   image?: string;
@@ -154,6 +163,8 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     onFailure: b.onFailure ?? tenant.defaults.onFailure,
     maxAttempts: b.maxAttempts ?? tenant.defaults.maxAttempts,
     priority: b.priority ?? 'Regular',
+    // Spot groups get no IP and pull-mode tenants no inbound port: the agent pulls its start.
+    ...(b.priority === 'Spot' || tenant.networkMode === 'pull' ? { startMode: 'pull' as const } : {}),
     ...(webhookUrl ? { webhookUrl } : {}),
   };
 }

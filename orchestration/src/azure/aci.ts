@@ -17,7 +17,18 @@ export interface AciOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * The ARM body of a job's group. Spot and pull-mode groups get no `ipAddress` and no container
+ * ports: ACI refuses Spot with inbound connectivity (400
+ * SpotPriorityContainerGroupNotSupportedForInboundConnectivity, "Remove the network-related
+ * properties": learn.microsoft.com troubleshoot/azure/azure-container-instances/configuration-setup/
+ * error-codes-spot-container-creation) and supports no virtual network for Spot (MicrosoftDocs/azure-docs
+ * articles/container-instances/container-instances-spot-containers-overview.md, "Unsupported features").
+ */
 export function buildContainerGroup(spec: GroupSpec): ContainerGroup {
+  const spot = spec.priority === 'Spot';
+  const inbound = !spec.noInbound && !spot;
+  const subnetId = spot ? undefined : spec.subnetId;
   const env = [
     ...Object.entries(spec.env).map(([name, value]) => ({ name, value })),
     ...Object.entries(spec.secureEnv).map(([name, secureValue]) => ({ name, secureValue })),
@@ -28,16 +39,18 @@ export function buildContainerGroup(spec: GroupSpec): ContainerGroup {
     identity: { type: 'UserAssigned', userAssignedIdentities: { [spec.jobIdentityResourceId]: {} } },
     osType: 'Linux',
     restartPolicy: 'Never',
-    priority: 'Regular',
+    priority: spot ? 'Spot' : 'Regular',
     imageRegistryCredentials: [{ server: spec.registryServer, identity: spec.jobIdentityResourceId }],
-    ipAddress: { type: spec.subnetId ? 'Private' : 'Public', ports: [{ port: spec.port, protocol: 'TCP' }] },
-    ...(spec.subnetId ? { subnetIds: [{ id: spec.subnetId }] } : {}),
+    ...(inbound
+      ? { ipAddress: { type: subnetId ? 'Private' : 'Public', ports: [{ port: spec.port, protocol: 'TCP' }] } }
+      : {}),
+    ...(subnetId ? { subnetIds: [{ id: subnetId }] } : {}),
     containers: [
       {
         name: CONTAINER_NAME,
         image: spec.image,
         ...(spec.command ? { command: spec.command } : {}),
-        ports: [{ port: spec.port, protocol: 'TCP' }],
+        ...(inbound ? { ports: [{ port: spec.port, protocol: 'TCP' }] } : {}),
         environmentVariables: env,
         resources: {
           requests: {

@@ -57,6 +57,8 @@ export interface CreateGroupRequest {
   sealedSecureEnv?: string;
   command?: string[];
   priority: Priority;
+  /** JobSpec.startMode: pull → AGENT_START_MODE=pull and no inbound address. */
+  startMode?: 'pull';
   expiresAt: string;
 }
 

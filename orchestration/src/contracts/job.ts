@@ -56,6 +56,11 @@ export interface JobSpec {
   onFailure: OnFailure;
   maxAttempts: number;
   priority: Priority;
+  /**
+   * `pull`: the group has no inbound address (Spot, or a tenant with network.mode pull), so the agent
+   * fetches its start from the controller and reports only by callback. Absent: push.
+   */
+  startMode?: 'pull';
   webhookUrl?: string;
 }
 

@@ -46,7 +46,8 @@ interface RawTenant {
     timeoutMinutes?: number;
   };
   costRates: Tenant['costRates'];
-  network?: { subnetId?: string };
+  network?: { subnetId?: string; mode?: 'push' | 'pull' };
+  allowSpot?: boolean;
   webhooks?: { allowPrivateTargets?: boolean };
 }
 
@@ -108,6 +109,8 @@ export function parseTenants(raw: unknown, file = '<tenants>'): TenantDirectory 
       },
       costRates: t.costRates,
       subnetId: t.network?.subnetId,
+      networkMode: t.network?.mode ?? 'push',
+      allowSpot: t.allowSpot ?? false,
       allowPrivateWebhookTargets: t.webhooks?.allowPrivateTargets ?? false,
     };
   });

@@ -111,7 +111,17 @@ export const TENANTS_SCHEMA = {
                 pattern: '^/subscriptions/.+/subnets/[^/]+$',
                 description: "VNet-inject the tenant's groups into this subnet (private IP).",
               },
+              mode: {
+                enum: ['push', 'pull'],
+                description:
+                  'How the agent gets its start. push (default): the controller calls the agent at its IP. pull: the group has no IP and no inbound port at all; the agent fetches its start from the controller and reports only by callback (batch-image README, "Pull mode").',
+              },
             },
+          },
+          allowSpot: {
+            type: 'boolean',
+            description:
+              'Allow jobs to set priority "Spot" (cheaper, evictable ACI capacity; run in pull mode, evictions retried). Default false: 400 on priority "Spot".',
           },
           jobIdentityResourceId: {
             type: 'string',

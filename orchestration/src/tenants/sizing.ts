@@ -64,10 +64,11 @@ export function decideSizing(tenant: Tenant, req: SizingRequest): { sizing: Sizi
     if (req.priority === 'Spot')
       problems.push({ field: 'gpu', message: 'Spot container groups cannot have GPUs (ACI)' });
   }
-  if (req.priority === 'Spot') {
+  // Spot groups get no IP (ACI), so they run in pull mode: a grant per tenant, like command.
+  if (req.priority === 'Spot' && !tenant.allowSpot) {
     problems.push({
       field: 'priority',
-      message: 'Spot groups get no IP address in ACI, so the controller cannot reach the agent; use "Regular"',
+      message: `Spot is not enabled for tenant ${tenant.id}; use "Regular", or set "allowSpot": true on the tenant in the tenants file`,
     });
   }
   return { sizing: { cpu, memoryGb, ...(req.gpu ? { gpu: req.gpu } : {}) }, problems };

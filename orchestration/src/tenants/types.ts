@@ -30,6 +30,10 @@ export interface Tenant {
   defaults: TenantDefaults;
   costRates: CostRates;
   subnetId: string | undefined;
+  /** network.mode: pull = no IP and no inbound port; the agent pulls its start (default push). */
+  networkMode: 'push' | 'pull';
+  /** May the tenant's jobs use priority Spot (default false). */
+  allowSpot: boolean;
   allowPrivateWebhookTargets: boolean;
 }
 

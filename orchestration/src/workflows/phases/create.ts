@@ -27,6 +27,7 @@ export function* create(ctx: RunContext): Step<void> {
         env: spec.env,
         ...(spec.sealedSecureEnv ? { sealedSecureEnv: spec.sealedSecureEnv } : {}),
         priority: spec.priority,
+        ...(spec.startMode ? { startMode: spec.startMode } : {}),
         expiresAt: expiresAt(s, ctx.nowIso()),
       },
       settings.capacityRetry,
