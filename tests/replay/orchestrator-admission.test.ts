@@ -83,6 +83,22 @@ test('cancel while running: the agent is asked to stop, the group deleted, the s
   assert.deepEqual(await h.ledgerEntries('beta', a), { queued: 0, running: 0 });
 });
 
+test('cancel while running across generations: the ledger record ends the job even if the event is carried over', async () => {
+  // Two waits per generation: the cancel lands at or near a generation switch.
+  const a = await h.submit('beta', h.world.define('crg', { attempts: [{ end: 'hold' }] }), {
+    settings: { stepsPerGeneration: 2 },
+  });
+  await running(a);
+  await waitFor('a generation switch while running', async () => (await h.generationOf('beta', a)) >= 3, {
+    timeoutMs: 30_000,
+  });
+  assert.equal(await h.cancel('beta', a), 202);
+  const s = await h.settled('beta', a);
+  assert.equal(s.state, 'canceled');
+  assert.equal(s.container.state, 'deleted');
+  assert.deepEqual(await h.ledgerEntries('beta', a), { queued: 0, running: 0 });
+});
+
 test('queue timeout: a job that gets no slot in time fails with QueueTimeout, without a group', async () => {
   const a = await h.submit('beta', h.world.define('qt-first', { attempts: [{ end: 'hold' }] }));
   await running(a);
