@@ -8,6 +8,7 @@ import { createActivities } from './activities/create-activities';
 import { createAdmission } from './admission/service';
 import type { GlobalLimits } from './admission/ledger';
 import { createCallbackApi } from './api/callbacks';
+import { createPullApi } from './api/callbacks-pull';
 import { handle, json, type ApiRequest, type ApiResponse } from './api/http';
 import { statusOf } from './api/job-view';
 import { createJobsApi } from './api/jobs';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): void {
   const tenantUsage = createTenantUsage(deps);
   const webhookSecret = createWebhookSecret(deps);
   const openapi = buildOpenApi(deps.version);
+  const pull = createPullApi({ ...deps, cancelRequested: (t, id) => admission.cancelRequested(t, id) });
   const handlers: Record<RouteName, Route> = {
     submitJob: (r, j) => jobsApi.submit(r, j),
     listJobs: (r, j) => jobsApi.list(r, j),
@@ -100,7 +102,15 @@ export function createApp(deps: AppDeps): void {
     adminGroups: operator.groups,
     adminCapacity: operator.capacity,
     adminUsage: operator.usage,
-    callback: createCallbackApi({ tenants: deps.tenants, signingKey: deps.signingKey, log }),
+    callback: createCallbackApi({
+      tenants: deps.tenants,
+      signingKey: deps.signingKey,
+      log,
+      cancelRequested: (t, id) => admission.cancelRequested(t, id),
+    }),
+    pullStart: pull.start,
+    pullResult: pull.result,
+    pullArtifact: pull.artifact,
     health: async () =>
       json(200, {
         status: 'ok',

@@ -21,6 +21,8 @@ export interface CallbackDeps {
   tenants: TenantDirectory;
   signingKey: string;
   log: Logger;
+  /** The admission ledger's cancel record: a pull-mode agent learns of a cancel only from an answer. */
+  cancelRequested?(tenant: string, instanceId: string): Promise<boolean>;
 }
 
 export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: JobsBackend) => Promise<ApiResponse> {
@@ -40,6 +42,8 @@ export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: J
       message?: string;
       at?: string;
       exitCode?: number | null;
+      uploads?: { result?: unknown };
+      error?: unknown;
     };
     if (cb.jobId !== jobId) throw validationFailed([{ field: 'jobId', message: 'does not match the URL' }]);
     const tenant = deps.tenants.get(segment(req, 'tenant'));
@@ -56,9 +60,16 @@ export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: J
       message: typeof cb.message === 'string' ? cb.message.slice(0, 500) : '',
       at: cb.at ?? null,
       exitCode: cb.exitCode ?? null,
+      // Pull mode's final callback says what was uploaded (absent after a SIGTERM, e.g. an eviction).
+      ...(cb.uploads && typeof cb.uploads === 'object' ? { uploads: { result: cb.uploads.result === true } } : {}),
+      ...(cb.error !== undefined && cb.error !== null
+        ? { error: (typeof cb.error === 'string' ? cb.error : JSON.stringify(cb.error)).slice(0, 500) }
+        : {}),
     };
     await jobs.raise(instanceId, EVENTS.callback, event);
     deps.log.debug({ tenant: tenant.id, jobId, instanceId, type: cb.type }, 'callback');
+    const asks = cb.type === 'ready' || cb.type === 'progress';
+    if (asks && (await deps.cancelRequested?.(tenant.id, instanceId))) return json(200, { cancel: true });
     return json(202, { accepted: true });
   };
 }

@@ -22,6 +22,8 @@ export interface ApiRequest {
   readonly query: URLSearchParams;
   readonly headers: { get(name: string): string | null };
   text(): Promise<string>;
+  /** The raw body (binary uploads); @azure/functions' HttpRequest has it. */
+  arrayBuffer?(): Promise<ArrayBuffer>;
 }
 
 export interface ApiResponse {

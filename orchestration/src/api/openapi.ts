@@ -352,6 +352,43 @@ const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
       '404': errorResponse('Unknown job.'),
     },
   },
+  pullStart: {
+    operationId: 'jobPullStart',
+    summary: "Pull mode: the agent fetches its start (batch-image README, 'Pull mode').",
+    security: [{ callbackToken: [] }],
+    requestBody: { required: false, content: { 'application/json': { schema: { type: 'object' } } } },
+    responses: {
+      '200': jsonResponse('The start (`{jobId, input?, command?}`), or `{"cancel": true}`.', { type: 'object' }),
+      '204': { description: 'Not yet: ask again (after Retry-After seconds).' },
+      '401': errorResponse('Bad token.'),
+      '404': errorResponse('Unknown, finished or not a pull-mode job.'),
+    },
+  },
+  pullResult: {
+    operationId: 'jobPullResult',
+    summary: "Pull mode: the agent uploads what GET /result would answer; stored as the job's result.json.",
+    security: [{ callbackToken: [] }],
+    requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+    responses: {
+      '201': jsonResponse('Stored.', { type: 'object' }),
+      '400': errorResponse('Not a JSON object.'),
+      '401': errorResponse('Bad token.'),
+      '404': errorResponse('Unknown, finished or not a pull-mode job.'),
+      '413': errorResponse('Larger than the result limit (64 MiB).'),
+    },
+  },
+  pullArtifact: {
+    operationId: 'jobPullArtifact',
+    summary: 'Pull mode: the agent uploads one artifact (raw bytes with its Content-Type).',
+    security: [{ callbackToken: [] }],
+    requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string' } } } },
+    responses: {
+      '201': jsonResponse('Stored.', { type: 'object' }),
+      '401': errorResponse('Bad token.'),
+      '404': errorResponse('Unknown, finished or not a pull-mode job, or a name outside [A-Za-z0-9][A-Za-z0-9._-]{0,254}.'),
+      '413': errorResponse('Larger than the artifact limit.'),
+    },
+  },
 };
 
 /** The paths object, assembled from the routes table: path → its parameters and one entry per method. */
@@ -363,7 +400,7 @@ function paths(): Record<string, Record<string, unknown>> {
       ...(route.path.includes('{tenant}') ? [tenantParam] : []),
       ...(route.path.includes('{id}') ? [idParam] : []),
       ...(route.path.includes('{*path}') ? [pathParam] : []),
-      ...(route.path.includes('{*name}') ? [nameParam] : []),
+      ...(/\{\*?name\}/.test(route.path) ? [nameParam] : []),
     ];
     out[key] ??= params.length ? { parameters: params } : {};
     out[key][route.method.toLowerCase()] = OPERATIONS[name];

@@ -24,8 +24,12 @@ export const ROUTES = {
   health: { fn: 'Health', method: 'GET', path: 'health' },
   openapi: { fn: 'OpenApi', method: 'GET', path: 'openapi.json' },
   callback: { fn: 'JobCallback', method: 'POST', path: 'callbacks/tenants/{tenant}/jobs/{id}' },
+  // Pull mode (agent only, job token): the start fetched by a group nothing can call, and its uploads.
+  pullStart: { fn: 'JobPullStart', method: 'POST', path: 'callbacks/tenants/{tenant}/jobs/{id}/start' },
+  pullResult: { fn: 'JobPullResult', method: 'PUT', path: 'callbacks/tenants/{tenant}/jobs/{id}/result' },
+  pullArtifact: { fn: 'JobPullArtifact', method: 'PUT', path: 'callbacks/tenants/{tenant}/jobs/{id}/artifacts/{name}' },
   ui: { fn: 'Dashboard', method: 'GET', path: 'ui/{*path}' },
-} as const satisfies Record<string, { fn: string; method: 'GET' | 'POST'; path: string }>;
+} as const satisfies Record<string, { fn: string; method: 'GET' | 'POST' | 'PUT'; path: string }>;
 export type RouteName = keyof typeof ROUTES;
 
 /** The timer-triggered sweeper (not a route). */
