@@ -189,6 +189,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CAPACITY_RETRY_FIRST_SECONDS: string(tuning.?CAPACITY_RETRY_FIRST_SECONDS ?? '15')
     HISTORY_STEPS_PER_GENERATION: string(tuning.?HISTORY_STEPS_PER_GENERATION ?? '100')
     MAX_REQUEST_BYTES: string(tuning.?MAX_REQUEST_BYTES ?? '1048576')
+    RESULT_LINKS: string(tuning.?RESULT_LINKS ?? 'api')
+    // SHA-256 of the operator key, not the key: empty leaves /api/admin/* answering 404.
+    OPERATOR_KEY_HASH: string(tuning.?OPERATOR_KEY_HASH ?? '')
     SWEEPER_SCHEDULE: string(tuning.?SWEEPER_SCHEDULE ?? '0 */5 * * * *')
     LOG_LEVEL: string(tuning.?LOG_LEVEL ?? 'info')
   }
