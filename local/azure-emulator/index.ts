@@ -1,6 +1,6 @@
 // startEmulator(): the HTTPS ARM and registry listeners, the HTTP managed-identity endpoint and the
 // container-group runtime, all sharing one data folder. Used by cli.ts and in-process by tests/bench.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -224,8 +224,22 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     isolation,
   });
 
+  const adminTokenBytes = Buffer.from(`Bearer ${adminToken}`);
+  function adminAuthorized(req: IncomingMessage): boolean {
+    const given = Buffer.from(req.headers.authorization ?? '');
+    return given.length === adminTokenBytes.length && timingSafeEqual(given, adminTokenBytes);
+  }
+
   async function admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET';
+    if (!adminAuthorized(req)) {
+      throw new HttpError(
+        401,
+        'Unauthorized',
+        'The admin API needs "Authorization: Bearer <adminToken>" (the adminToken of the ready line, or <data>/admin-token).',
+        { 'WWW-Authenticate': 'Bearer realm="aci-emulator-admin"' },
+      );
+    }
     if (path === '/_emulator/groups' && method === 'GET') return sendJson(res, 200, { groups: groups.inspect() });
     if (path === '/_emulator/info' && method === 'GET') return sendJson(res, 200, info());
     if (path === '/_emulator/faults' && method === 'GET') return sendJson(res, 200, faults.current);

@@ -36,8 +36,12 @@ describe('azure emulator: tenant isolation', () => {
     removeDir(data);
   });
 
-  it('reports the admin token in the ready line and a 0600 file, and keeps the data folder private', async () => {
+  it('puts the admin API behind the bearer token of the ready line (also in a 0600 file)', async () => {
     const url = `${emu.ready.armEndpoint}/_emulator/faults`;
+    const none = await get(url, ca);
+    assert.equal(none.status, 401);
+    assert.equal((JSON.parse(none.body) as { error: { code: string } }).error.code, 'Unauthorized');
+    assert.equal((await get(url, ca, { authorization: 'Bearer wrong' })).status, 401);
     assert.equal((await get(url, ca, { authorization: `Bearer ${emu.ready.adminToken}` })).status, 200);
     const file = join(data, 'admin-token');
     assert.equal(readFileSync(file, 'utf8').trim(), emu.ready.adminToken);
