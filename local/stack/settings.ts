@@ -65,14 +65,17 @@ export function appSettings(input: AppSettingsInput): Record<string, string> {
     CALLBACK_BASE_URL: input.callbackBaseUrl,
     CALLBACK_SIGNING_KEY: input.signingKey,
     TENANTS_FILE: input.tenantsFile,
-    POLL_INTERVAL_SECONDS: String(input.pollIntervalSeconds ?? 2),
+    // Callbacks report progress and the end; the poll is a safety net (Azure's default: 60 s).
+    POLL_INTERVAL_SECONDS: String(input.pollIntervalSeconds ?? 10),
     // Locally groups appear in (provisioning delay) milliseconds; a stuck one should not hold a
     // tenant's slot for Azure's 10 minutes.
     PROVISION_TIMEOUT_SECONDS: '120',
     START_TIMEOUT_SECONDS: '60',
     TEARDOWN_TIMEOUT_SECONDS: '60',
-    // Locally a freed slot or a capacity error clears in well under Azure's seconds.
-    ADMISSION_POLL_SECONDS: '0.5',
+    // A freed slot wakes the next job by event; this fallback only covers a cap that frees with time.
+    ADMISSION_POLL_SECONDS: '10',
+    // The agent's ready callback starts the job; the fallback read finds a failed provisioning.
+    READY_FALLBACK_SECONDS: '5',
     ARM_RETRY_FIRST_SECONDS: '0.5',
     CAPACITY_RETRY_FIRST_SECONDS: '2',
     // Every minute rather than every 5: locally there is no cost to it and orphans go sooner.

@@ -4,6 +4,7 @@
 // inside the local host, so the orchestrator runs through the real durable-functions replay.
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { wakeGranted } from './activities/admission';
 import { createActivities } from './activities/create-activities';
 import { createAdmission } from './admission/service';
 import type { GlobalLimits } from './admission/ledger';
@@ -24,6 +25,7 @@ import {
   ORCHESTRATORS,
   ROUTES,
   SWEEPER_FUNCTION,
+  type ActivityEnv,
   type RetryPolicy,
   type RouteName,
   type WorkflowSettings,
@@ -148,6 +150,7 @@ export function createApp(deps: AppDeps): void {
           return info ? { runtimeStatus: info.runtimeStatus, status: statusOf(info) } : undefined;
         },
       });
+      await wakeGranted(deps, backend, report.granted);
       const summary = { ...report, deleted: report.deleted.length, kept: report.kept.length };
       log.info({ ...summary, deletedGroups: report.deleted }, 'sweep done');
     },
@@ -156,11 +159,14 @@ export function createApp(deps: AppDeps): void {
 
 function registerActivities(deps: AppDeps, activities: ReturnType<typeof createActivities>): void {
   for (const name of Object.values(ACTIVITIES)) {
-    const fn = activities[name] as (input: unknown) => Promise<unknown>;
+    const fn = activities[name] as (input: unknown, env: ActivityEnv) => Promise<unknown>;
     df.app.activity(name, {
-      handler: async (input: unknown) => {
+      extraInputs: [df.input.durableClient()],
+      handler: async (input: unknown, context: InvocationContext) => {
+        // Per invocation: the Durable client, so that an activity can wake other jobs.
+        const env: ActivityEnv = { raise: (id, event, data) => df.getClient(context).raiseEvent(id, event, data) };
         try {
-          return await fn(typeof input === 'string' ? (JSON.parse(input) as unknown) : input);
+          return await fn(typeof input === 'string' ? (JSON.parse(input) as unknown) : input, env);
         } catch (e) {
           const ids = (input ?? {}) as { tenant?: string; jobId?: string; instanceId?: string };
           const err = (e as Error).message.split(' [aci-batch-error')[0];

@@ -94,6 +94,7 @@ export function workflowSettings(cfg: Config): WorkflowSettings {
     admissionPollSeconds: cfg.admissionPollSeconds,
     queueTimeoutMinutes: cfg.queueTimeoutMinutes,
     provisionTimeoutSeconds: cfg.provisionTimeoutSeconds,
+    readyFallbackSeconds: cfg.readyFallbackSeconds,
     startTimeoutSeconds: cfg.startTimeoutSeconds,
     teardownTimeoutSeconds: cfg.teardownTimeoutSeconds,
     stepsPerGeneration: cfg.historyStepsPerGeneration,

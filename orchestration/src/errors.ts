@@ -21,6 +21,7 @@ export const API_ERROR_CODES = {
   queueFull: 'QueueFull',
   serviceUnavailable: 'ServiceUnavailable',
   noResult: 'NoResult',
+  commandNotAllowed: 'CommandNotAllowed',
   internal: 'InternalError',
 } as const;
 
@@ -137,6 +138,13 @@ export const serviceUnavailable = (message: string, retryAfterSeconds = 5): Code
     retryable: true,
     message,
     headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+
+export const commandNotAllowed = (tenant: string): CodedError =>
+  new CodedError({
+    code: API_ERROR_CODES.commandNotAllowed,
+    httpStatus: 403,
+    message: `Tenant ${tenant} may not set "command" (tenants file: allowCommand); submit without it to run what the image runs.`,
   });
 
 export const internal = (message = 'Internal error.'): CodedError =>

@@ -111,9 +111,10 @@ export const SETTINGS = [
     name: 'POLL_INTERVAL_SECONDS',
     key: 'pollIntervalSeconds',
     kind: 'number',
-    default: '5',
+    default: '60',
     min: 0.05,
-    description: "How often a running job's status endpoint and instance view are polled.",
+    description:
+      'Safety-net poll of a running job (instance view + agent status): progress and completion arrive by callback; the poll still finds a container that died without calling back.',
   },
   {
     name: 'PROVISION_TIMEOUT_SECONDS',
@@ -122,6 +123,15 @@ export const SETTINGS = [
     default: '600',
     min: 1,
     description: 'Deadline for a container group to be Running with an IP and a healthy agent.',
+  },
+  {
+    name: 'READY_FALLBACK_SECONDS',
+    key: 'readyFallbackSeconds',
+    kind: 'number',
+    default: '30',
+    min: 0.05,
+    description:
+      "While provisioning, how long to wait for the agent's ready callback before reading the group anyway (a lost callback, a failed provisioning).",
   },
   {
     name: 'START_TIMEOUT_SECONDS',
@@ -167,9 +177,10 @@ export const SETTINGS = [
     name: 'ADMISSION_POLL_SECONDS',
     key: 'admissionPollSeconds',
     kind: 'number',
-    default: '2',
+    default: '60',
     min: 0.05,
-    description: 'How often a queued job re-checks the admission ledger for a slot.',
+    description:
+      'Fallback re-check of a queued job: a freed slot wakes the next job at once (slot-granted event); this only covers a lost event or a cap that frees with time (creates per 5 minutes).',
   },
   {
     name: 'QUEUE_TIMEOUT_MINUTES',

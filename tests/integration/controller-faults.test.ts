@@ -3,7 +3,7 @@
 // in the emulator, and the functions host SIGKILLed in the middle of a job. Sequential: faults are
 // global to the emulator, and the host kill affects every job.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +22,9 @@ import {
 
 let ts: TestStack | undefined;
 const crashDir = mkdtempSync(join(tmpdir(), 'aci-batch-it-crashes-'));
+// Each group runs as its own unprivileged uid (the emulator's isolation): the shared state folder
+// must be writable by them, as a mounted volume would be.
+chmodSync(crashDir, 0o1777);
 const stack = (): TestStack => {
   assert.ok(ts, 'the stack did not start (see the before hook)');
   return ts;

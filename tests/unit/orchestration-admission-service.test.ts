@@ -33,11 +33,18 @@ describe('admission service', () => {
   test('a job whose entry was lost is queued again (even over maxQueuedJobs) instead of failing', async () => {
     const { admission } = service(1, 1);
     assert.equal((await admission.enqueue('t', entry(1))).result, 'enqueued');
-    assert.deepEqual(await admission.grant('t', 't--j-1', entry(1)), { result: 'granted' });
+    assert.deepEqual(await admission.grant('t', 't--j-1', entry(1)), {
+      result: { result: 'granted' },
+      granted: ['t--j-1'],
+    });
     assert.equal((await admission.enqueue('t', entry(2))).result, 'enqueued');
     // j-3's entry is gone (e.g. storage rolled back after a crash); its queue is full.
-    assert.deepEqual(await admission.grant('t', 't--j-3'), { result: 'notQueued' }, 'without requeue: notQueued');
-    const r = await admission.grant('t', 't--j-3', entry(3));
+    assert.deepEqual(
+      (await admission.grant('t', 't--j-3')).result,
+      { result: 'notQueued' },
+      'without requeue: notQueued',
+    );
+    const r = (await admission.grant('t', 't--j-3', entry(3))).result;
     assert.deepEqual(r, { result: 'waiting', position: 1, blockedBy: 'queue' }, 'back in line, behind j-2');
     assert.equal((await admission.usage('t')).queued, 2);
   });
@@ -51,9 +58,23 @@ describe('admission service', () => {
     assert.equal(await admission.cancel('t', 't--j-2'), true, 'queued entry');
     assert.equal(await admission.cancelRequested('t', 't--j-1'), true);
     assert.equal(await admission.cancelRequested('t', 't--j-9'), false);
-    assert.equal(await admission.release('t', 't--j-1', 'hash-2'), false, 'not the owner');
-    assert.equal(await admission.release('t', 't--j-1', 'hash-1'), true);
-    assert.deepEqual(await admission.grant('t', 't--j-2'), { result: 'canceled' });
+    assert.equal((await admission.release('t', 't--j-1', 'hash-2')).result, false, 'not the owner');
+    assert.equal((await admission.release('t', 't--j-1', 'hash-1')).result, true);
+    assert.deepEqual((await admission.grant('t', 't--j-2')).result, { result: 'canceled' });
+  });
+
+  test('a release hands the freed slot to the next job in line and says which (to wake it)', async () => {
+    const { admission } = service(1, 5);
+    for (const n of [1, 2, 3]) await admission.enqueue('t', entry(n));
+    assert.deepEqual((await admission.grant('t', 't--j-1')).granted, ['t--j-1']);
+    assert.deepEqual((await admission.grant('t', 't--j-3')).result, {
+      result: 'waiting',
+      position: 1,
+      blockedBy: 'queue',
+    });
+    const freed = await admission.release('t', 't--j-1', 'hash-1');
+    assert.deepEqual(freed, { result: true, granted: ['t--j-2'] }, 'j-2 (first in line) got the slot at once');
+    assert.deepEqual((await admission.grant('t', 't--j-2')).result, { result: 'granted' });
   });
 
   test('an unchanged ledger is not rewritten', async () => {

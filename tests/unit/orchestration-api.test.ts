@@ -447,3 +447,40 @@ test('CodedError bodies never carry a stack', () => {
   const e = new CodedError({ code: 'X', httpStatus: 400, message: 'm' });
   assert.deepEqual(e.toBody(), { error: { code: 'X', message: 'm' } });
 });
+
+describe('hostile bodies (issue 10 finding 7)', () => {
+  test('JSON nested 10,000 levels deep → 400 InvalidJson naming the limit, not a 500', async () => {
+    const h = apiHarness();
+    const deep = '{"input":' + '['.repeat(10_000) + ']'.repeat(10_000) + '}';
+    const r = await run(() => h.api.submit(submitReq('alpha', 'alpha-key', deep), h.jobs));
+    assert.equal(r.status, 400);
+    assert.equal(errorCode(r), 'InvalidJson');
+    assert.match(JSON.stringify(r.jsonBody), /at most 64/);
+    assert.equal(h.jobs.instances.size, 0);
+  });
+
+  test('1e309 anywhere in the body → 400 naming the field; nothing is queued', async () => {
+    const h = apiHarness();
+    const text = JSON.stringify({ input: goodInput() }).replace('"y":[', '"y":[1e309,');
+    const r = await run(() => h.api.submit(submitReq('alpha', 'alpha-key', text), h.jobs));
+    assert.equal(r.status, 400);
+    assert.equal(errorCode(r), 'ValidationFailed');
+    assert.deepEqual((r.jsonBody as { error: { details: { field: string }[] } }).error.details[0]?.field, 'input.y[0]');
+    assert.equal((await h.ledger.read()).tenants.alpha, undefined);
+  });
+});
+
+describe('tenant isolation (issue 10 finding 8)', () => {
+  test('a tenant without allowCommand gets 403 CommandNotAllowed for `command`; one with it may', async () => {
+    const h = apiHarness();
+    const body = { image: 'contoso/custom-model:1.0', command: ['node', 'x.js'] };
+    const beta = await run(() =>
+      h.api.submit(submitReq('beta', 'beta-key', { ...body, image: 'contoso/custom-model:1.0' }), h.jobs),
+    );
+    assert.equal(beta.status, 403);
+    assert.equal(errorCode(beta), 'CommandNotAllowed');
+    assert.equal(h.jobs.instances.size, 0);
+    const alpha = await run(() => h.api.submit(submitReq('alpha', 'alpha-key', body), h.jobs));
+    assert.equal(alpha.status, 202);
+  });
+});

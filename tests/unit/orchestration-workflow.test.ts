@@ -606,3 +606,37 @@ describe('orchestrator decisions', () => {
     });
   });
 });
+
+describe('event-driven waits and quota (issue 12, issue 11 item 2)', () => {
+  test('a regional quota hit is waited out as queued, without counting an attempt, then the job runs', () => {
+    const quota = { ok: false, error: { code: 'QuotaExceeded', message: 'ContainerGroupQuotaReached' } };
+    const r = drive(jobInput(), {
+      activity: world((n) => (n < 2 ? observation('running', 0.5) : observation('succeeded', 1)), {
+        [ACTIVITIES.createGroup]: (_n, _i, call) => (call <= 2 ? quota : { ok: true, value: null }),
+      }),
+    });
+    assert.equal(r.calls.filter((c) => c.name === ACTIVITIES.createGroup).length, 3);
+    assert.equal(r.output?.state, 'succeeded');
+    assert.equal(r.output?.attempts, 1, 'the quota waits created no group and count no attempt');
+    assert.ok(r.statuses.some((s) => s.state === 'queued' && /quota/i.test(s.message)));
+  });
+
+  test('a queued job wakes on the slot-granted event, and the agent ready event starts it without a health check', () => {
+    let slotCalls = 0;
+    const r = drive(jobInput(), {
+      activity: world((n) => (n < 2 ? observation('running', 0.5) : observation('succeeded', 1)), {
+        [ACTIVITIES.acquireSlot]: () =>
+          ++slotCalls === 1
+            ? { granted: false, reason: 'waiting', position: 0, blockedBy: 'tenant' }
+            : { granted: true },
+      }),
+      race: (children) =>
+        children.find((c) => c.kind === 'event' && (c.name === EVENTS.slotGranted || c.name === EVENTS.ready)) ??
+        children.find((c) => c.kind === 'timer')!,
+    });
+    assert.equal(r.output?.state, 'succeeded');
+    assert.equal(slotCalls, 2, 'one re-check, right after the event');
+    assert.ok(!names(r).includes(ACTIVITIES.checkAgentHealth), 'the ready callback stands for the health check');
+    assert.ok(names(r).includes(ACTIVITIES.getGroup), 'the address is confirmed with ARM');
+  });
+});

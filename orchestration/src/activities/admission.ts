@@ -1,27 +1,44 @@
-// Activities of the admission phase and of teardown's release, over the admission service.
-import type { ActivityHandlers } from '../contracts';
+// Activities of the admission phase and of teardown's release, over the admission service. Every
+// change that grants slots wakes the granted jobs (a slot-granted event on their orchestrations);
+// a lost event only delays a job until its fallback re-check.
+import { EVENTS, type ActivityEnv, type ActivityHandlers } from '../contracts';
 import type { ActivityDeps } from './deps';
 import { retryable } from './outcomes';
 
+/** Wakes the jobs a ledger change granted a slot to (best effort: each has a fallback timer). */
+export async function wakeGranted(
+  deps: Pick<ActivityDeps, 'log'>,
+  env: ActivityEnv,
+  granted: string[],
+  except?: string,
+): Promise<void> {
+  const others = granted.filter((id) => id !== except);
+  const at = new Date().toISOString();
+  const results = await Promise.allSettled(others.map((id) => env.raise(id, EVENTS.slotGranted, { at })));
+  results.forEach((r, i) => {
+    if (r.status === 'rejected')
+      deps.log.warn({ instanceId: others[i], err: (r.reason as Error).message }, 'slot-granted event not raised');
+  });
+}
+
 export function admissionActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'AcquireSlot' | 'ReleaseSlot'> {
   return {
-    AcquireSlot: (req) =>
+    AcquireSlot: (req, env) =>
       retryable('acquire slot', async () => {
         const { tenant, instanceId, jobId, cores, memoryGb, owner, enqueuedAt } = req;
-        const r = await deps.admission.grant(tenant, instanceId, {
-          instanceId,
-          jobId,
-          cores,
-          memoryGb,
-          owner,
-          enqueuedAt,
-        });
+        const entry = { instanceId, jobId, cores, memoryGb, owner, enqueuedAt };
+        const { result: r, granted } = await deps.admission.grant(tenant, instanceId, entry);
+        await wakeGranted(deps, env, granted, instanceId);
         if (r.result === 'granted') return { granted: true } as const;
         if (r.result === 'waiting')
           return { granted: false, reason: 'waiting', position: r.position, blockedBy: r.blockedBy } as const;
         return { granted: false, reason: r.result } as const;
       }),
-    ReleaseSlot: (req) =>
-      retryable('release slot', () => deps.admission.release(req.tenant, req.instanceId, req.owner)),
+    ReleaseSlot: (req, env) =>
+      retryable('release slot', async () => {
+        const { result, granted } = await deps.admission.release(req.tenant, req.instanceId, req.owner);
+        await wakeGranted(deps, env, granted);
+        return result;
+      }),
   };
 }

@@ -1,6 +1,7 @@
 // Activities on the job's container group: resolve its image, create (idempotent PUT), read,
 // restart, delete and stop it.
 import { JOB_ERROR_CODES, routeUrl, TAGS, type ActivityHandlers } from '../contracts';
+import { CodedError } from '../errors';
 import { callbackToken } from '../security/callback-token';
 import { openSecureEnv } from '../security/sealed-env';
 import type { ActivityDeps } from './deps';
@@ -71,7 +72,7 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
           },
           port: deps.agentPort,
           registryServer: deps.acrLoginServer,
-          jobIdentityResourceId: deps.jobIdentityResourceId,
+          jobIdentityResourceId: tenant?.jobIdentityResourceId ?? deps.jobIdentityResourceId,
           ...(tenant?.subnetId ? { subnetId: tenant.subnetId } : {}),
           priority: req.priority,
           ...(req.startMode === 'pull' ? { noInbound: true } : {}),
@@ -97,6 +98,9 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
         );
         return ok(null);
       } catch (e) {
+        // A regional quota hit is returned, not retried here: the orchestrator waits for quota as
+        // it waits for the global cap (bounded by the queue timeout), not CAPACITY_RETRY_* times.
+        if (e instanceof CodedError && e.code === JOB_ERROR_CODES.quotaExceeded) return fail(e.toJobError());
         return settle(e, JOB_ERROR_CODES.transient);
       }
     },

@@ -1,9 +1,12 @@
 // The one owner of every admission-ledger change: enqueue (API), grant and release (activities),
 // cancel (API), reconcile (sweeper). Callers say what they want; this service runs the pure ledger
 // function inside the store's compare-and-swap and decides once, here, whether anything changed
-// (so an unchanged document is never rewritten).
+// (so an unchanged document is never rewritten). Whatever frees capacity (a release, a reconcile)
+// admits the next jobs in the ledger's order at once and answers which ones it granted, so the
+// caller wakes them with a slot-granted event: queued jobs wait for that event, not by polling.
 import type { LedgerStore } from '../ports';
 import {
+  admit,
   enqueue,
   isCancelRequested,
   markCanceled,
@@ -27,6 +30,12 @@ export interface AdmissionDeps {
   now(): Date;
 }
 
+/** A change's answer plus the jobs it granted a slot to (their orchestrations must be woken up). */
+export interface Granting<R> {
+  result: R;
+  granted: string[];
+}
+
 export interface Admission {
   /** Puts the job at the end of its tenant's queue (owner = its request hash). */
   enqueue(tenant: string, entry: LedgerEntry): Promise<EnqueueResult>;
@@ -35,14 +44,14 @@ export interface Admission {
    * queue nor the running set (its entry was lost: storage rolled back, a reconcile raced its
    * submit) is put back at the end of the queue from `requeue` instead of failing.
    */
-  grant(tenant: string, instanceId: string, requeue?: LedgerEntry): Promise<GrantResult>;
-  /** Frees the job's entry if `owner` owns it. */
-  release(tenant: string, instanceId: string, owner: string): Promise<boolean>;
+  grant(tenant: string, instanceId: string, requeue?: LedgerEntry): Promise<Granting<GrantResult>>;
+  /** Frees the job's entry if `owner` owns it, and hands the freed capacity to the next jobs in line. */
+  release(tenant: string, instanceId: string, owner: string): Promise<Granting<boolean>>;
   /** Records a cancel on the job's entry (the one durable cancel record). */
   cancel(tenant: string, instanceId: string): Promise<boolean>;
   cancelRequested(tenant: string, instanceId: string): Promise<boolean>;
   /** Drops the entries of orchestrations that are no longer live. */
-  reconcile(isLive: (instanceId: string) => boolean): Promise<string[]>;
+  reconcile(isLive: (instanceId: string) => boolean): Promise<Granting<string[]>>;
   usage(tenant: string): Promise<{ running: number; queued: number; runningCores: number }>;
   read(): Promise<LedgerDoc>;
 }
@@ -55,6 +64,14 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       const result = mutate(doc);
       return { changed: JSON.stringify(doc) !== before, result };
     });
+  /** The same, also answering which jobs the change moved from a queue to running. */
+  const granting = <R>(mutate: (doc: LedgerDoc) => R): Promise<Granting<R>> =>
+    change((doc) => {
+      const before = new Set(runningIds(doc));
+      const result = mutate(doc);
+      return { result, granted: runningIds(doc).filter((id) => !before.has(id)) };
+    });
+  const admitAll = (doc: LedgerDoc) => admit(doc, deps.global, deps.now(), deps.limitsOf);
 
   return {
     enqueue: (tenant, entry) =>
@@ -64,7 +81,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         return enqueue(doc, tenant, limits, entry);
       }),
     grant: (tenant, instanceId, requeue) =>
-      change((doc) => {
+      granting((doc) => {
         const limits = deps.limitsOf(tenant);
         if (!limits) return { result: 'notQueued' } as const;
         const attempt = () => tryGrant(doc, tenant, limits, deps.global, instanceId, deps.now(), deps.limitsOf);
@@ -74,11 +91,24 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         enqueue(doc, tenant, { ...limits, maxQueuedJobs: Number.MAX_SAFE_INTEGER }, requeue);
         return attempt();
       }),
-    release: (tenant, instanceId, owner) => change((doc) => release(doc, tenant, instanceId, owner)),
+    release: (tenant, instanceId, owner) =>
+      granting((doc) => {
+        const released = release(doc, tenant, instanceId, owner);
+        if (released) admitAll(doc);
+        return released;
+      }),
     cancel: (tenant, instanceId) => change((doc) => markCanceled(doc, tenant, instanceId)),
     cancelRequested: async (tenant, instanceId) => isCancelRequested(await deps.store.read(), tenant, instanceId),
-    reconcile: (isLive) => change((doc) => reconcile(doc, isLive)),
+    reconcile: (isLive) =>
+      granting((doc) => {
+        const removed = reconcile(doc, isLive);
+        admitAll(doc);
+        return removed;
+      }),
     usage: async (tenant) => tenantUsage(await deps.store.read(), tenant),
     read: () => deps.store.read(),
   };
 }
+
+const runningIds = (doc: LedgerDoc): string[] =>
+  Object.values(doc.tenants).flatMap((t) => t.running.map((e) => e.instanceId));

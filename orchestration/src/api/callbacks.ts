@@ -66,7 +66,11 @@ export function createCallbackApi(deps: CallbackDeps): (req: ApiRequest, jobs: J
         ? { error: (typeof cb.error === 'string' ? cb.error : JSON.stringify(cb.error)).slice(0, 500) }
         : {}),
     };
-    await jobs.raise(instanceId, EVENTS.callback, event);
+    // `ready`: the agent listens — the job can start now; anything else wakes the monitor. A ready
+    // once the job started is a restarted container (a Spot eviction restarts the group): the
+    // monitor is woken to look.
+    const started = ['starting', 'running'].includes(view.status.phase);
+    await jobs.raise(instanceId, cb.type === 'ready' && !started ? EVENTS.ready : EVENTS.callback, event);
     deps.log.debug({ tenant: tenant.id, jobId, instanceId, type: cb.type }, 'callback');
     const asks = cb.type === 'ready' || cb.type === 'progress';
     if (asks && (await deps.cancelRequested?.(tenant.id, instanceId))) return json(200, { cancel: true });

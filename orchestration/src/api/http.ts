@@ -9,6 +9,7 @@ import {
   payloadTooLarge,
   unauthorized,
   unsupportedMediaType,
+  validationFailed,
 } from '../errors';
 import { apiKeyFromHeaders, authenticate } from '../tenants/auth';
 import type { Tenant, TenantDirectory } from '../tenants/types';
@@ -79,11 +80,56 @@ export async function readJson(req: ApiRequest, limitBytes: number, required = t
   }
   const type = req.headers.get('content-type');
   if (type && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) throw unsupportedMediaType();
+  const depth = maxNesting(text);
+  if (depth > MAX_JSON_DEPTH)
+    throw invalidJson(`it nests ${depth} levels deep; at most ${MAX_JSON_DEPTH} are accepted (flatten the input)`);
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     throw invalidJson((e as Error).message);
   }
+  const infinite = nonFinite(value);
+  if (infinite.length)
+    throw validationFailed(
+      infinite.map((field) => ({ field, message: 'must be a finite number (it overflows a 64-bit float)' })),
+    );
+  return value;
+}
+
+/** Deepest nesting a JSON body may have (bounded before parsing: deep input overflowed the stack). */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest bracket nesting of a JSON text, strings skipped (linear, no recursion). */
+function maxNesting(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
+    else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+/** Paths of numbers JSON.parse turned into ±Infinity (e.g. 1e309), walked without recursion. */
+function nonFinite(root: unknown): string[] {
+  const found: string[] = [];
+  const stack: { v: unknown; path: string }[] = [{ v: root, path: '' }];
+  while (stack.length && found.length < 20) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === 'number' && !Number.isFinite(v)) found.push(path || '(body)');
+    else if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: `${path}[${i}]` }));
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: path ? `${path}.${k}` : k });
+  }
+  return found.sort();
 }
 
 /** A path segment that fails the pattern cannot name anything: 404, before any lookup. */

@@ -4,7 +4,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020';
 import type { JobSpec } from '../contracts';
-import { validationFailed, type FieldProblem } from '../errors';
+import { commandNotAllowed, validationFailed, type FieldProblem } from '../errors';
 import { ajvProblems } from '../tenants/ajv-problems';
 import {
   formatImageReference,
@@ -136,6 +136,8 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
   }
 
   if (problems.length) throw validationFailed(problems);
+  // Tenant isolation (issue 10 finding 8): running one's own program is a grant, not a default.
+  if (b.command && !tenant.allowCommand) throw commandNotAllowed(tenant.id);
   if (!image) throw validationFailed([{ field: 'image', message: 'is invalid' }]);
   const sizing = decideSizing(tenant, {
     ...(b.cpu !== undefined ? { cpu: b.cpu } : {}),

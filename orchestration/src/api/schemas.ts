@@ -90,7 +90,7 @@ export const CALLBACK_SCHEMA = {
   required: ['jobId', 'type'],
   properties: {
     jobId: { type: 'string', maxLength: 64 },
-    type: { enum: ['progress', 'completed', 'failed', 'canceled'] },
+    type: { enum: ['ready', 'progress', 'completed', 'failed', 'canceled'] },
     state: { enum: ['idle', 'running', 'succeeded', 'failed', 'canceled'] },
     progress: { type: 'number', minimum: 0, maximum: 1 },
     message: { type: 'string', maxLength: 4096 },

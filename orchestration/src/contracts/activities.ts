@@ -183,5 +183,15 @@ export const ACTIVITY_MAP_COMPLETE: _Complete = true;
 export type ActivityInput<K extends ActivityName> = ActivityMap[K]['input'];
 export type ActivityOutput<K extends ActivityName> = ActivityMap[K]['output'];
 
+/**
+ * What an activity invocation may do besides its one side effect: raise an event on another job's
+ * orchestration (e.g. wake the jobs a released slot was granted to). Given per invocation.
+ */
+export interface ActivityEnv {
+  raise(instanceId: string, event: string, data: unknown): Promise<void>;
+}
+
 /** What createActivities() returns: one handler per activity, typed by the map. */
-export type ActivityHandlers = { [K in ActivityName]: (input: ActivityInput<K>) => Promise<ActivityOutput<K>> };
+export type ActivityHandlers = {
+  [K in ActivityName]: (input: ActivityInput<K>, env: ActivityEnv) => Promise<ActivityOutput<K>>;
+};

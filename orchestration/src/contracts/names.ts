@@ -32,4 +32,8 @@ export const EVENTS = {
   callback: 'AgentCallback',
   /** Raised by POST /api/tenants/{t}/jobs/{id}/cancel; payload = {requestedAt}. */
   cancel: 'CancelRequested',
+  /** Raised on a queued job when whatever freed capacity granted it a slot (admission/service.ts). */
+  slotGranted: 'SlotGranted',
+  /** Raised by the agent's `ready` callback once it listens: the job can start at once. */
+  ready: 'AgentReady',
 } as const;

@@ -7,6 +7,8 @@ export interface WorkflowSettings {
   admissionPollSeconds: number;
   queueTimeoutMinutes: number;
   provisionTimeoutSeconds: number;
+  /** Provisioning: how long to wait for the agent's ready callback before reading the group anyway. */
+  readyFallbackSeconds: number;
   startTimeoutSeconds: number;
   teardownTimeoutSeconds: number;
   /** continueAsNew after this many wait steps: keeps history (and replay cost) bounded. */

@@ -27,6 +27,8 @@ export interface SweepReport {
   deleted: { name: string; reason: string }[];
   kept: string[];
   ledgerRemoved: string[];
+  /** Queued jobs the freed slots went to: the caller wakes them (slot-granted event). */
+  granted: string[];
   errors: string[];
 }
 
@@ -55,7 +57,7 @@ export function judgeGroup(
 }
 
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
-  const report: SweepReport = { examined: 0, deleted: [], kept: [], ledgerRemoved: [], errors: [] };
+  const report: SweepReport = { examined: 0, deleted: [], kept: [], ledgerRemoved: [], granted: [], errors: [] };
   const now = deps.now();
   const cache = new Map<string, Awaited<ReturnType<InstanceLookup>>>();
   const lookup = async (id: string) => {
@@ -95,7 +97,9 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
         live.set(e.instanceId, young || (info !== undefined && !FINISHED.includes(info.runtimeStatus)));
       }
     }
-    report.ledgerRemoved = await deps.admission.reconcile((id) => live.get(id) ?? true);
+    const { result: removed, granted } = await deps.admission.reconcile((id) => live.get(id) ?? true);
+    report.ledgerRemoved = removed;
+    report.granted = granted;
     if (report.ledgerRemoved.length)
       deps.log.info({ removed: report.ledgerRemoved }, 'sweeper freed admission slots of finished or unknown jobs');
   } catch (e) {

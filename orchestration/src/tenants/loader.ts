@@ -49,6 +49,8 @@ interface RawTenant {
   network?: { subnetId?: string; mode?: 'push' | 'pull' };
   allowSpot?: boolean;
   webhooks?: { allowPrivateTargets?: boolean };
+  allowCommand?: boolean;
+  jobIdentityResourceId?: string;
 }
 
 /** Validates parsed JSON; throws TenantsFileError listing every problem. */
@@ -112,6 +114,8 @@ export function parseTenants(raw: unknown, file = '<tenants>'): TenantDirectory 
       networkMode: t.network?.mode ?? 'push',
       allowSpot: t.allowSpot ?? false,
       allowPrivateWebhookTargets: t.webhooks?.allowPrivateTargets ?? false,
+      allowCommand: t.allowCommand ?? false,
+      jobIdentityResourceId: t.jobIdentityResourceId,
     };
   });
   if (problems.length) throw new TenantsFileError(file, problems);

@@ -123,6 +123,11 @@ export const TENANTS_SCHEMA = {
             description:
               'Allow jobs to set priority "Spot" (cheaper, evictable ACI capacity; run in pull mode, evictions retried). Default false: 400 on priority "Spot".',
           },
+          allowCommand: {
+            type: 'boolean',
+            description:
+              "Allow jobs to set `command` (run their own program in an allowed image). Default false: the tenant's jobs run what the image runs (403 CommandNotAllowed otherwise).",
+          },
           jobIdentityResourceId: {
             type: 'string',
             pattern:

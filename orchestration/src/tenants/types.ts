@@ -35,6 +35,10 @@ export interface Tenant {
   /** May the tenant's jobs use priority Spot (default false). */
   allowSpot: boolean;
   allowPrivateWebhookTargets: boolean;
+  /** May the tenant's jobs set `command` (default false). */
+  allowCommand: boolean;
+  /** The tenant's own job identity (may pull only its repositories); default JOB_IDENTITY_RESOURCE_ID. */
+  jobIdentityResourceId: string | undefined;
 }
 
 export interface TenantDirectory {

@@ -131,6 +131,25 @@ export class RunContext {
     return 'timer';
   }
 
+  /** Pending waits for named events (one per name; a new one once it was consumed). */
+  private readonly pending = new Map<string, TaskLike>();
+
+  /**
+   * Waits until the named event, a cancel or the timer (a fallback: an event can be lost, e.g. at
+   * a generation switch). Cancels the losing timer; the event's data is returned when it won.
+   */
+  *waitForEvent(name: string, seconds: number): Step<{ why: WaitResult | 'event'; data?: unknown }> {
+    let event = this.pending.get(name);
+    if (!event) this.pending.set(name, (event = this.df.waitForExternalEvent(name)));
+    const timer = this.df.createTimer(this.later(seconds));
+    const winner = yield this.df.Task.any([timer, this.cancelEvent, event]);
+    if (winner !== timer) timer.cancel();
+    if (winner === this.cancelEvent) return { why: 'cancel' };
+    if (winner !== event) return { why: 'timer' };
+    this.pending.delete(name);
+    return { why: 'event', data: event.result };
+  }
+
   /** A wait during which only cancel matters; a cancel ends the job. */
   *pause(seconds: number): Step<void> {
     if ((yield* this.wait(seconds, false)) === 'cancel') this.canceled();

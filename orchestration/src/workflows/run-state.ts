@@ -35,6 +35,11 @@ export interface JobRunState {
   /** Consecutive polls whose observation failed even after its retries (ARM outage). */
   observeFailures?: number;
   startDeadline: string | null;
+  /** The current attempt's agent announced itself (ready callback). */
+  agentReady?: boolean;
+  /** Waiting for regional quota (400 ContainerGroupQuotaReached): since when, and how many waits. */
+  quotaSince?: string | null;
+  quotaWaits?: number;
 }
 
 export type JobOutcome = { state: 'succeeded' | 'failed' | 'canceled' | 'timed_out'; error: JobError | null };

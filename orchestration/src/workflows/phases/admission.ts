@@ -1,6 +1,7 @@
 // Phase 1, admission: wait in the tenant's queue until the ledger grants a slot, the job is
-// canceled, or the queue deadline passes.
-import { JOB_ERROR_CODES, type SlotAnswer } from '../../contracts';
+// canceled, or the queue deadline passes. Event-driven: whatever frees capacity grants the next jobs
+// and raises their slot-granted event; the admission poll interval is only a fallback re-check.
+import { EVENTS, JOB_ERROR_CODES, type SlotAnswer } from '../../contracts';
 import { isPast } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
 
@@ -44,5 +45,9 @@ export function* admission(ctx: RunContext): Step<void> {
     ctx.publish();
   }
   if (ctx.countStep()) return;
-  yield* ctx.pause(ctx.untilDeadline(s.queueDeadline, settings.admissionPollSeconds));
+  const woke = yield* ctx.waitForEvent(
+    EVENTS.slotGranted,
+    ctx.untilDeadline(s.queueDeadline, settings.admissionPollSeconds),
+  );
+  if (woke.why === 'cancel') ctx.canceled();
 }

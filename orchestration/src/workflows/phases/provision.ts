@@ -1,11 +1,26 @@
-// Phase 4, provision: wait (with backoff, until the provisioning deadline) for the group to run
-// with an IP and a healthy agent.
-import { decodeJobError, JOB_ERROR_CODES, type GroupView } from '../../contracts';
+// Phase 4, provision: wait for the group to run with a reachable agent, until the provisioning
+// deadline. Event-driven: the agent announces itself with a `ready` callback, and the controller
+// then confirms the group's address with one ARM read (it talks only to the IP ARM reports) and
+// starts at once. A fallback timer (READY_FALLBACK_SECONDS, for a lost callback) reads the group
+// and checks the agent's health as before; it also notices a provisioning failure.
+import { decodeJobError, EVENTS, JOB_ERROR_CODES, type GroupView } from '../../contracts';
 import { decideReadiness, isPast, readinessBackoff, type Readiness } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
 
 export function* provision(ctx: RunContext): Step<void> {
   const { s, settings } = ctx;
+  ctx.steps += 1;
+  if (s.agentReady) {
+    // The agent said it listens, ARM did not show the address yet: read again soon.
+    yield* ctx.pause(ctx.untilDeadline(s.provisionDeadline, readinessBackoff(ctx.steps, 1)));
+  } else {
+    // (A job submitted before this setting existed has none: 30 s.)
+    const fallback = ctx.untilDeadline(s.provisionDeadline, settings.readyFallbackSeconds ?? 30);
+    const woke = yield* ctx.waitForEvent(EVENTS.ready, fallback);
+    if (woke.why === 'cancel') return ctx.canceled();
+    if (woke.why === 'event') s.agentReady = true;
+  }
+  if (s.outcome) return;
   let view: GroupView | undefined;
   try {
     view = yield* ctx.activity('GetContainerGroup', ctx.groupRef);
@@ -20,7 +35,8 @@ export function* provision(ctx: RunContext): Step<void> {
     s.status.container.exitCode = view?.container?.exitCode ?? null;
     return ctx.attemptFailed(ready.error);
   }
-  if (ready.kind === 'ready' && (yield* ctx.activity('CheckAgentHealth', { ip: ready.ip }, null))) {
+  // After the agent's own ready callback its health is known; without it, ask the agent.
+  if (ready.kind === 'ready' && (s.agentReady || (yield* ctx.activity('CheckAgentHealth', { ip: ready.ip }, null)))) {
     s.status.container = { ...s.status.container, state: 'running', ip: ready.ip };
     s.startDeadline = ctx.later(settings.startTimeoutSeconds).toISOString();
     return ctx.enter('starting', 'starting', 'Starting the batch');
@@ -32,6 +48,4 @@ export function* provision(ctx: RunContext): Step<void> {
       message: `The group was not running with a healthy agent within ${settings.provisionTimeoutSeconds} s (${why}).`,
     });
   }
-  ctx.steps += 1;
-  yield* ctx.pause(ctx.untilDeadline(s.provisionDeadline, readinessBackoff(ctx.steps, settings.pollIntervalSeconds)));
 }

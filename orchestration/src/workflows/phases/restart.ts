@@ -32,6 +32,7 @@ export function* restart(ctx: RunContext): Step<void> {
   }
   s.status.attempts += 1;
   s.groupStartedAt = ctx.nowIso();
+  s.agentReady = false;
   s.provisionDeadline = ctx.later(settings.provisionTimeoutSeconds).toISOString();
   s.status.container = { ...s.status.container, state: 'creating', exitCode: null };
   ctx.enter('provisioning', 'provisioning', `Restarted (attempt ${s.status.attempts}); waiting for the group to run`);
