@@ -385,7 +385,9 @@ const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
     responses: {
       '201': jsonResponse('Stored.', { type: 'object' }),
       '401': errorResponse('Bad token.'),
-      '404': errorResponse('Unknown, finished or not a pull-mode job, or a name outside [A-Za-z0-9][A-Za-z0-9._-]{0,254}.'),
+      '404': errorResponse(
+        'Unknown, finished or not a pull-mode job, or a name outside [A-Za-z0-9][A-Za-z0-9._-]{0,254}.',
+      ),
       '413': errorResponse('Larger than the artifact limit.'),
     },
   },
