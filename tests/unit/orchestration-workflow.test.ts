@@ -538,6 +538,9 @@ describe('orchestrator decisions', () => {
     assert.equal(d.kind === 'failed' && d.error.code, 'OOMKilled');
     // After a restart, the previous attempt's terminated container is not this attempt's failure.
     assert.equal(decideReadiness(oom, '2026-01-01T00:01:00.000Z').kind, 'wait');
+    // A plain kill -9 also exits 137: without ACI's OOMKilled detail it is not an OOM (issue 10 finding 5).
+    const killed = decideReadiness({ ...oom, container: { ...oom.container!, detailStatus: 'Error' } }, null);
+    assert.equal(killed.kind === 'failed' && killed.error.code, 'ContainerExited');
   });
 
   test('observations: agent states, exited containers, unreachable agents, cancel marker', () => {

@@ -72,8 +72,10 @@ export function decideReadiness(view: GroupView, attemptStartedAt: string | null
 /** The error for a container that stopped without the agent reporting an end. */
 export function exitError(view: GroupView): JobError {
   const c = view.container;
+  // Only what ACI reports decides OOM (detailStatus / an OOMKilled event), never exit code 137 alone:
+  // a plain SIGKILL also exits 137 and is not a memory problem (issue 10 finding 5).
   const detail = `${c?.detailStatus ?? ''} ${view.lastEvent ?? ''}`;
-  if (/oom/i.test(detail) || c?.exitCode === 137) {
+  if (/oomkill/i.test(detail)) {
     return {
       code: JOB_ERROR_CODES.oomKilled,
       message: `The container was killed for exceeding its memory (exit code ${c?.exitCode ?? 137}); request more memoryGb.`,
