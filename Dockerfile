@@ -13,11 +13,13 @@ WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 COPY orchestration/package.json orchestration/
 COPY batch-image/package.json batch-image/
+COPY cli/package.json cli/
 # Scripts off: native dev dependencies (better-sqlite3) serve the local stack and tests, not this image.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY orchestration/ orchestration/
 COPY batch-image/ batch-image/
+COPY cli/ cli/
 RUN npm run build
 
 # ---- deps: production dependencies of orchestration/ only, from the root lockfile (overrides included) ----
@@ -26,6 +28,7 @@ WORKDIR /src
 COPY package.json package-lock.json .npmrc ./
 COPY orchestration/package.json orchestration/
 COPY batch-image/package.json batch-image/
+COPY cli/package.json cli/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace orchestration \
  && rm -rf node_modules/@aci-batch
 
@@ -37,6 +40,8 @@ ARG TENANTS_FILE=tenants.json
 WORKDIR /home/site/wwwroot
 COPY orchestration/host.json orchestration/package.json ./
 COPY --from=build /src/orchestration/dist ./dist
+# The dashboard (GET /api/ui) is served from ui/ beside dist/.
+COPY orchestration/ui ./ui
 COPY --from=deps /src/node_modules ./node_modules
 # TENANTS_FILE (the app setting) defaults to tenants.json, relative to this folder.
 COPY ${TENANTS_FILE} ./tenants.json

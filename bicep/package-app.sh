@@ -19,10 +19,11 @@ npm run build
 
 # Production dependencies of orchestration/ only, from the root lockfile (workspaces hoist everything to
 # the root, so orchestration/node_modules alone is not enough). Scripts are not needed at run time.
-mkdir -p "$stage/deps/orchestration" "$stage/deps/batch-image"
+mkdir -p "$stage/deps/orchestration" "$stage/deps/batch-image" "$stage/deps/cli"
 cp package.json package-lock.json .npmrc "$stage/deps/"
 cp orchestration/package.json "$stage/deps/orchestration/"
 cp batch-image/package.json "$stage/deps/batch-image/"
+cp cli/package.json "$stage/deps/cli/"
 (cd "$stage/deps" && npm ci --omit=dev --ignore-scripts --workspace orchestration --no-audit --no-fund)
 rm -rf "$stage/deps/node_modules/@aci-batch"   # workspace symlinks
 
@@ -30,6 +31,7 @@ app="$stage/app"
 mkdir -p "$app"
 cp orchestration/host.json orchestration/package.json "$app/"
 cp -R orchestration/dist "$app/dist"
+cp -R orchestration/ui "$app/ui"   # the dashboard (GET /api/ui), found beside dist/
 cp -R "$stage/deps/node_modules" "$app/node_modules"
 cp "$tenants" "$app/tenants.json"
 

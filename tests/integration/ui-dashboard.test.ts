@@ -3,18 +3,12 @@
 // session storage only and never puts it in a URL, submits the README's job from the form, shows it
 // reach succeeded with its logs, result and chart, and the operator view answers (or says the admin
 // routes are not available). Screenshots go to the test's output folder.
-//
-// Until the Function App registers GET /api/ui, the page is served by a small server in front of the
-// stack that calls the same uiResponse() the route will call and passes /api/* through to the stack,
-// so the page and the API share one origin exactly as they will. See PAGE_URL below.
+// The page is served by the Function App's own route (GET /api/ui), on the API's origin.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { uiResponse } from '../../orchestration/src/api/ui';
 import { REPO_ROOT } from '../../local/stack/stack';
 import { KEYS, startTestStack, stopAndCheck, type TestStack } from '../fixtures/stack/harness';
 
@@ -28,45 +22,15 @@ const noChromium = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM} (a
 if (noChromium && process.env.CI === 'true') throw new Error(`CI=true needs the browser: ${noChromium}`);
 
 let ts: TestStack | undefined;
-let front: http.Server | undefined;
 let browser: Browser | undefined;
 let PAGE_URL = '';
-
-/** Serves /api/ui* with the Function App's own handler and forwards every other /api/* to the stack. */
-function startFront(apiBaseUrl: string): Promise<http.Server> {
-  const api = new URL(apiBaseUrl);
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://front');
-    const m = /^\/api\/ui(?:\/(.*))?$/.exec(url.pathname);
-    if (m) {
-      const r = uiResponse(m[1] || undefined, { requestUrl: url.pathname });
-      res.writeHead(r.status, r.headers);
-      res.end(r.body ?? (r.jsonBody === undefined ? undefined : JSON.stringify(r.jsonBody)));
-      return;
-    }
-    const upstream = http.request(
-      { host: api.hostname, port: api.port, path: req.url, method: req.method, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', (e) => {
-      res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`front: ${e.message}`);
-    });
-    req.pipe(upstream);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 before(async () => {
   if (noChromium) return;
   mkdirSync(OUTPUT, { recursive: true });
   ts = await startTestStack('ui-dashboard');
-  front = await startFront(ts.stack.apiBaseUrl);
-  // The one line to change once the route is registered: PAGE_URL = `${ts.stack.apiBaseUrl}/ui`;
-  PAGE_URL = `http://127.0.0.1:${(front.address() as AddressInfo).port}/api/ui`;
+  // The Function App itself serves the page (GET /api/ui), on the API's origin.
+  PAGE_URL = `${ts.stack.apiBaseUrl}/ui`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -84,7 +48,6 @@ before(async () => {
 
 after(async () => {
   await browser?.close().catch(() => undefined);
-  await new Promise<void>((r) => (front ? front.close(() => r()) : r()));
   await stopAndCheck(ts);
 });
 
