@@ -7,6 +7,19 @@ import { retryable } from './outcomes';
 
 export function archiveActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'ArchiveLogs' | 'ArchiveResult'> {
   const token = (jobId: string) => callbackToken(deps.signingKey, jobId);
+  /** Pull mode: the agent PUT its result and artifacts into the same blobs; collect their links. */
+  const uploadedLinks = async (req: { tenant: string; jobId: string }): Promise<ArchiveAnswer> => {
+    const names = blobNames(req.tenant, req.jobId);
+    const prefix = `${req.tenant}/${req.jobId}/`;
+    const urls: Record<string, string> = {};
+    for (const f of await deps.results.list(prefix)) {
+      const key = f.name.slice(prefix.length);
+      if (f.name === names.result || f.name === names.chart || key.startsWith('artifacts/')) {
+        urls[key === 'result.json' ? 'result' : key] = deps.results.url(f.name);
+      }
+    }
+    return { urls, notes: urls.result ? [] : ['the agent uploaded no result'] };
+  };
   return {
     ArchiveLogs: async (req) =>
       retryable('archive logs', async (): Promise<ArchiveAnswer> => {
@@ -20,6 +33,7 @@ export function archiveActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'A
     ArchiveResult: async (req) =>
       retryable('archive result', async () => {
         const names = blobNames(req.tenant, req.jobId);
+        if (req.pull) return uploadedLinks(req);
         if (!req.ip) return { urls: {}, notes: ['no agent address; no result to copy'] };
         const result = await deps.agent.result(req.ip, token(req.jobId));
         if (!result) return { urls: {}, notes: ['the agent had no result'] };

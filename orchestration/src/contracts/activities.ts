@@ -96,11 +96,15 @@ export interface ObserveRequest {
   instanceId: string;
   groupName: string;
   ip: string | null;
+  /** Pull mode: the agent cannot be called; read what it uploaded instead. */
+  pull?: boolean;
 }
 export interface Observation {
   group: GroupView;
   agent: AgentStatusView;
   cancelRequested: boolean;
+  /** Pull mode: the state in the result the agent uploaded (result.json), null before any. */
+  uploaded?: { state: string } | null;
 }
 
 export interface StartAgentRequest {
@@ -117,6 +121,8 @@ export interface ArchiveRequest {
   ip: string | null;
   /** Set for a failed attempt about to be restarted: its logs are kept beside the final ones. */
   attempt?: number;
+  /** Pull mode: the agent uploaded result and artifacts itself; only their links are collected. */
+  pull?: boolean;
 }
 export interface ArchiveAnswer {
   /** Blob name → URL of what was stored. */

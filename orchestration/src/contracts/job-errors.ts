@@ -16,6 +16,8 @@ export const JOB_ERROR_CODES = {
   containerExited: 'ContainerExited',
   oomKilled: 'OOMKilled',
   groupDisappeared: 'GroupDisappeared',
+  /** A Spot group evicted more often than the job's attempts allow. */
+  evicted: 'SpotEvicted',
   timedOut: 'JobTimedOut',
   queueTimeout: 'QueueTimeout',
   canceled: 'Canceled',

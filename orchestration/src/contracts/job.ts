@@ -101,6 +101,8 @@ export interface JobStatus {
   resources: { cpu: number; memoryGb: number; gpu: { count: number; sku: string } | null };
   attempts: number;
   maxAttempts: number;
+  /** Spot evictions so far (pull mode); each one is a retried attempt. */
+  evictions?: number;
   container: { name: string; state: ContainerState; exitCode: number | null; ip: string | null };
   createdAt: string;
   startedAt: string | null;

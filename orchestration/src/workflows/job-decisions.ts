@@ -9,7 +9,7 @@ import {
   type OnComplete,
   type RetryPolicy,
 } from '../contracts';
-import type { JobOutcome, JobRunState } from './run-state';
+import type { JobOutcome, JobRunState, PullFinal } from './run-state';
 
 const addSeconds = (iso: string, seconds: number): string => new Date(Date.parse(iso) + seconds * 1000).toISOString();
 export const isPast = (nowIso: string, deadline: string | null): boolean =>
@@ -35,9 +35,9 @@ export type Readiness =
 /**
  * Readiness of a (re)started group: Running + IP (+ the agent's /healthz, checked by the caller).
  * `attemptStartedAt` guards restarts: a container that terminated before the restart was requested
- * is the previous attempt, not this one.
+ * is the previous attempt, not this one. A pull-mode group has no IP (`needsIp` false): running is ready.
  */
-export function decideReadiness(view: GroupView, attemptStartedAt: string | null): Readiness {
+export function decideReadiness(view: GroupView, attemptStartedAt: string | null, needsIp = true): Readiness {
   // ARM answered the create PUT with the resource, so a 404 afterwards means the group is gone
   // (deleted by someone, or evicted), not "not visible yet" until the deadline.
   if (!view.exists) {
@@ -63,6 +63,7 @@ export function decideReadiness(view: GroupView, attemptStartedAt: string | null
   // The container's own state wins when reported (the group's may lag behind a restart).
   const running = c?.state ? c.state.toLowerCase() === 'running' : (view.state ?? '').toLowerCase() === 'running';
   if (running && view.ip) return { kind: 'ready', ip: view.ip };
+  if (running && !needsIp) return { kind: 'ready', ip: '' };
   return {
     kind: 'wait',
     why: `group ${view.provisioningState ?? 'pending'}/${view.state ?? c?.state ?? 'unknown'}${view.ip ? '' : ', no IP yet'}`,
@@ -150,6 +151,85 @@ export function decideOnObservation(obs: Observation, unreachablePolls: number):
     };
   }
   return { kind: 'continue', progress: -1, message: '', unreachablePolls: unreachablePolls + 1 };
+}
+
+// ---- pull mode: the agent cannot be called; its final callback and the instance view tell the end ----
+
+/** Agent exit codes in pull mode (batch-image README, "Pull mode" step 6). */
+export const PULL_EXIT = { noStart: 3, finalNotDelivered: 4 } as const;
+
+/** Attempts a Spot job may spend on evictions: its maxAttempts, at least 3. */
+export const spotAttemptCap = (maxAttempts: number): number => Math.max(3, maxAttempts);
+
+/**
+ * Was this attempt's container evicted? ACI restarts an evicted Spot group by itself (restartPolicy
+ * Never restarts nothing else), with the container's previous state Terminated / `Evicted` and a
+ * Warning event `Evicted` (MicrosoftDocs/azure-docs container-instances-spot-containers-overview.md,
+ * "Eviction policies"; the emulator does the same, local/azure-emulator/README.md).
+ */
+export function wasEvicted(view: GroupView, knownRestarts: number): boolean {
+  const c = view.container;
+  if (!c) return false;
+  if (c.restartCount > knownRestarts) return true;
+  return (c.state ?? '').toLowerCase() === 'terminated' && /evict/i.test(c.detailStatus ?? '');
+}
+
+export type PullDecision =
+  | { kind: 'continue' }
+  | { kind: 'finished'; outcome: JobOutcome; exitCode: number | null }
+  | { kind: 'attemptFailed'; error: JobError; exitCode: number | null }
+  | { kind: 'evicted'; why: string }
+  | { kind: 'cancel' };
+
+/** The end as the pull-mode agent's final callback tells it (`canceledByUs`: a cancel was requested). */
+export function decidePullFinal(f: PullFinal, canceledByUs: boolean): PullDecision {
+  if (f.type === 'completed') return { kind: 'finished', outcome: { state: 'succeeded', error: null }, exitCode: 0 };
+  if (f.type === 'failed') {
+    const message = `The batch failed${f.error ? `: ${f.error}` : ''}.`;
+    return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.jobFailed, message }, exitCode: f.exitCode };
+  }
+  if (canceledByUs) return { kind: 'cancel' };
+  // Canceled without our asking and nothing uploaded: the agent got SIGTERM (an eviction, in Spot).
+  if (!f.uploaded) return { kind: 'evicted', why: `the agent was stopped (${f.error ?? 'SIGTERM'})` };
+  return {
+    kind: 'attemptFailed',
+    error: { code: JOB_ERROR_CODES.jobFailed, message: 'The batch was canceled inside the container.' },
+    exitCode: f.exitCode,
+  };
+}
+
+/**
+ * The safety poll in pull mode: only the instance view (and what the agent uploaded) — a container
+ * that ended without its final callback reaching us tells the rest by its exit code.
+ */
+export function decidePullObservation(obs: Observation, knownRestarts: number): PullDecision {
+  if (obs.cancelRequested) return { kind: 'cancel' };
+  const g = obs.group;
+  if (!g.exists)
+    return {
+      kind: 'attemptFailed',
+      error: { code: JOB_ERROR_CODES.groupDisappeared, message: 'The container group disappeared while the job ran.' },
+      exitCode: null,
+    };
+  if (wasEvicted(g, knownRestarts)) return { kind: 'evicted', why: g.lastEvent ?? 'the group was restarted' };
+  const c = g.container;
+  if ((c?.state ?? '').toLowerCase() !== 'terminated') return { kind: 'continue' };
+  const exitCode = c?.exitCode ?? null;
+  if (obs.uploaded?.state === 'succeeded')
+    return { kind: 'finished', outcome: { state: 'succeeded', error: null }, exitCode };
+  if (obs.uploaded?.state === 'failed') {
+    const message = `The batch failed (exit code ${exitCode ?? 'unknown'}; its final callback was not received).`;
+    return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.jobFailed, message }, exitCode };
+  }
+  if (exitCode === PULL_EXIT.noStart) {
+    const message = 'The agent got no start from the controller before its pull deadline (exit code 3).';
+    return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.agentUnreachable, message }, exitCode };
+  }
+  if (exitCode === PULL_EXIT.finalNotDelivered) {
+    const message = 'The agent could not deliver its final callback and uploaded no result (exit code 4).';
+    return { kind: 'attemptFailed', error: { code: JOB_ERROR_CODES.agentUnreachable, message }, exitCode };
+  }
+  return { kind: 'attemptFailed', error: exitError(g), exitCode };
 }
 
 /** Restart if policy and attempts and the deadline allow; else the job fails with this error. */

@@ -40,6 +40,18 @@ export interface JobRunState {
   /** Waiting for regional quota (400 ContainerGroupQuotaReached): since when, and how many waits. */
   quotaSince?: string | null;
   quotaWaits?: number;
+  /** Pull mode: the agent's final callback of this attempt (its only report of the end). */
+  pullFinal?: PullFinal | null;
+  /** Pull mode: the container's restart count when this attempt began (ACI restarts an evicted Spot group). */
+  knownRestarts?: number;
+}
+
+/** What a pull-mode agent's final callback said. `uploaded` is false after a SIGTERM (no uploads). */
+export interface PullFinal {
+  type: 'completed' | 'failed' | 'canceled';
+  exitCode: number | null;
+  uploaded: boolean;
+  error: string | null;
 }
 
 export type JobOutcome = { state: 'succeeded' | 'failed' | 'canceled' | 'timed_out'; error: JobError | null };

@@ -1,15 +1,21 @@
 // Phase 6, monitor: each round reads the agent's /status, the instance view and the cancel record,
 // decides, then sleeps until the next poll, the run deadline, a cancel or an agent callback
 // (progress callbacks update the status without a poll; a final one triggers the poll at once).
-import { decodeJobError, EVENTS, JOB_ERROR_CODES, type Observation } from '../../contracts';
+import { decodeJobError, JOB_ERROR_CODES, type Observation } from '../../contracts';
 import { decideOnObservation, isPast, MAX_OBSERVE_FAILURES, recordProgress } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
+import { isPull, monitorPull, takeCallback } from './pull';
 
 export function* monitor(ctx: RunContext): Step<void> {
   const { s, spec, settings } = ctx;
   if (isPast(ctx.nowIso(), s.runDeadline)) {
     const message = `The job exceeded timeoutMinutes (${spec.timeoutMinutes}).`;
     return ctx.finish({ state: 'timed_out', error: { code: JOB_ERROR_CODES.timedOut, message } });
+  }
+  if (isPull(ctx)) {
+    if (!(yield* monitorPull(ctx, () => observe(ctx)))) return;
+    if (ctx.countStep()) return;
+    return yield* sleepUntilNextPoll(ctx, Date.parse(ctx.nowIso()) + settings.pollIntervalSeconds * 1000);
   }
   const obs = yield* observe(ctx);
   if (!obs) return;
@@ -48,6 +54,7 @@ function* observe(ctx: RunContext): Step<Observation | undefined> {
       ...ctx.ids,
       groupName: s.input.groupName,
       ip: s.status.container.ip,
+      ...(isPull(ctx) ? { pull: true } : {}),
     });
     s.observeFailures = 0;
     return obs;
@@ -74,9 +81,8 @@ function* sleepUntilNextPoll(ctx: RunContext, nextPoll: number): Step<void> {
     const why = yield* ctx.wait(ctx.untilDeadline(s.runDeadline, remaining), true);
     if (why === 'cancel') return ctx.canceled();
     if (why !== 'callback') return;
-    const cb = ctx.wake.result as { type?: string; progress?: number | null; message?: string } | undefined;
-    ctx.wake = ctx.df.waitForExternalEvent(EVENTS.callback);
-    if (cb?.type !== 'progress') return;
+    const cb = takeCallback(ctx);
+    if (cb.type !== 'progress') return;
     if (typeof cb.progress === 'number') {
       recordProgress(s, ctx.nowIso(), cb.progress, cb.message ?? '');
       ctx.publish();

@@ -6,9 +6,11 @@
 import { decodeJobError, EVENTS, JOB_ERROR_CODES, type GroupView } from '../../contracts';
 import { decideReadiness, isPast, readinessBackoff, type Readiness } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
+import { isPull } from './pull';
 
 export function* provision(ctx: RunContext): Step<void> {
   const { s, settings } = ctx;
+  const pull = isPull(ctx);
   ctx.steps += 1;
   if (s.agentReady) {
     // The agent said it listens, ARM did not show the address yet: read again soon.
@@ -29,15 +31,21 @@ export function* provision(ctx: RunContext): Step<void> {
     ctx.log('warn', { err: decodeJobError(e).message }, 'instance view not readable');
   }
   const ready: Readiness = view
-    ? decideReadiness(view, s.status.attempts > 1 ? s.groupStartedAt : null)
+    ? decideReadiness(view, s.status.attempts > 1 ? s.groupStartedAt : null, !pull)
     : { kind: 'wait', why: 'the instance view is not readable' };
   if (ready.kind === 'failed') {
     s.status.container.exitCode = view?.container?.exitCode ?? null;
     return ctx.attemptFailed(ready.error);
   }
-  // After the agent's own ready callback its health is known; without it, ask the agent.
-  if (ready.kind === 'ready' && (s.agentReady || (yield* ctx.activity('CheckAgentHealth', { ip: ready.ip }, null)))) {
-    s.status.container = { ...s.status.container, state: 'running', ip: ready.ip };
+  // After the agent's own ready callback its health is known; without it, ask the agent. In pull
+  // mode nothing can ask it: Running is enough (the agent asks for its start when it listens).
+  const known = pull || !!s.agentReady;
+  if (ready.kind === 'ready' && (known || (yield* ctx.activity('CheckAgentHealth', { ip: ready.ip }, null)))) {
+    s.status.container = { ...s.status.container, state: 'running', ip: pull ? null : ready.ip };
+    if (pull) {
+      s.knownRestarts = view?.container?.restartCount ?? 0;
+      s.pullFinal = null;
+    }
     s.startDeadline = ctx.later(settings.startTimeoutSeconds).toISOString();
     return ctx.enter('starting', 'starting', 'Starting the batch');
   }

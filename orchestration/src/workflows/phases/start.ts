@@ -3,9 +3,11 @@
 import { decodeJobError, JOB_ERROR_CODES, type Outcome } from '../../contracts';
 import { isPast } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
+import { isPull, startPull } from './pull';
 
 export function* start(ctx: RunContext): Step<void> {
   const { s, spec, settings } = ctx;
+  if (isPull(ctx)) return yield* startPull(ctx);
   let r: Outcome<null> | undefined;
   try {
     r = yield* ctx.activity(

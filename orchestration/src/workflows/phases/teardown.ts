@@ -5,7 +5,11 @@
 import { decodeJobError, type JobStatus, type RetryPolicy } from '../../contracts';
 import { isPast, retryWithin, secondsBetween, teardownAction, usageOf } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
+import { awaitFinalCallback, isPull } from './pull';
 import type { JobOutcome } from '../run-state';
+
+/** How long a canceled pull-mode job's teardown waits for the agent to confirm (heartbeat 15 s + slack). */
+const PULL_CANCEL_GRACE_SECONDS = 20;
 
 const WEBHOOK_RETRY: RetryPolicy = { firstRetryMs: 2000, maxAttempts: 4, backoffCoefficient: 2, maxRetryMs: 30000 };
 
@@ -54,6 +58,13 @@ function* archive(
   notes: string[],
 ): Step<void> {
   const ip = ctx.s.status.container.ip;
+  const pull = isPull(ctx);
+  if (pull && outcome.state === 'canceled' && ctx.s.status.startedAt && !ctx.s.pullFinal) {
+    // Nothing can call a pull-mode agent: it learns of the cancel from the answer to its next
+    // callback (heartbeats at least every 15 s). Give it that long to stop and report.
+    const seconds = Math.min(PULL_CANCEL_GRACE_SECONDS, secondsBetween(ctx.nowIso(), deadline) / 2);
+    if (!(yield* awaitFinalCallback(ctx, seconds))) notes.push('the agent did not confirm the cancel');
+  }
   if (ip && (outcome.state === 'timed_out' || outcome.state === 'canceled')) {
     // Ask the batch to stop gracefully; the group goes right after anyway.
     try {
@@ -62,7 +73,8 @@ function* archive(
       notes.push('agent cancel not delivered');
     }
   }
-  const steps = [...(ip ? (['ArchiveResult'] as const) : []), 'ArchiveLogs'] as const;
+  // Pull mode: the agent uploaded result and artifacts itself; ArchiveResult collects their links.
+  const steps = [...(ip || pull ? (['ArchiveResult'] as const) : []), 'ArchiveLogs'] as const;
   for (const name of steps) {
     const what = name === 'ArchiveResult' ? 'result' : 'logs';
     if (isPast(ctx.nowIso(), deadline)) {
@@ -70,7 +82,8 @@ function* archive(
       continue;
     }
     try {
-      Object.assign(urls, (yield* ctx.activity(name, { ...ctx.groupRef, ip }, retry())).urls);
+      const req = { ...ctx.groupRef, ip, ...(pull && name === 'ArchiveResult' ? { pull: true } : {}) };
+      Object.assign(urls, (yield* ctx.activity(name, req, retry())).urls);
     } catch (e) {
       notes.push(`${what} not archived: ${decodeJobError(e).message}`);
     }
