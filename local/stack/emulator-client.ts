@@ -1,8 +1,9 @@
-// The two things the stack asks the emulator as a client would: the controller identity's client id
-// (from its ready line) and a managed-identity token for ARM (to delete groups left at stop).
+// What the stack asks the emulator as a client would: the controller identity's client id (from its
+// ready line), a managed-identity token for ARM (to delete groups left at stop), and its admin API
+// (behind the ready line's token: a tenant's container cannot use it).
 import { ComponentError } from './child';
 import type { EmulatorInfo } from './emulator-info';
-import { requestJson } from './http-json';
+import { requestJson, type JsonResponse } from './http-json';
 import { controllerIdentityResourceId } from './settings';
 
 /** The controller identity's client id, as the emulator's identity registry knows it. */
@@ -62,4 +63,29 @@ export async function deleteGroupsThroughArm(o: {
   );
   const end = Date.now() + 30_000;
   while (Date.now() < end && (await o.listGroups()).length) await new Promise((r) => setTimeout(r, 200));
+}
+
+/** A group as the emulator's admin API lists it. */
+export interface AdminGroup {
+  name: string;
+  [k: string]: unknown;
+}
+
+/** The emulator's admin API (`/_emulator/...`), with its CA and its admin token. */
+export function emulatorAdmin(emulator: EmulatorInfo, ca: string) {
+  const base = `${emulator.armEndpoint}/_emulator`;
+  const admin = <T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<JsonResponse<T>> =>
+    requestJson<T>(`${base}${path.startsWith('/') ? path : '/' + path}`, {
+      ca,
+      ...init,
+      headers: { authorization: `Bearer ${emulator.adminToken}` },
+    });
+  const listGroups = async (): Promise<AdminGroup[]> => {
+    const r = await admin<unknown>('/groups');
+    if (r.status !== 200)
+      throw new ComponentError('azure-emulator', `GET /_emulator/groups answered ${r.status}: ${r.text.slice(0, 300)}`);
+    const body = r.body as { groups?: AdminGroup[]; value?: AdminGroup[] } | AdminGroup[];
+    return Array.isArray(body) ? body : (body.groups ?? body.value ?? []);
+  };
+  return { admin, listGroups };
 }

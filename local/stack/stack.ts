@@ -13,6 +13,8 @@ import { DataLock } from './data-lock';
 import { findEmulatorLeftovers, removeEmulatorLeftovers } from './emulator-leftovers';
 import { writeMergedCatalog, type Catalog } from './catalog';
 import { parseEmulatorReadyLine, type EmulatorInfo } from './emulator-info';
+import { emulatorGrantsArgs } from './grants';
+import { emulatorAdmin, type AdminGroup } from './emulator-client';
 import { requestJson, type JsonResponse } from './http-json';
 import {
   dedupe,
@@ -48,6 +50,8 @@ export interface StackOptions {
   extraImagesBase?: string;
   /** App settings added to or overriding the local defaults. */
   settings?: Record<string, string>;
+  /** RBAC: 'deployed' for the Bicep's deployed grants (grants.ts), a path for another grants file; default none. */
+  grants?: 'deployed' | string | false;
   /** Extra arguments for the emulator's and the host's CLIs. */
   emulatorArgs?: string[];
   hostArgs?: string[];
@@ -75,10 +79,8 @@ export interface StopReport {
   leftoverCgroups: string[];
 }
 
-export interface EmulatorGroup {
-  name: string;
-  [k: string]: unknown;
-}
+/** A group as the emulator's admin API lists it. */
+export type EmulatorGroup = AdminGroup;
 
 export interface Stack {
   apiBaseUrl: string;
@@ -206,7 +208,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     throw err;
   };
 
-  // 1. Emulator.
+  // 1. Emulator, enforcing role assignments (RBAC) when asked.
+  const grantsArgs = await (async () => emulatorGrantsArgs(REPO_ROOT, opts.grants, log))().catch(abort);
   const emulatorChild = watch(
     new ManagedChild({
       name: 'azure-emulator',
@@ -222,6 +225,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         catalogFile,
         '--provisioning-delay-ms',
         String(opts.provisioningDelayMs ?? 1000),
+        ...grantsArgs,
         ...(opts.emulatorArgs ?? []),
       ],
       env: baseEnv,
@@ -381,22 +385,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   log(`functions host ready: ${hostBaseUrl}/api`);
   up = true;
 
-  const admin = <T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<JsonResponse<T>> =>
-    requestJson<T>(`${adminUrl}${path.startsWith('/') ? path : '/' + path}`, {
-      ca,
-      ...init,
-      // The emulator's admin API is behind the token of its ready line (a tenant's container cannot use it).
-      headers: { authorization: `Bearer ${emulator.adminToken}` },
-    });
-
-  const listGroups = async (): Promise<EmulatorGroup[]> => {
-    const r = await admin<unknown>('/groups');
-    if (r.status !== 200)
-      throw new ComponentError('azure-emulator', `GET /_emulator/groups answered ${r.status}: ${r.text.slice(0, 300)}`);
-    const body = r.body as { groups?: EmulatorGroup[]; value?: EmulatorGroup[] } | EmulatorGroup[];
-    const list = Array.isArray(body) ? body : (body.groups ?? body.value ?? []);
-    return list;
-  };
+  const { admin, listGroups } = emulatorAdmin(emulator, ca);
 
   const stop = (): Promise<StopReport> => (stopping ??= doStop());
   async function doStop(): Promise<StopReport> {
