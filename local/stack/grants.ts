@@ -56,7 +56,7 @@ export function emulatorGrantsArgs(
   option: string | false | undefined,
   log: (m: string) => void,
 ): string[] {
-  if (option === false) return [];
+  if (option === false || option === undefined) return [];
   const grants: GrantsResult = option === 'deployed' ? deployedGrantsFile(root) : { file: option };
   if (grants.file !== undefined) return ['--grants', grants.file];
   if (process.env.CI === 'true') throw new Error(`CI=true needs the deployed grants (RBAC): ${grants.why}`);
