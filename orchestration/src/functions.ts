@@ -23,6 +23,7 @@ const cfg = loadConfig();
 const log = createLogger(cfg.logLevel);
 const tenants = loadTenantsFile(resolve(appRoot, cfg.tenantsFile));
 log.info({ tenants: tenants.tenants.map((t) => t.id), version }, 'aci-batch starting');
+for (const warning of tenants.warnings ?? []) log.warn({ file: cfg.tenantsFile }, warning);
 
 const credential = createCredential(cfg.controllerClientId);
 const blobService = createBlobService(credential, cfg.resultsBlobEndpoint);

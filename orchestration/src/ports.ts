@@ -11,7 +11,6 @@ export interface GroupSpec {
   image: string;
   cpu: number;
   memoryGb: number;
-  gpu?: { count: number; sku: string };
   command?: string[];
   env: Record<string, string>;
   secureEnv: Record<string, string>;

@@ -127,7 +127,7 @@ describe('admission and API edges', () => {
     assert.match(both.details!.find((d) => d.field === 'cpu')!.message, /maxCpu 2/);
     assert.match(both.details!.find((d) => d.field === 'memoryGb')!.message, /maxMemoryGb 4/);
 
-    // Beyond what one ACI group can have at all; a GPU for a tenant allowed none.
+    // Beyond what one ACI group can have at all; a GPU, which ACI no longer offers (retired 2025-07-14).
     const aci = assertError(await t.contoso.submit({ image: 'test/sleep:1.0', cpu: 16 }), 400, 'ValidationFailed');
     assert.deepEqual(
       (aci.details ?? []).map((d) => d.field),
@@ -140,7 +140,7 @@ describe('admission and API edges', () => {
       'ValidationFailed',
     );
     assert.ok(
-      (gpu.details ?? []).some((d) => d.field.startsWith('gpu') && /maxGpu 0/.test(d.message)),
+      (gpu.details ?? []).some((d) => d.field === 'gpu' && /retired on 2025-07-14/.test(d.message)),
       JSON.stringify(gpu.details),
     );
 
@@ -163,7 +163,7 @@ describe('admission and API edges', () => {
 
   test('every bad field is reported at once, also when a schema error and a limit error mix', async () => {
     const t = stack();
-    // cpu 16 breaks the schema (ACI's 4 vCPU per group); the GPU breaks the tenant's maxGpu 0.
+    // cpu 16 breaks the schema (ACI's 4 vCPU per group); a GPU is refused (retired in ACI).
     const both = assertError(
       await t.contoso.submit({ image: 'test/sleep:1.0', cpu: 16, gpu: { count: 1, sku: 'V100' } }),
       400,
@@ -173,7 +173,7 @@ describe('admission and API edges', () => {
     assert.ok(fields.includes('cpu'), JSON.stringify(both.details));
     assert.ok(
       fields.some((f) => f.startsWith('gpu')),
-      `the GPU limit is reported along with cpu: ${JSON.stringify(both.details)}`,
+      `the GPU refusal is reported along with cpu: ${JSON.stringify(both.details)}`,
     );
   });
 

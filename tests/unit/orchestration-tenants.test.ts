@@ -80,11 +80,22 @@ describe('tenants file', () => {
     const t = doc.tenants[0] as { defaults: Record<string, unknown>; limits: Record<string, unknown> };
     delete t.defaults.onComplete;
     delete t.defaults.maxAttempts;
-    delete t.limits.maxGpu;
     const dir = parseTenants(doc);
     assert.equal(dir.get('alpha')?.defaults.onComplete, 'delete');
     assert.equal(dir.get('alpha')?.defaults.maxAttempts, 1);
-    assert.equal(dir.get('alpha')?.limits.maxGpu, 0);
     assert.equal(dir.get('beta')?.allowPrivateWebhookTargets, true);
+  });
+
+  test('an old file with limits.maxGpu still loads, with a warning that GPUs were retired (issue 11 row 12)', () => {
+    const doc = JSON.parse(readFileSync(join(FIXTURES, 'valid.json'), 'utf8')) as {
+      tenants: { limits: Record<string, unknown> }[];
+    };
+    doc.tenants[0]!.limits.maxGpu = 0;
+    const dir = parseTenants(doc);
+    assert.ok(dir.get('alpha'));
+    assert.deepEqual(dir.warnings, [
+      "tenants[0].limits.maxGpu is ignored: ACI's GPU offering was retired on 2025-07-14; remove it",
+    ]);
+    assert.equal('maxGpu' in dir.get('alpha')!.limits, false);
   });
 });

@@ -58,7 +58,6 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
           image: `${deps.acrLoginServer}/${req.imageRef}`,
           cpu: req.cpu,
           memoryGb: req.memoryGb,
-          ...(req.gpu ? { gpu: req.gpu } : {}),
           env: {
             ...req.env,
             JOB_ID: req.jobId,

@@ -39,7 +39,8 @@ export interface JobRequestBody {
   image?: string;
   cpu?: number;
   memoryGb?: number;
-  gpu?: { count: number; sku: string };
+  /** Refused: ACI's GPU offering was retired on 2025-07-14. */
+  gpu?: unknown;
   command?: string[];
   env?: Record<string, string>;
   secureEnv?: Record<string, string>;
@@ -83,13 +84,20 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     } else image = parsed.value;
   }
 
+  // ACI's GPU offering was retired on 2025-07-14 (azure-compute-docs, container-instances resource
+  // and quota limits): a request for one is refused, saying why, rather than failing at create.
+  if (b.gpu !== undefined)
+    problems.push({
+      field: 'gpu',
+      message: "ACI's GPU offering was retired on 2025-07-14; remove gpu (no ACI region offers GPUs any more)",
+    });
+
   // Sizing against the tenant's limits and ACI's bounds.
   // Each field is checked on its own, so a schema error in one does not hide a limit on another.
   problems.push(
     ...decideSizing(tenant, {
       ...(b.cpu !== undefined && usable('cpu') ? { cpu: b.cpu } : {}),
       ...(b.memoryGb !== undefined && usable('memoryGb') ? { memoryGb: b.memoryGb } : {}),
-      ...(b.gpu && usable('gpu') ? { gpu: b.gpu } : {}),
       ...(b.priority && usable('priority') ? { priority: b.priority } : {}),
     }).problems,
   );
@@ -142,7 +150,6 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
   const sizing = decideSizing(tenant, {
     ...(b.cpu !== undefined ? { cpu: b.cpu } : {}),
     ...(b.memoryGb !== undefined ? { memoryGb: b.memoryGb } : {}),
-    ...(b.gpu ? { gpu: b.gpu } : {}),
   }).sizing;
   const secureEnv = b.secureEnv ?? {};
   const secureEnvNames = Object.keys(secureEnv);
@@ -155,7 +162,6 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     },
     cpu: sizing.cpu,
     memoryGb: sizing.memoryGb,
-    ...(sizing.gpu ? { gpu: sizing.gpu } : {}),
     ...(b.command ? { command: b.command } : {}),
     env: b.env ?? {},
     ...(secureEnvNames.length ? { sealedSecureEnv: sealSecureEnv(ctx.signingKey, secureEnv, ctx.jobId) } : {}),

@@ -55,10 +55,8 @@ export const JOB_REQUEST_SCHEMA = {
     cpu: { type: 'number', minimum: 0.1, maximum: 4, description: 'vCPUs (default from the tenant).' },
     memoryGb: { type: 'number', minimum: 0.1, maximum: 16, description: 'Memory in GB (default from the tenant).' },
     gpu: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['count', 'sku'],
-      properties: { count: { type: 'integer', minimum: 1, maximum: 4 }, sku: { enum: ['K80', 'P100', 'V100'] } },
+      deprecated: true,
+      description: "Refused with 400: ACI's GPU offering was retired on 2025-07-14.",
     },
     command: {
       type: 'array',
@@ -143,7 +141,7 @@ export const JOB_STATUS_SCHEMA = {
     image: { type: 'object', properties: { ref: { type: 'string' }, digest: { type: ['string', 'null'] } } },
     resources: {
       type: 'object',
-      properties: { cpu: { type: 'number' }, memoryGb: { type: 'number' }, gpu: { type: ['object', 'null'] } },
+      properties: { cpu: { type: 'number' }, memoryGb: { type: 'number' } },
     },
     attempts: { type: 'integer' },
     maxAttempts: { type: 'integer' },

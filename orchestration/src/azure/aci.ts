@@ -56,7 +56,6 @@ export function buildContainerGroup(spec: GroupSpec): ContainerGroup {
           requests: {
             cpu: spec.cpu,
             memoryInGB: spec.memoryGb,
-            ...(spec.gpu ? { gpu: { count: spec.gpu.count, sku: spec.gpu.sku } } : {}),
           },
         },
       },

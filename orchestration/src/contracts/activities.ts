@@ -52,7 +52,6 @@ export interface CreateGroupRequest {
   imageRef: string;
   cpu: number;
   memoryGb: number;
-  gpu?: { count: number; sku: string };
   env: Record<string, string>;
   sealedSecureEnv?: string;
   command?: string[];

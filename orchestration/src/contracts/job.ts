@@ -41,7 +41,6 @@ export interface JobSpec {
   image: { repository: string; tag?: string; digest?: string; ref: string };
   cpu: number;
   memoryGb: number;
-  gpu?: { count: number; sku: string };
   command?: string[];
   env: Record<string, string>;
   /** secureEnv sealed (AES-256-GCM) under a key derived from the server secret; only activities open it. */
@@ -98,7 +97,7 @@ export interface JobStatus {
   progress: number;
   message: string;
   image: { ref: string; digest: string | null };
-  resources: { cpu: number; memoryGb: number; gpu: { count: number; sku: string } | null };
+  resources: { cpu: number; memoryGb: number };
   attempts: number;
   maxAttempts: number;
   /** Spot evictions so far (pull mode); each one is a retried attempt. */
@@ -171,7 +170,7 @@ export function initialStatus(input: JobInput): JobStatus {
     progress: 0,
     message: 'Waiting for a slot',
     image: { ref: input.spec.image.ref, digest: input.spec.image.digest ?? null },
-    resources: { cpu: input.spec.cpu, memoryGb: input.spec.memoryGb, gpu: input.spec.gpu ?? null },
+    resources: { cpu: input.spec.cpu, memoryGb: input.spec.memoryGb },
     attempts: 0,
     maxAttempts: input.spec.maxAttempts,
     container: { name: input.groupName, state: 'none', exitCode: null, ip: null },

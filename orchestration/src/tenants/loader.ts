@@ -31,7 +31,6 @@ interface RawTenant {
   limits: {
     maxCpu: number;
     maxMemoryGb: number;
-    maxGpu?: number;
     maxConcurrentJobs: number;
     maxQueuedJobs: number;
     maxRuntimeMinutes: number;
@@ -55,6 +54,7 @@ interface RawTenant {
 
 /** Validates parsed JSON; throws TenantsFileError listing every problem. */
 export function parseTenants(raw: unknown, file = '<tenants>'): TenantDirectory {
+  const warnings = dropRetiredFields(raw);
   if (!validate(raw)) throw new TenantsFileError(file, ajvProblems(validate.errors));
   const doc = raw as unknown as { tenants: RawTenant[] };
   const problems: FieldProblem[] = [];
@@ -99,7 +99,7 @@ export function parseTenants(raw: unknown, file = '<tenants>'): TenantDirectory 
       apiKeys: t.apiKeys.map((k) => ({ id: k.id, sha256: k.sha256 })),
       allowedRepositories: [...t.allowedRepositories],
       location: t.location,
-      limits: { ...l, maxGpu: l.maxGpu ?? 0 },
+      limits: { ...l },
       defaults: {
         image: d.image,
         cpu: d.cpu,
@@ -120,7 +120,7 @@ export function parseTenants(raw: unknown, file = '<tenants>'): TenantDirectory 
   });
   if (problems.length) throw new TenantsFileError(file, problems);
   const byId = new Map(tenants.map((t) => [t.id, t]));
-  return { tenants, get: (id) => byId.get(id) };
+  return { tenants, get: (id) => byId.get(id), warnings };
 }
 
 export function loadTenantsFile(path: string): TenantDirectory {
@@ -137,4 +137,22 @@ export function loadTenantsFile(path: string): TenantDirectory {
     throw new TenantsFileError(path, [{ field: '(file)', message: `is not valid JSON: ${(e as Error).message}` }]);
   }
   return parseTenants(raw, path);
+}
+
+/**
+ * Fields an older tenants file may still carry for a service that no longer exists: removed with a
+ * warning (the app logs it at startup) instead of refusing the file. `limits.maxGpu`: ACI's GPU
+ * offering was retired on 2025-07-14 (azure-compute-docs, container-instances resource and quota limits).
+ */
+function dropRetiredFields(raw: unknown): string[] {
+  const warnings: string[] = [];
+  const tenants = (raw as { tenants?: unknown } | null)?.tenants;
+  if (!Array.isArray(tenants)) return warnings;
+  tenants.forEach((t: { limits?: Record<string, unknown> } | null, i) => {
+    if (t?.limits && typeof t.limits === 'object' && 'maxGpu' in t.limits) {
+      delete t.limits.maxGpu;
+      warnings.push(`tenants[${i}].limits.maxGpu is ignored: ACI's GPU offering was retired on 2025-07-14; remove it`);
+    }
+  });
+  return warnings;
 }

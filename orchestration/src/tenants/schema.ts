@@ -68,7 +68,6 @@ export const TENANTS_SCHEMA = {
             properties: {
               maxCpu: positive(4),
               maxMemoryGb: positive(16),
-              maxGpu: count(0, 4),
               maxConcurrentJobs: count(1, 1000),
               maxQueuedJobs: count(0, 100000),
               maxRuntimeMinutes: count(1, 10080),

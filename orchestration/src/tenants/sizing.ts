@@ -1,4 +1,4 @@
-// Sizing policy: a job's CPU/memory/GPU default from the tenant, stay within the tenant's limits
+// Sizing policy: a job's CPU/memory default from the tenant, stay within the tenant's limits
 // and within what one ACI Linux container group can have. Every violation names its field and the
 // bound it broke.
 import type { FieldProblem } from '../errors';
@@ -10,22 +10,18 @@ export const ACI_BOUNDS = {
   maxCpu: 4,
   minMemoryGb: 0.1,
   maxMemoryGb: 16,
-  maxGpu: 4,
   step: 0.1,
-  gpuSkus: ['K80', 'P100', 'V100'] as const,
 } as const;
 
 export interface SizingRequest {
   cpu?: number;
   memoryGb?: number;
-  gpu?: { count: number; sku: string };
   priority?: string;
 }
 
 export interface Sizing {
   cpu: number;
   memoryGb: number;
-  gpu?: { count: number; sku: string };
 }
 
 const onStep = (v: number): boolean => Math.abs(Math.round(v / ACI_BOUNDS.step) * ACI_BOUNDS.step - v) < 1e-9;
@@ -55,15 +51,6 @@ export function decideSizing(tenant: Tenant, req: SizingRequest): { sizing: Sizi
       field: 'memoryGb',
       message: `${memoryGb} exceeds the tenant limit maxMemoryGb ${tenant.limits.maxMemoryGb}`,
     });
-  if (req.gpu) {
-    if (req.gpu.count > tenant.limits.maxGpu)
-      problems.push({
-        field: 'gpu.count',
-        message: `${req.gpu.count} exceeds the tenant limit maxGpu ${tenant.limits.maxGpu}`,
-      });
-    if (req.priority === 'Spot')
-      problems.push({ field: 'gpu', message: 'Spot container groups cannot have GPUs (ACI)' });
-  }
   // Spot groups get no IP (ACI), so they run in pull mode: a grant per tenant, like command.
   if (req.priority === 'Spot' && !tenant.allowSpot) {
     problems.push({
@@ -71,5 +58,5 @@ export function decideSizing(tenant: Tenant, req: SizingRequest): { sizing: Sizi
       message: `Spot is not enabled for tenant ${tenant.id}; use "Regular", or set "allowSpot": true on the tenant in the tenants file`,
     });
   }
-  return { sizing: { cpu, memoryGb, ...(req.gpu ? { gpu: req.gpu } : {}) }, problems };
+  return { sizing: { cpu, memoryGb }, problems };
 }

@@ -4,7 +4,6 @@ import type { CostRates, OnComplete, OnFailure } from '../contracts';
 export interface TenantLimits {
   maxCpu: number;
   maxMemoryGb: number;
-  maxGpu: number;
   maxConcurrentJobs: number;
   maxQueuedJobs: number;
   maxRuntimeMinutes: number;
@@ -44,4 +43,6 @@ export interface Tenant {
 export interface TenantDirectory {
   readonly tenants: readonly Tenant[];
   get(id: string): Tenant | undefined;
+  /** What the loader accepted but ignored (retired fields), for the startup log. */
+  readonly warnings?: readonly string[];
 }

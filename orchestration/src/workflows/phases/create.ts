@@ -25,7 +25,6 @@ export function* create(ctx: RunContext): Step<void> {
         imageRef: s.imageRef ?? '',
         cpu: spec.cpu,
         memoryGb: spec.memoryGb,
-        ...(spec.gpu ? { gpu: spec.gpu } : {}),
         env: spec.env,
         ...(spec.sealedSecureEnv ? { sealedSecureEnv: spec.sealedSecureEnv } : {}),
         priority: spec.priority,
