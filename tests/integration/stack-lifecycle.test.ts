@@ -88,8 +88,13 @@ describe('one stack, its components killed one at a time', () => {
 
   test('a second stack on the same data folder is refused, naming the holder', async () => {
     const port = await freePort();
-    const { io, exited } = runCli(t.dataDir, port);
+    const { cli, io, exited } = runCli(t.dataDir, port);
     const code = await Promise.race([exited, sleep(60_000).then(() => 'timeout' as const)]);
+    if (code === 'timeout') {
+      // It started instead of refusing: stop it and whatever it started.
+      for (const p of descendantsOf([cli.pid!])) if (groupAlive(p.pgid)) process.kill(-p.pgid, 'SIGKILL');
+      cli.kill('SIGKILL');
+    }
     assert.equal(code, 1, `the second stack exits 1:\n${io.err}`);
     const apiPort = new URL(t.stack.apiBaseUrl).port;
     assert.match(
@@ -209,8 +214,9 @@ async function blob(stack: Stack, method: 'PUT' | 'GET', path: string, body?: st
 
 test('blob writes Azurite acknowledged survive a SIGKILL of the whole stack one second later', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'aci-batch-it-durable-'));
-  let stack = await startStack({ dataDir, provisioningDelayMs: 100, readyTimeoutMs: 120_000 });
+  let stack: Stack | undefined;
   try {
+    stack = await startStack({ dataDir, provisioningDelayMs: 100, readyTimeoutMs: 120_000 });
     assert.equal((await blob(stack, 'PUT', 'durability?restype=container', '')).status, 201);
     const names = Array.from({ length: 8 }, (_, i) => `acked-${i}.txt`);
     for (const n of names) {
@@ -230,8 +236,8 @@ test('blob writes Azurite acknowledged survive a SIGKILL of the whole stack one 
       assert.equal(r.text, `content of ${n}`);
     }
   } finally {
-    const report = await stack.stop();
-    assert.deepEqual(report.strayProcesses, []);
+    const strays = stack ? (await stack.stop()).strayProcesses : [];
     rmSync(dataDir, { recursive: true, force: true });
+    assert.deepEqual(strays, []);
   }
 });
