@@ -231,6 +231,33 @@ describe('job orchestrator in pull mode', () => {
     assert.ok(r.statuses.some((s) => s.state === 'starting' && /Evicted \(Spot, 1 eviction/.test(s.message)));
   });
 
+  test('one eviction seen twice (the poll, then the killed agent’s late SIGTERM callback) counts once', () => {
+    const sigterm = final('canceled', false, 'AgentShutdown');
+    const r = drive(jobInput(), {
+      observe: () => obs(view({ restartCount: 1 }, 'Evicted: x')),
+      callbacks: [{ type: 'started' }, { type: 'ready' }, sigterm, { type: 'started' }, final('completed')],
+    });
+    assert.equal(r.output.state, 'succeeded');
+    assert.equal(r.output.evictions, 1);
+    assert.equal(r.output.attempts, 2);
+  });
+
+  test('one eviction seen twice (the SIGTERM callback first, then the restarted group) counts once', () => {
+    const sigterm = final('canceled', false, 'AgentShutdown');
+    const r = drive(jobInput(), {
+      observe: (n) => obs(n === 1 ? view() : view({ restartCount: 1 }, 'Evicted: x')),
+      callbacks: [
+        { type: 'started' },
+        sigterm,
+        { type: 'started' },
+        { type: 'progress', progress: 0.5 },
+        final('completed'),
+      ],
+    });
+    assert.equal(r.output.state, 'succeeded');
+    assert.equal(r.output.evictions, 1);
+  });
+
   test('a final callback after SIGTERM without uploads is an eviction too; evictions stop at max(3, maxAttempts)', () => {
     const stopped = final('canceled', false, 'AgentShutdown');
     const r = drive(jobInput(), {

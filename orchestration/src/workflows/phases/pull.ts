@@ -54,6 +54,11 @@ export function* startPull(ctx: RunContext): Step<void> {
     const cb = takeCallback(ctx);
     // A ready callback is the agent announcing itself: it asks for its start next.
     if (cb.type === 'ready') return;
+    // The evicted container's last word (SIGTERM: canceled, nothing uploaded) arrives late: not this attempt's.
+    if (s.pullFinal?.type === 'canceled' && !s.pullFinal.uploaded) {
+      s.pullFinal = null;
+      return;
+    }
     s.status.startedAt ??= ctx.nowIso();
     s.runDeadline ??= ctx.later(ctx.spec.timeoutMinutes * 60).toISOString();
     s.unreachablePolls = 0;
@@ -77,12 +82,18 @@ export function* startPull(ctx: RunContext): Step<void> {
 export function* monitorPull(ctx: RunContext, observe: () => Step<Observation | undefined>): Step<boolean> {
   const { s } = ctx;
   let d: PullDecision;
-  if (s.pullFinal) d = decidePullFinal(s.pullFinal, s.cancelRequested);
-  else {
+  const known = s.knownRestarts ?? 0;
+  if (s.pullFinal) {
+    d = decidePullFinal(s.pullFinal, s.cancelRequested);
+    // Stopped by SIGTERM: ACI restarts the evicted group once; that restart is this eviction, not another.
+    if (d.kind === 'evicted') s.knownRestarts = known + 1;
+  } else {
     const obs = yield* observe();
     if (!obs) return false;
-    d = decidePullObservation(obs, s.knownRestarts ?? 0);
-    if (d.kind === 'evicted' || d.kind === 'attemptFailed') s.knownRestarts = obs.group.container?.restartCount ?? 0;
+    d = decidePullObservation(obs, known);
+    const count = obs.group.container?.restartCount ?? 0;
+    // Seen restarted: that restart is counted; seen terminated (Evicted) before ACI restarted it: the coming one is.
+    if (d.kind === 'evicted') s.knownRestarts = count > known ? count : count + 1;
   }
   switch (d.kind) {
     case 'continue':
