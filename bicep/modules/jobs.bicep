@@ -34,6 +34,11 @@ var aciSubnetPrefix = cidrSubnet(vnetAddressPrefix, 24, 1)
 // What the orchestrator and the sweeper do to container groups, and nothing more. Quota reads
 // (Microsoft.ContainerInstance/locations/usages/read) live at subscription scope, which this role never
 // reaches: the controller stays within GLOBAL_MAX_CORES / GLOBAL_MAX_GROUPS instead of reading usages.
+// locations/operations/read: create, delete, start and restart answer with an Azure-AsyncOperation URL
+// under /subscriptions/{id}/providers/Microsoft.ContainerInstance/locations/{region}/operations/{id},
+// which the SDK polls. ARM checks that action at the resource group of the operation's resource, so
+// this resource-group role covers it and no subscription-scope grant is needed (MicrosoftDocs/azure-docs
+// articles/azure-resource-manager/management/async-operations.md, "Permission for tracking async status").
 var containerGroupActions = [
   'Microsoft.ContainerInstance/containerGroups/read'
   'Microsoft.ContainerInstance/containerGroups/write'
@@ -43,6 +48,7 @@ var containerGroupActions = [
   'Microsoft.ContainerInstance/containerGroups/restart/action'
   'Microsoft.ContainerInstance/containerGroups/containers/logs/read'
   'Microsoft.ContainerInstance/containerGroups/operationResults/read'
+  'Microsoft.ContainerInstance/locations/operations/read'
 ]
 
 resource containerGroupRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {

@@ -370,9 +370,17 @@ export function createArmHandler(deps: ArmDeps) {
       if (eq(seg[4], 'locations') && seg[5]) {
         const loc = seg[5];
         if (eq(seg[6], 'operations') && seg[7] && seg.length === 8 && method === 'GET') {
-          authorize(claims, 'Microsoft.ContainerInstance/locations/operations/read', subScope);
+          // ARM checks the status read at the resource group of the operation's resource: a role on that
+          // group suffices, one on the resource alone does not (MicrosoftDocs/azure-docs,
+          // articles/azure-resource-manager/management/async-operations.md, "Permission for tracking
+          // async status"). An unknown operation has no group: the subscription is the only scope left.
           const op = groups.operations.get(seg[7]);
-          if (!op || op.subscriptionId.toLowerCase() !== sub.toLowerCase()) {
+          const known = op && op.subscriptionId.toLowerCase() === sub.toLowerCase();
+          const rgOfOp = known
+            ? /^(\/subscriptions\/[^/]+\/resourceGroups\/[^/]+)\//i.exec(op.groupId)?.[1]
+            : undefined;
+          authorize(claims, 'Microsoft.ContainerInstance/locations/operations/read', rgOfOp ?? subScope);
+          if (!op || !known) {
             throw new HttpError(404, 'OperationNotFound', `The operation '${seg[7]}' was not found.`);
           }
           // Shape of the recorded status (azure-sdk-for-js arm-containerinstance recordings,

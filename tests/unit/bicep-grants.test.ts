@@ -32,7 +32,11 @@ test('the controller gets the container-group custom role on the jobs resource g
       'restart/action',
       'containers/logs/read',
       'operationResults/read',
-    ].map((a) => `Microsoft.ContainerInstance/containerGroups/${a}`),
+    ]
+      .map((a) => `Microsoft.ContainerInstance/containerGroups/${a}`)
+      // The async-operation status URL the SDK polls; ARM checks it at the resource group
+      // (MicrosoftDocs/azure-docs async-operations.md, "Permission for tracking async status").
+      .concat('Microsoft.ContainerInstance/locations/operations/read'),
   );
   const [join] = find(grants, { principal: 'controller', role: 'aci-batch subnet join' });
   assert.deepEqual(join?.permissions?.actions, ['Microsoft.Network/virtualNetworks/subnets/join/action']);

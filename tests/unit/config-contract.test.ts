@@ -864,11 +864,20 @@ describe('bicep: no secrets, least privilege', () => {
         actions.includes(needed),
         `bicep/modules/jobs.bicep: containerGroupActions lacks ${needed}, which the controller needs`,
       );
-    for (const a of actions)
+    // Besides container-group actions, only the status read of their async operations: the SDK polls
+    // .../locations/{region}/operations/{id} after create, delete, start and restart, and ARM checks it at
+    // the resource group of the operation's resource (MicrosoftDocs/azure-docs,
+    // articles/azure-resource-manager/management/async-operations.md, "Permission for tracking async status").
+    const ASYNC_STATUS = 'Microsoft.ContainerInstance/locations/operations/read';
+    assert.ok(
+      actions.includes(ASYNC_STATUS),
+      `bicep/modules/jobs.bicep: containerGroupActions lacks ${ASYNC_STATUS}: every create, delete and restart polls it`,
+    );
+    for (const a of actions.filter((x) => x !== ASYNC_STATUS))
       assert.match(
         a,
         /^Microsoft\.ContainerInstance\/containerGroups\//,
-        `bicep/modules/jobs.bicep: containerGroupActions has ${a}: the container-group role grants container-group actions only`,
+        `bicep/modules/jobs.bicep: containerGroupActions has ${a}: the container-group role grants container-group actions (and ${ASYNC_STATUS}) only`,
       );
     assert.deepEqual(
       aciProps.assignableScopes,
