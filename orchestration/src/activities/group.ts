@@ -29,6 +29,12 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
         });
       }
       try {
+        // Before anything bills: a job whose stored input is gone cannot start (issue 10 finding 2).
+        if (req.inputBlob && !(await deps.results.exists(req.inputBlob)))
+          return fail({
+            code: JOB_ERROR_CODES.inputMissing,
+            message: `The job's input (${req.inputBlob}) is missing from storage; submit the job again.`,
+          });
         const digest = await deps.images.resolve(req.repository, req.digest ?? req.tag ?? 'latest');
         if (req.digest && req.digest !== digest)
           return fail({

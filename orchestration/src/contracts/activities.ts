@@ -32,6 +32,8 @@ export interface ResolveImageRequest {
   repository: string;
   tag?: string;
   digest?: string;
+  /** The job's stored input: checked before any group is created (it is read only at the start). */
+  inputBlob?: string;
 }
 export interface ResolvedImage {
   /**

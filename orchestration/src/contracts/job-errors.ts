@@ -12,6 +12,7 @@ export const JOB_ERROR_CODES = {
   agentUnreachable: 'AgentUnreachable',
   agentBusy: 'AgentBusy',
   invalidInput: 'InvalidInput',
+  inputMissing: 'InputMissing',
   jobFailed: 'JobFailed',
   containerExited: 'ContainerExited',
   oomKilled: 'OOMKilled',

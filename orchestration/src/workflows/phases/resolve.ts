@@ -1,4 +1,5 @@
-// Phase 2, resolve: the image's tag becomes a digest, so every attempt runs the same bytes.
+// Phase 2, resolve: the image's tag becomes a digest, so every attempt runs the same bytes; the
+// stored input is confirmed before any group is created.
 import type { RunContext, Step } from '../run-context';
 
 export function* resolve(ctx: RunContext): Step<void> {
@@ -8,6 +9,7 @@ export function* resolve(ctx: RunContext): Step<void> {
     repository: spec.image.repository,
     ...(spec.image.tag ? { tag: spec.image.tag } : {}),
     ...(spec.image.digest ? { digest: spec.image.digest } : {}),
+    ...(spec.inputBlob ? { inputBlob: spec.inputBlob } : {}),
   });
   if (!r.ok) return ctx.fail(r.error);
   s.imageRef = r.value.imageRef;
