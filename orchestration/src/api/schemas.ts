@@ -145,6 +145,7 @@ export const JOB_STATUS_SCHEMA = {
     },
     attempts: { type: 'integer' },
     maxAttempts: { type: 'integer' },
+    evictions: { type: 'integer', minimum: 0, description: 'Spot evictions so far (each one a retried attempt).' },
     container: {
       type: 'object',
       properties: {

@@ -1,6 +1,8 @@
 // Phase 6, monitor: each round reads the agent's /status, the instance view and the cancel record,
 // decides, then sleeps until the next poll, the run deadline, a cancel or an agent callback
 // (progress callbacks update the status without a poll; a final one triggers the poll at once).
+// Pull mode (nothing can call the agent) decides in phases/pull.ts from the final callback and the
+// instance view.
 import { decodeJobError, JOB_ERROR_CODES, type Observation } from '../../contracts';
 import { decideOnObservation, isPast, MAX_OBSERVE_FAILURES, recordProgress } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
