@@ -7,7 +7,6 @@ import {
   type JobError,
   type Observation,
   type OnComplete,
-  type RetryPolicy,
 } from '../contracts';
 import type { JobOutcome, JobRunState, PullFinal } from './run-state';
 
@@ -285,19 +284,3 @@ export function recordProgress(s: JobRunState, at: string, progress: number, mes
 /** Backoff for readiness polls (seconds): 1, 2, 4 … capped at the poll interval. */
 export const readinessBackoff = (step: number, cap: number): number =>
   Math.min(cap, 2 ** Math.min(Math.max(0, step - 1), 6));
-
-/**
- * The retry policy cut down so that its backoffs fit in `remainingMs` (TEARDOWN_TIMEOUT_SECONDS is
- * a real deadline): null — a single attempt — once no retry fits.
- */
-export function retryWithin(policy: RetryPolicy, remainingMs: number): RetryPolicy | null {
-  let attempts = 1;
-  let spent = 0;
-  for (let delay = policy.firstRetryMs; attempts < policy.maxAttempts; attempts++) {
-    const wait = Math.min(delay, policy.maxRetryMs);
-    if (spent + wait > remainingMs) break;
-    spent += wait;
-    delay *= policy.backoffCoefficient;
-  }
-  return attempts > 1 ? { ...policy, maxAttempts: attempts } : null;
-}

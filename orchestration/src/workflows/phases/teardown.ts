@@ -3,7 +3,7 @@
 // TEARDOWN_TIMEOUT_SECONDS is its deadline: retries are cut to fit it, archives are skipped once it
 // passed, and the group and the slot still get one attempt each (the sweeper is the backstop).
 import { decodeJobError, type JobStatus, type RetryPolicy } from '../../contracts';
-import { isPast, retryWithin, secondsBetween, teardownAction, usageOf } from '../job-decisions';
+import { isPast, secondsBetween, teardownAction, usageOf } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
 import { awaitFinalCallback, isPull } from './pull';
 import type { JobOutcome } from '../run-state';
@@ -137,4 +137,20 @@ function finalStatus(ctx: RunContext, outcome: JobOutcome, urls: Record<string, 
     usage: s.status.usage,
   };
   ctx.log('info', fields, 'job finished');
+}
+
+/**
+ * The retry policy cut down so that its backoffs fit in `remainingMs` (TEARDOWN_TIMEOUT_SECONDS is
+ * a real deadline): null — a single attempt — once no retry fits.
+ */
+function retryWithin(policy: RetryPolicy, remainingMs: number): RetryPolicy | null {
+  let attempts = 1;
+  let spent = 0;
+  for (let delay = policy.firstRetryMs; attempts < policy.maxAttempts; attempts++) {
+    const wait = Math.min(delay, policy.maxRetryMs);
+    if (spent + wait > remainingMs) break;
+    spent += wait;
+    delay *= policy.backoffCoefficient;
+  }
+  return attempts > 1 ? { ...policy, maxAttempts: attempts } : null;
 }
