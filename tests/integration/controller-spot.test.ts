@@ -4,7 +4,11 @@
 // and artifacts; an eviction injected through the emulator's admin API (containers killed, the group
 // restarted by itself, an `Evicted` event: local/azure-emulator/README.md) is a retried attempt the
 // status counts; a cancel reaches the agent only as the answer to its heartbeat, then the group goes.
+// A tenant with network.mode "pull" (fabrikam here) runs its Regular jobs the same way.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateRegimeSeries, modelInput } from '../../local/stack/demo-data';
 import { JOBS_RESOURCE_GROUP } from '../../local/stack/settings';
@@ -12,6 +16,7 @@ import {
   KEYS,
   startTestStack,
   stopAndCheck,
+  TENANTS_FILE,
   waitForEnd,
   waitForGroupGone,
   waitForStatus,
@@ -24,12 +29,20 @@ const stack = (): TestStack => {
   return ts;
 };
 
+// The stack's tenants, with fabrikam in pull mode (no IP, no inbound port for any of its groups).
+const tenantsDir = mkdtempSync(join(tmpdir(), 'aci-batch-it-spot-tenants-'));
+
 before(async () => {
-  ts = await startTestStack('spot');
+  const file = JSON.parse(readFileSync(TENANTS_FILE, 'utf8')) as { tenants: { id: string; network?: unknown }[] };
+  for (const t of file.tenants) if (t.id === 'fabrikam') t.network = { mode: 'pull' };
+  const tenantsFile = join(tenantsDir, 'tenants.json');
+  writeFileSync(tenantsFile, JSON.stringify(file));
+  ts = await startTestStack('spot', { tenantsFile });
 });
 
 after(async () => {
   await stopAndCheck(ts);
+  rmSync(tenantsDir, { recursive: true, force: true });
 });
 
 async function get(url: string, key: string) {
@@ -69,6 +82,18 @@ describe('Spot in pull mode', { concurrency: true }, () => {
     assert.match(chart.body.toString('utf8'), /<svg[\s>]/);
     const logs = await t.contoso.logs(id);
     assert.match(logs.text, /start received/, 'the agent pulled its start');
+  });
+
+  test('a network.mode pull tenant runs a Regular job the same way: no IP, the agent pulls its start', async () => {
+    const t = stack();
+    const series = generateRegimeSeries({ n: 120, mu: [0, 2], sigma2: [0.3, 0.3], stay: [0.9, 0.9], seed: 8 });
+    const { id } = await t.fabrikam.submitOk({ input: modelInput(series, 2) });
+    const final = (await waitForEnd(t, t.fabrikam, id, 120_000)) as Final;
+    assert.equal(final.state, 'succeeded', await t.explain(t.fabrikam, id));
+    assert.equal(final.container.ip, null);
+    const r = await t.fabrikam.result(id);
+    assert.equal(r.status, 200, r.text);
+    assert.match((await t.fabrikam.logs(id)).text, /start received/);
   });
 
   test('an injected eviction is retried and succeeds; the status counts the eviction', async () => {
