@@ -119,6 +119,8 @@ async function main(): Promise<void> {
       ports: { api: args.port },
       provisioningDelayMs: args.provisioningDelayMs,
       pollIntervalSeconds: args.pollIntervalSeconds,
+      // The emulator enforces the roles bicep/ deploys (warns and runs without RBAC when no compiler).
+      grants: 'deployed',
       log: say,
       ...(args.verbose ? { componentLog: (c: string, line: string) => console.error(`[${c}] ${line}`) } : {}),
     });
