@@ -270,6 +270,16 @@ describe('job orchestrator in pull mode', () => {
     assert.equal(r.output.evictions, 3);
   });
 
+  test('a Regular pull-mode group stopped by SIGTERM is a failed attempt (onFailure decides), not an eviction', () => {
+    const r = drive(jobInput({ priority: 'Regular' }), {
+      observe: () => obs(view()),
+      callbacks: [{ type: 'started' }, final('canceled', false, 'AgentShutdown')],
+    });
+    assert.equal(r.output.state, 'failed');
+    assert.equal(r.output.error?.code, 'ContainerExited');
+    assert.equal(r.output.evictions, undefined);
+  });
+
   test('the safety poll: exit 3 (no start came) fails the attempt; exit 0 with an uploaded success succeeds', () => {
     const noStart = drive(jobInput(), {
       observe: () => obs(view({ state: 'Terminated', exitCode: 3 })),

@@ -111,7 +111,10 @@ export function* monitorPull(ctx: RunContext, observe: () => Step<Observation | 
       ctx.attemptFailed(d.error);
       return false;
     case 'evicted':
-      evicted(ctx, d.why);
+      // Only Spot groups are evicted (and restarted by ACI); a Regular one was stopped: a failed attempt.
+      if (ctx.spec.priority === 'Spot') evicted(ctx, d.why);
+      else
+        ctx.attemptFailed({ code: JOB_ERROR_CODES.containerExited, message: `The container was stopped (${d.why}).` });
       return false;
   }
 }
