@@ -105,8 +105,17 @@ describe('controller lifecycle', { concurrency: true }, () => {
         final.result && Object.keys(final.result.urls).length > 0,
         `result urls: ${JSON.stringify(final.result)}`,
       );
-      for (const url of Object.values(final.result!.urls))
-        assert.ok(url.startsWith(t.stack.blobEndpoint), `${url} is in the stack's blob storage`);
+      // result.urls are API links the tenant opens with its key (RESULT_LINKS=api, the default since
+      // f513584); the API reads them from the stack's Blob storage.
+      for (const url of Object.values(final.result!.urls)) {
+        assert.ok(url.startsWith(`/api/tenants/${tenant.tenant}/jobs/${final.id}/artifacts/`), `${url}: an API link`);
+        const r = await fetch(new URL(url, t.stack.apiBaseUrl), {
+          headers: { authorization: `Bearer ${tenant.apiKey}` },
+          signal: AbortSignal.timeout(15_000),
+        });
+        assert.equal(r.status, 200, `${url} opens with the tenant's key`);
+        await r.arrayBuffer();
+      }
     }
   });
 
