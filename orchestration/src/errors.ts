@@ -1,7 +1,7 @@
 // Every error the app creates is built here, with a stable code (tests assert codes, not
 // messages), an HTTP status, and whether retrying can help. Errors cross the activity →
 // orchestrator boundary as text, so a coded error can be serialized into its message and parsed back.
-import { encodeJobError, type JobError } from './contracts';
+import { encodeJobError, type JobError, type JobErrorCode } from './contracts';
 
 export interface FieldProblem {
   field: string;
@@ -22,11 +22,21 @@ export const API_ERROR_CODES = {
   serviceUnavailable: 'ServiceUnavailable',
   noResult: 'NoResult',
   commandNotAllowed: 'CommandNotAllowed',
+  forbidden: 'Forbidden',
+  operatorApiDisabled: 'OperatorApiDisabled',
   internal: 'InternalError',
 } as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[keyof typeof API_ERROR_CODES];
+
+/**
+ * Every code the app creates: the API's and the jobs' (contracts/job-errors.ts). A code that is not
+ * in one of the two tables does not compile. (A job may also end with the batch agent's own code
+ * when it refuses its input — passed through from the agent, not created here.)
+ */
+export type ErrorCode = ApiErrorCode | JobErrorCode;
 
 export class CodedError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly httpStatus: number;
   readonly retryable: boolean;
   readonly details?: FieldProblem[];
@@ -34,7 +44,7 @@ export class CodedError extends Error {
   readonly headers?: Record<string, string>;
 
   constructor(init: {
-    code: string;
+    code: ErrorCode;
     message: string;
     httpStatus?: number;
     retryable?: boolean;
@@ -152,8 +162,12 @@ export const internal = (message = 'Internal error.'): CodedError =>
 
 // ---- job errors (activities and orchestrator) -------------------------------------------------
 
-export const jobError = (code: string, message: string, retryable = false, details?: FieldProblem[]): CodedError =>
-  new CodedError({ code, message, retryable, httpStatus: 500, ...(details ? { details } : {}) });
+export const jobError = (
+  code: JobErrorCode,
+  message: string,
+  retryable = false,
+  details?: FieldProblem[],
+): CodedError => new CodedError({ code, message, retryable, httpStatus: 500, ...(details ? { details } : {}) });
 
 // ---- crossing the activity boundary ------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 // The webhook activity: the job's final status to the tenant's URL (SSRF-checked at send time).
-import { artifactUrl, encodeJobError, withResultLinks, type ActivityHandlers } from '../contracts';
+import { artifactUrl, encodeJobError, JOB_ERROR_CODES, withResultLinks, type ActivityHandlers } from '../contracts';
 import type { ActivityDeps } from './deps';
 import { webhookSecret } from '../security/webhook-signature';
 import { postWebhook } from './webhook';
@@ -25,7 +25,9 @@ export function notifyActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'No
       );
       if (r.delivered) return { delivered: true };
       if (!r.permanent)
-        throw new Error(encodeJobError({ code: 'WebhookFailed', message: `webhook: ${r.reason}`, retryable: true }));
+        throw new Error(
+          encodeJobError({ code: JOB_ERROR_CODES.webhookFailed, message: `webhook: ${r.reason}`, retryable: true }),
+        );
       log.warn({ tenant: req.tenant, jobId: req.jobId, reason: r.reason }, 'webhook not delivered');
       return { delivered: false, reason: r.reason };
     },

@@ -1,7 +1,7 @@
 // How an activity reports failure: non-retryable failures are RETURNED as Outcome errors so that
 // callActivityWithRetry does not retry them; retryable ones are THROWN with the coded error embedded
 // in the message, and the orchestrator's retry policy backs off durably.
-import { encodeJobError, JOB_ERROR_CODES, type JobError, type Outcome } from '../contracts';
+import { encodeJobError, JOB_ERROR_CODES, type JobError, type JobErrorCode, type Outcome } from '../contracts';
 import { CodedError, jobError } from '../errors';
 import { scrubText } from '../logging';
 
@@ -9,7 +9,7 @@ export const fail = (e: JobError): Outcome<never> => ({ ok: false, error: e });
 export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
 
 /** Throws retryable errors (with the code embedded), returns non-retryable ones. */
-export function settle<T>(e: unknown, fallbackCode: string): Outcome<T> {
+export function settle<T>(e: unknown, fallbackCode: JobErrorCode): Outcome<T> {
   const coded =
     e instanceof CodedError ? e : jobError(fallbackCode, scrubText(e instanceof Error ? e.message : String(e)), true);
   if (coded.retryable) throw new Error(encodeJobError(coded.toJobError()));

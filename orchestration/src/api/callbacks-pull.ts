@@ -68,7 +68,11 @@ export function createPullApi(deps: PullDeps): { start: Handler; result: Handler
       if (job.spec.inputBlob) {
         const stored = await deps.results.get(job.spec.inputBlob);
         if (!stored)
-          throw new CodedError({ code: 'InternalError', httpStatus: 500, message: 'The job input is missing.' });
+          throw new CodedError({
+            code: API_ERROR_CODES.internal,
+            httpStatus: 500,
+            message: 'The job input is missing.',
+          });
         input = JSON.parse(stored.body.toString('utf8')) as unknown;
       }
       // Same answer to every request of the attempt (idempotent); the orchestrator waits for this.

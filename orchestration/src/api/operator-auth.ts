@@ -3,7 +3,7 @@
 // tenant's key → 403 (it is a valid key, just not this one's); the operator key never opens a
 // tenant's routes (the tenants file does not hold it).
 import { timingSafeEqual } from 'node:crypto';
-import { CodedError, unauthorized } from '../errors';
+import { API_ERROR_CODES, CodedError, unauthorized } from '../errors';
 import { apiKeyFromHeaders, authenticate, hashApiKey } from '../tenants/auth';
 import type { TenantDirectory } from '../tenants/types';
 import type { ApiRequest } from './http';
@@ -21,13 +21,17 @@ export function parseOperatorKeyHash(value: string): Buffer | undefined {
 
 export const operatorApiDisabled = (): CodedError =>
   new CodedError({
-    code: 'OperatorApiDisabled',
+    code: API_ERROR_CODES.operatorApiDisabled,
     httpStatus: 404,
     message: 'The operator API is off on this controller: set OPERATOR_KEY_HASH to turn it on.',
   });
 
 export const forbidden = (): CodedError =>
-  new CodedError({ code: 'Forbidden', httpStatus: 403, message: 'This key may not use the operator API.' });
+  new CodedError({
+    code: API_ERROR_CODES.forbidden,
+    httpStatus: 403,
+    message: 'This key may not use the operator API.',
+  });
 
 export function authorizeOperator(req: ApiRequest, keyHash: Buffer | undefined, tenants: TenantDirectory): void {
   if (!keyHash) throw operatorApiDisabled();

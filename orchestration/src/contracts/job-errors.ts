@@ -13,6 +13,7 @@ export const JOB_ERROR_CODES = {
   agentBusy: 'AgentBusy',
   invalidInput: 'InvalidInput',
   inputMissing: 'InputMissing',
+  webhookFailed: 'WebhookFailed',
   jobFailed: 'JobFailed',
   containerExited: 'ContainerExited',
   oomKilled: 'OOMKilled',
