@@ -1,6 +1,7 @@
-// A job's stored input is confirmed before any group is created (issue 10 finding 2): after a crash
-// that lost an acknowledged input blob, the job fails at once with InputMissing instead of creating
-// (and billing) a container group that then cannot start.
+// Checks the resolve step makes before any group is created: the stored input is there (issue 10
+// finding 2: after a crash that lost an acknowledged input blob, the job fails at once with
+// InputMissing instead of creating and billing a group that cannot start), and the image is allowed
+// by the tenant's policy as it was at submit (issue 9 item 3: snapshotted, not re-read).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { groupActivities } from '../../orchestration/src/activities/group';
@@ -36,4 +37,15 @@ test('ResolveImage fails with InputMissing when the stored input is gone, before
   const present = await acts.ResolveImage(req, env);
   assert.equal(present.ok, true);
   assert.equal(present.ok && present.value.imageRef, `batch/regime-switching@sha256:${'a'.repeat(64)}`);
+});
+
+test("a job is judged by its tenant's policy at submit, not by today's tenants file (issue 9 item 3)", async () => {
+  const results = new MemoryResults();
+  const acts = groupActivities(deps(results, []));
+  const policy = { allowedRepositories: ['other/repo'], allowPrivateWebhookTargets: false };
+  // The fixture tenant allows batch/regime-switching today, but this job was submitted when it did not.
+  const r = await acts.ResolveImage({ tenant: 'alpha', repository: 'batch/regime-switching', tag: '1.0', policy }, env);
+  assert.equal(!r.ok && r.error.code, 'ImageNotAllowed');
+  const ok = await acts.ResolveImage({ tenant: 'alpha', repository: 'other/repo', tag: '1.0', policy }, env);
+  assert.equal(ok.ok, true);
 });

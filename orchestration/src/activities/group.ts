@@ -21,8 +21,9 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
   const log = deps.log;
   return {
     ResolveImage: async (req) => {
-      const tenant = deps.tenants.get(req.tenant);
-      if (!tenant || !tenant.allowedRepositories.includes(req.repository)) {
+      // The policy the job was submitted under; a job from before snapshots reads the tenants file.
+      const allowed = req.policy?.allowedRepositories ?? deps.tenants.get(req.tenant)?.allowedRepositories ?? [];
+      if (!allowed.includes(req.repository)) {
         return fail({
           code: JOB_ERROR_CODES.imageNotAllowed,
           message: `Repository ${req.repository} is not allowed for tenant ${req.tenant}.`,
@@ -56,7 +57,7 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
           message: 'secureEnv could not be opened (was the signing key rotated?)',
         });
       }
-      const tenant = deps.tenants.get(req.tenant);
+      const policy = req.policy ?? deps.tenants.get(req.tenant);
       try {
         await deps.groups.create({
           name: req.groupName,
@@ -77,8 +78,8 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
           },
           port: deps.agentPort,
           registryServer: deps.acrLoginServer,
-          jobIdentityResourceId: tenant?.jobIdentityResourceId ?? deps.jobIdentityResourceId,
-          ...(tenant?.subnetId ? { subnetId: tenant.subnetId } : {}),
+          jobIdentityResourceId: policy?.jobIdentityResourceId ?? deps.jobIdentityResourceId,
+          ...(policy?.subnetId ? { subnetId: policy.subnetId } : {}),
           priority: req.priority,
           ...(req.startMode === 'pull' ? { noInbound: true } : {}),
           tags: {

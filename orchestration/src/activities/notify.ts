@@ -8,7 +8,7 @@ export function notifyActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'No
   const log = deps.log;
   return {
     NotifyWebhook: async (req) => {
-      const tenant = deps.tenants.get(req.tenant);
+      const policy = req.policy ?? deps.tenants.get(req.tenant);
       const r = await postWebhook(
         req.webhookUrl,
         // Links the tenant can open (its key on this API), not the Blob URLs only the controller may read.
@@ -19,7 +19,7 @@ export function notifyActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'No
             (name) => `${deps.callbackBaseUrl}${artifactUrl(req.tenant, req.jobId, name)}`,
           ),
         },
-        tenant?.allowPrivateWebhookTargets ?? false,
+        policy?.allowPrivateWebhookTargets ?? false,
         10_000,
         { secret: webhookSecret(deps.signingKey, req.tenant), now: deps.now },
       );

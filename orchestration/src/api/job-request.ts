@@ -173,6 +173,12 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     priority: b.priority ?? 'Regular',
     // Spot groups get no IP and pull-mode tenants no inbound port: the agent pulls its start.
     ...(b.priority === 'Spot' || tenant.networkMode === 'pull' ? { startMode: 'pull' as const } : {}),
+    policy: {
+      allowedRepositories: [...tenant.allowedRepositories],
+      ...(tenant.subnetId ? { subnetId: tenant.subnetId } : {}),
+      ...(tenant.jobIdentityResourceId ? { jobIdentityResourceId: tenant.jobIdentityResourceId } : {}),
+      allowPrivateWebhookTargets: tenant.allowPrivateWebhookTargets,
+    },
     ...(webhookUrl ? { webhookUrl } : {}),
   };
 }

@@ -2,7 +2,7 @@
 // ACTIVITIES) in ActivityMap. createActivities() returns handlers typed by the map and the orchestrator calls
 // activities only through one typed helper, so a wrong input or a misread output is a compile error.
 import type { ActivityName } from './names';
-import type { AgentState, JobStatus, Priority } from './job';
+import type { AgentState, JobStatus, Priority, TenantPolicy } from './job';
 import type { Outcome } from './job-errors';
 
 /** Release of a job's ledger entry; `owner` is the job's request hash (only the owner's release counts). */
@@ -34,6 +34,8 @@ export interface ResolveImageRequest {
   digest?: string;
   /** The job's stored input: checked before any group is created (it is read only at the start). */
   inputBlob?: string;
+  /** The tenant's policy at submit (JobSpec.policy). */
+  policy?: TenantPolicy;
 }
 export interface ResolvedImage {
   /**
@@ -61,6 +63,8 @@ export interface CreateGroupRequest {
   /** JobSpec.startMode: pull → AGENT_START_MODE=pull and no inbound address. */
   startMode?: 'pull';
   expiresAt: string;
+  /** The tenant's policy at submit (JobSpec.policy): subnet and job identity. */
+  policy?: TenantPolicy;
 }
 
 /** What the controller needs from a container group's instance view. */
@@ -142,6 +146,8 @@ export interface NotifyRequest {
   jobId: string;
   webhookUrl: string;
   status: JobStatus;
+  /** The tenant's policy at submit (JobSpec.policy): may the webhook resolve to a private address. */
+  policy?: TenantPolicy;
 }
 
 export interface AgentRef {

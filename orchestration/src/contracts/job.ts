@@ -61,6 +61,16 @@ export interface JobSpec {
    */
   startMode?: 'pull';
   webhookUrl?: string;
+  /** The tenant's policy when the job was submitted: the job is judged by it, not by re-reads. */
+  policy?: TenantPolicy;
+}
+
+/** What of a tenant's policy a job carries from its submit (absent on jobs submitted before it existed). */
+export interface TenantPolicy {
+  allowedRepositories: string[];
+  subnetId?: string;
+  jobIdentityResourceId?: string;
+  allowPrivateWebhookTargets: boolean;
 }
 
 /** Cost rates of a tenant, per hour. */

@@ -29,6 +29,7 @@ export function* create(ctx: RunContext): Step<void> {
         ...(spec.sealedSecureEnv ? { sealedSecureEnv: spec.sealedSecureEnv } : {}),
         priority: spec.priority,
         ...(spec.startMode ? { startMode: spec.startMode } : {}),
+        ...(spec.policy ? { policy: spec.policy } : {}),
         expiresAt: expiresAt(s, ctx.nowIso()),
       },
       settings.capacityRetry,

@@ -10,6 +10,7 @@ export function* resolve(ctx: RunContext): Step<void> {
     ...(spec.image.tag ? { tag: spec.image.tag } : {}),
     ...(spec.image.digest ? { digest: spec.image.digest } : {}),
     ...(spec.inputBlob ? { inputBlob: spec.inputBlob } : {}),
+    ...(spec.policy ? { policy: spec.policy } : {}),
   });
   if (!r.ok) return ctx.fail(r.error);
   s.imageRef = r.value.imageRef;

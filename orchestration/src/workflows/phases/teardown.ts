@@ -40,7 +40,13 @@ export function* teardown(ctx: RunContext, outcome: JobOutcome): Step<JobStatus>
   finalStatus(ctx, outcome, urls, notes);
   if (spec.webhookUrl) {
     try {
-      const hook = { tenant: s.input.tenant, jobId: s.input.jobId, webhookUrl: spec.webhookUrl, status: s.status };
+      const hook = {
+        tenant: s.input.tenant,
+        jobId: s.input.jobId,
+        webhookUrl: spec.webhookUrl,
+        status: s.status,
+        ...(spec.policy ? { policy: spec.policy } : {}),
+      };
       yield* ctx.activity('NotifyWebhook', hook, WEBHOOK_RETRY);
     } catch (e) {
       ctx.log('warn', { err: decodeJobError(e).message }, 'webhook not delivered');
