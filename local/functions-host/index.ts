@@ -10,6 +10,7 @@ import { DurableHttpApi } from './durable/http-api';
 import { DurableEngine } from './durable/engine';
 import { HostError, errorBody, errorMessage } from './errors';
 import { invokeHttpFunction, writeResult } from './http-triggers';
+import { answerParserErrors } from './parser-errors';
 import { Invoker, type InputData } from './invoker';
 import { createLogger, type Logger } from './logger';
 import { RouteTable, parseTemplate, splitPath } from './routes';
@@ -54,6 +55,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     else sendError(res, 503, 'NotReady', 'The host is starting.');
   });
   server.keepAliveTimeout = 5_000;
+  answerParserErrors(server);
   // One 413 behaviour with the emulator (local/kit/body.ts): a client that asks before sending
   // (Expect: 100-continue) gets the 413 instead of "100 Continue" when its declared body is over the cap.
   answerExpectContinue(server, maxBodyBytes, (_req, res) => rejectTooLarge(res, maxBodyBytes));

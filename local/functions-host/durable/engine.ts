@@ -28,6 +28,9 @@ import { DurableTimers } from './timers';
 
 export { terminalStatuses, validateInstanceId, type DurableFunctions, type EngineOptions } from './model';
 
+/** The statuses purge by filter may delete (see purgeWhere). */
+const purgeableStatuses = ['Completed', 'Failed', 'Terminated'];
+
 export class DurableEngine {
   private readonly commits: GroupCommit;
   private readonly timers: DurableTimers;
@@ -171,11 +174,19 @@ export class DurableEngine {
     return n;
   }
 
+  /**
+   * Purges finished instances only: the extension documents that purge needs Completed, Terminated or Failed
+   * (MicrosoftDocs/azure-docs, articles/azure-functions/durable/durable-functions-instance-management.md, "Purge
+   * instance history"), and DTFx intersects the runtimeStatus filter with those (Azure/durabletask,
+   * AzureTableTrackingStore.PurgeInstanceHistoryAsync). A running instance and its queued work are never dropped.
+   */
   purgeWhere(filter: { from?: number; to?: number; statuses?: string[] }): number {
     this.flushWrites();
+    const statuses = filter.statuses ? filter.statuses.filter((s) => purgeableStatuses.includes(s)) : purgeableStatuses;
+    if (statuses.length === 0) return 0;
     let deleted = 0;
     for (;;) {
-      const rows = this.store.query({ ...filter, limit: 500 });
+      const rows = this.store.query({ ...filter, statuses, limit: 500 });
       if (rows.length === 0) return deleted;
       this.store.tx(() => {
         for (const r of rows) deleted += this.store.purge(r.id);

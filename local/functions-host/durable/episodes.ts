@@ -126,7 +126,7 @@ export class Episodes {
       );
     } else if (end.kind === 'continueAsNew') {
       // The finished generation's history is discarded with it; the new one starts from ExecutionStarted.
-      this.continueAsNew(inst, consumed, end.inputText, customStatus);
+      this.continueAsNew(inst, consumed, end.inputText);
     } else if (end.kind === 'completed') {
       this.finish(
         inst,
@@ -242,12 +242,7 @@ export class Episodes {
     inst.inbox.push(...selfInbox);
   }
 
-  private continueAsNew(
-    inst: Instance,
-    consumed: InboxMessage[],
-    inputText: string | null,
-    customStatus: string | null,
-  ): void {
+  private continueAsNew(inst: Instance, consumed: InboxMessage[], inputText: string | null): void {
     const row = inst.row;
     const now = Date.now();
     const generation = row.generation + 1;
@@ -258,12 +253,16 @@ export class Episodes {
       row.parent_id ? { id: row.parent_id } : undefined,
       now,
     );
+    // Azure Storage backend (Azure/durabletask, AzureTableTrackingStore.UpdateStateAsync): the instance row takes
+    // CreatedTime from the new generation's ExecutionStarted and CustomStatus from the new runtime state, which
+    // has none yet. So both reset here, whatever the finished generation had.
     const updated: InstanceRow = {
       ...row,
       status: 'Running',
       input: inputText,
       output: null,
-      custom_status: customStatus,
+      custom_status: null,
+      created_at: now,
       updated_at: now,
       generation,
       next_seq: 0,

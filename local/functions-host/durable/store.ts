@@ -94,7 +94,7 @@ export class Store {
         d.prepare(`INSERT OR REPLACE INTO instances(id, name, status, input, output, custom_status, created_at, updated_at, parent_id, parent_seq, parent_gen, parent_retry, version, generation, next_seq)
         VALUES(@id, @name, @status, @input, @output, @custom_status, @created_at, @updated_at, @parent_id, @parent_seq, @parent_gen, @parent_retry, @version, @generation, @next_seq)`),
       updateInstance: d.prepare(
-        `UPDATE instances SET status=@status, input=@input, output=@output, custom_status=@custom_status, updated_at=@updated_at, generation=@generation, next_seq=@next_seq WHERE id=@id`,
+        `UPDATE instances SET status=@status, input=@input, output=@output, custom_status=@custom_status, created_at=@created_at, updated_at=@updated_at, generation=@generation, next_seq=@next_seq WHERE id=@id`,
       ),
       deleteInstance: d.prepare('DELETE FROM instances WHERE id = ?'),
       activeInstances: d.prepare<[], InstanceRow>(
