@@ -19,52 +19,10 @@ import {
   type TaskLike,
 } from '../../orchestration/src/workflows/job-orchestrator';
 import { decidePullObservation, wasEvicted } from '../../orchestration/src/workflows/job-decisions';
-import { SETTINGS } from '../fixtures/tenants/harness';
+import { FakeTask, jobInput as baseJobInput } from '../fixtures/workflow/fake-context';
 
-class FakeTask implements TaskLike {
-  isCompleted = false;
-  isFaulted = false;
-  result: unknown;
-  canceled = false;
-  constructor(
-    readonly kind: 'activity' | 'timer' | 'event' | 'any',
-    readonly name: string,
-    readonly input: unknown,
-    readonly children: FakeTask[] = [],
-    readonly fireAt?: Date,
-  ) {}
-  cancel() {
-    this.canceled = true;
-  }
-}
-
-const JOB = 'j-aaaaaaaaaaaaaaaaaaaa';
-const jobInput = (over: Partial<JobInput['spec']> = {}): JobInput => ({
-  jobId: JOB,
-  tenant: 'alpha',
-  instanceId: `alpha--${JOB}`,
-  groupName: `acib-alpha-${JOB}`,
-  location: 'westeurope',
-  createdAt: '2026-01-01T00:00:00.000Z',
-  requestHash: 'h',
-  spec: {
-    image: { repository: 'batch/regime-switching', tag: '1.0', ref: 'batch/regime-switching:1.0' },
-    cpu: 1,
-    memoryGb: 2,
-    env: {},
-    secureEnvNames: [],
-    inputBlob: `alpha/${JOB}/input.json`,
-    timeoutMinutes: 10,
-    onComplete: 'delete',
-    onFailure: 'delete',
-    maxAttempts: 1,
-    priority: 'Spot',
-    startMode: 'pull',
-    ...over,
-  },
-  rates: { currency: 'EUR', vcpuHour: 3.6, gbHour: 0.36 },
-  settings: SETTINGS,
-});
+const jobInput = (over: Partial<JobInput['spec']> = {}): JobInput =>
+  baseJobInput({ priority: 'Spot', startMode: 'pull', ...over });
 
 const view = (over: Partial<NonNullable<GroupView['container']>> = {}, lastEvent: string | null = null): GroupView => ({
   exists: true,

@@ -28,6 +28,7 @@ import {
   usageOf,
 } from '../../orchestration/src/workflows/job-decisions';
 import { SETTINGS } from '../fixtures/tenants/harness';
+import { FakeTask, jobInput } from '../fixtures/workflow/fake-context';
 import {
   fromEnvelope,
   initialRunState,
@@ -36,56 +37,11 @@ import {
 } from '../../orchestration/src/workflows/run-state';
 import type { JobEnvelope } from '../../orchestration/src/contracts';
 
-class FakeTask implements TaskLike {
-  isCompleted = false;
-  isFaulted = false;
-  result: unknown;
-  canceled = false;
-  constructor(
-    readonly kind: 'activity' | 'timer' | 'event' | 'any',
-    readonly name: string,
-    readonly input: unknown,
-    readonly children: FakeTask[] = [],
-    readonly fireAt?: Date,
-  ) {}
-  cancel() {
-    this.canceled = true;
-  }
-}
-
 type Respond = (name: string, input: Record<string, unknown>, call: number) => unknown;
 interface Script {
   activity: Respond;
   /** Which child wins a Task.any (default: the timer). */
   race?: (children: FakeTask[], now: Date) => FakeTask;
-}
-
-function jobInput(over: Partial<JobInput['spec']> = {}, settings = SETTINGS): JobInput {
-  return {
-    jobId: 'j-aaaaaaaaaaaaaaaaaaaa',
-    tenant: 'alpha',
-    instanceId: 'alpha--j-aaaaaaaaaaaaaaaaaaaa',
-    groupName: 'acib-alpha-j-aaaaaaaaaaaaaaaaaaaa',
-    location: 'westeurope',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    requestHash: 'h',
-    spec: {
-      image: { repository: 'batch/regime-switching', tag: '1.0', ref: 'batch/regime-switching:1.0' },
-      cpu: 1,
-      memoryGb: 2,
-      env: {},
-      secureEnvNames: [],
-      inputBlob: 'alpha/j-aaaaaaaaaaaaaaaaaaaa/input.json',
-      timeoutMinutes: 10,
-      onComplete: 'delete',
-      onFailure: 'delete',
-      maxAttempts: 1,
-      priority: 'Regular',
-      ...over,
-    },
-    rates: { currency: 'EUR', vcpuHour: 3.6, gbHour: 0.36 },
-    settings,
-  };
 }
 
 interface RunResult {

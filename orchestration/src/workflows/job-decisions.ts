@@ -99,16 +99,17 @@ export type MonitorDecision =
   | { kind: 'attemptFailed'; error: JobError; exitCode: number | null }
   | { kind: 'cancel' };
 
-/** What one poll (agent /status + instance view + cancel marker) means for the job. */
+const GROUP_GONE = {
+  kind: 'attemptFailed',
+  error: { code: JOB_ERROR_CODES.groupDisappeared, message: 'The container group disappeared while the job ran.' },
+  exitCode: null,
+} as const satisfies MonitorDecision;
+
+/** What one poll (agent /status + instance view + the ledger's cancel record) means for the job. */
 export function decideOnObservation(obs: Observation, unreachablePolls: number): MonitorDecision {
   if (obs.cancelRequested) return { kind: 'cancel' };
   const g = obs.group;
-  if (!g.exists)
-    return {
-      kind: 'attemptFailed',
-      error: { code: JOB_ERROR_CODES.groupDisappeared, message: 'The container group disappeared while the job ran.' },
-      exitCode: null,
-    };
+  if (!g.exists) return GROUP_GONE;
   const a = obs.agent;
   if (a.reachable) {
     switch (a.state) {
@@ -204,12 +205,7 @@ export function decidePullFinal(f: PullFinal, canceledByUs: boolean): PullDecisi
 export function decidePullObservation(obs: Observation, knownRestarts: number): PullDecision {
   if (obs.cancelRequested) return { kind: 'cancel' };
   const g = obs.group;
-  if (!g.exists)
-    return {
-      kind: 'attemptFailed',
-      error: { code: JOB_ERROR_CODES.groupDisappeared, message: 'The container group disappeared while the job ran.' },
-      exitCode: null,
-    };
+  if (!g.exists) return GROUP_GONE;
   if (wasEvicted(g, knownRestarts)) return { kind: 'evicted', why: g.lastEvent ?? 'the group was restarted' };
   const c = g.container;
   if ((c?.state ?? '').toLowerCase() !== 'terminated') return { kind: 'continue' };
