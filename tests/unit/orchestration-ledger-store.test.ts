@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRequire } from 'node:module';
 import { createBlobLedger } from '../../orchestration/src/azure/blob';
-import { enqueue, type LedgerDoc } from '../../orchestration/src/tenants/admission';
+import { enqueue, type LedgerDoc } from '../../orchestration/src/admission/ledger';
 
 // @azure/storage-blob is the orchestration workspace's dependency: take its RestError from there.
 const { RestError } = createRequire(require.resolve('../../orchestration/src/azure/blob'))('@azure/storage-blob') as {
