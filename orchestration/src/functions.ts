@@ -47,6 +47,7 @@ createApp({
     maxCores: cfg.globalMaxCores,
     maxGroups: cfg.globalMaxGroups,
     maxCreatesPer5Min: cfg.globalMaxCreatesPer5Min,
+    fairShareHalfLifeMinutes: cfg.fairShareHalfLifeMinutes,
   },
   signingKey: cfg.callbackSigningKey,
   callbackBaseUrl: cfg.callbackBaseUrl,

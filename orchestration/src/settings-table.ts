@@ -183,6 +183,15 @@ export const SETTINGS = [
       'Fallback re-check of a queued job: a freed slot wakes the next job at once (slot-granted event); this only covers a lost event or a cap that frees with time (creates per 5 minutes).',
   },
   {
+    name: 'FAIR_SHARE_HALF_LIFE_MINUTES',
+    key: 'fairShareHalfLifeMinutes',
+    kind: 'number',
+    default: '60',
+    min: 0.01,
+    description:
+      "Half-life of each tenant's recent usage (vCPU-seconds) in weighted fair share: a freed slot goes to the tenant with the lowest usage ÷ weight among those with queued jobs.",
+  },
+  {
     name: 'QUEUE_TIMEOUT_MINUTES',
     key: 'queueTimeoutMinutes',
     kind: 'number',

@@ -25,8 +25,8 @@ export function admissionActivities(deps: ActivityDeps): Pick<ActivityHandlers, 
   return {
     AcquireSlot: (req, env) =>
       retryable('acquire slot', async () => {
-        const { tenant, instanceId, jobId, cores, memoryGb, owner, enqueuedAt } = req;
-        const entry = { instanceId, jobId, cores, memoryGb, owner, enqueuedAt };
+        const { tenant, instanceId, jobId, cores, memoryGb, owner, enqueuedAt, priority } = req;
+        const entry = { instanceId, jobId, cores, memoryGb, owner, enqueuedAt, ...(priority ? { priority } : {}) };
         const { result: r, granted } = await deps.admission.grant(tenant, instanceId, entry);
         await wakeGranted(deps, env, granted, instanceId);
         if (r.result === 'granted') return { granted: true } as const;

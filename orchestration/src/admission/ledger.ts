@@ -1,8 +1,10 @@
 // Admission without Durable entities (the local host has none): one small JSON ledger, updated
 // with optimistic concurrency (blob ETags in Azure and Azurite; see azure/blob.ts). It holds
-// each tenant's FIFO queue and running set and the global running set, so a grant can check the
-// tenant's maxConcurrentJobs and the region's core/group quota in ONE atomic compare-and-swap:
-// a burst of simultaneous submissions can never over-admit. These functions are pure.
+// each tenant's queue (priority order, FIFO among equals), running set and decayed recent usage,
+// so a grant can check the tenant's maxConcurrentJobs and the region's core/group quota in ONE
+// atomic compare-and-swap: a burst of simultaneous submissions can never over-admit. Freed capacity
+// goes to the tenant with the lowest usage ÷ weight (weighted fair share with a usage half-life, as
+// in Kueue's admission fair sharing and AWS Batch's fair-share scheduling). These functions are pure.
 
 export interface LedgerEntry {
   instanceId: string;
@@ -17,6 +19,8 @@ export interface LedgerEntry {
    * instance id can be claimed by two racing submissions with one Idempotency-Key).
    */
   owner?: string;
+  /** Queue priority 0..1000 within the tenant's own queue: higher first, FIFO among equals (absent: 0). */
+  priority?: number;
 }
 
 export interface TenantLedger {
@@ -29,18 +33,37 @@ export interface LedgerDoc {
   tenants: Record<string, TenantLedger>;
   /** ISO times of recent grants (creates), for the creates-per-5-minutes cap. */
   recentGrants: string[];
+  /**
+   * Each tenant's recent usage in vCPU-seconds, decayed to `at` with the fair-share half-life: one
+   * number per tenant (bounded), folded in when a job is released; running jobs count live on top.
+   */
+  usage?: Record<string, TenantUsageRecord>;
+}
+
+export interface TenantUsageRecord {
+  vcpuSeconds: number;
+  at: string;
 }
 
 export interface GlobalLimits {
   maxCores: number;
   maxGroups: number;
   maxCreatesPer5Min: number;
+  /** Half-life of the recent usage fair share compares (FAIR_SHARE_HALF_LIFE_MINUTES; default 60). */
+  fairShareHalfLifeMinutes?: number;
 }
 
 export interface TenantAdmissionLimits {
   maxConcurrentJobs: number;
   maxQueuedJobs: number;
+  /** Fair-share weight (tenants file `limits.weight`; default 1): a tenant's share of contended capacity. */
+  weight?: number;
 }
+
+export const DEFAULT_HALF_LIFE_MINUTES = 60;
+export const DEFAULT_WEIGHT = 1;
+/** Decayed usage below this (vCPU-seconds) is dropped, so departed tenants leave the document. */
+const NEGLIGIBLE_USAGE = 1e-3;
 
 export const emptyLedger = (): LedgerDoc => ({ version: 1, tenants: {}, recentGrants: [] });
 
@@ -75,8 +98,72 @@ export function enqueue(
       position: where === 'queue' ? t.queue.findIndex((e) => e.instanceId === entry.instanceId) : -1,
     };
   if (t.queue.length >= limits.maxQueuedJobs) return { result: 'queueFull', queued: t.queue.length };
-  t.queue.push(entry);
-  return { result: 'enqueued', position: t.queue.length - 1 };
+  // The queue is kept in admission order: after every entry of the same or a higher priority.
+  const behind = t.queue.findIndex((e) => priorityOf(e) < priorityOf(entry));
+  const at = behind < 0 ? t.queue.length : behind;
+  t.queue.splice(at, 0, entry);
+  return { result: 'enqueued', position: at };
+}
+
+const priorityOf = (e: LedgerEntry): number => e.priority ?? 0;
+
+const halfLifeSecondsOf = (global: Pick<GlobalLimits, 'fairShareHalfLifeMinutes'>): number =>
+  (global.fairShareHalfLifeMinutes ?? DEFAULT_HALF_LIFE_MINUTES) * 60;
+
+/** `v` vCPU-seconds recorded at `from`, decayed to `to` (exponential, half-life `h` seconds). */
+const decayed = (v: number, from: number, to: number, h: number): number =>
+  v * 2 ** (-Math.max(0, to - from) / 1000 / h);
+
+/**
+ * What `cores` running from `grantedAt` to `now` add to the decayed usage: the integral of
+ * cores × 2^(-(now - s)/h) over the run, so a long job's early seconds count less, exactly as they
+ * would had they been recorded one by one.
+ */
+const runCharge = (cores: number, grantedAt: number, now: number, h: number): number =>
+  ((cores * h) / Math.LN2) * (1 - 2 ** (-Math.max(0, now - grantedAt) / 1000 / h));
+
+/** A tenant's recent usage now: the recorded, decayed number plus its running jobs so far. */
+export function usageNow(
+  doc: LedgerDoc,
+  tenant: string,
+  now: Date,
+  global: Pick<GlobalLimits, 'fairShareHalfLifeMinutes'>,
+): number {
+  const h = halfLifeSecondsOf(global);
+  const t = now.getTime();
+  const rec = doc.usage?.[tenant];
+  const recorded = rec ? decayed(rec.vcpuSeconds, Date.parse(rec.at), t, h) : 0;
+  const running = (doc.tenants[tenant]?.running ?? []).reduce(
+    (sum, e) => sum + (e.grantedAt ? runCharge(e.cores, Date.parse(e.grantedAt), t, h) : 0),
+    0,
+  );
+  return recorded + running;
+}
+
+/** Folds a finished run into the tenant's recorded usage (at release or reconcile). */
+function recordRun(
+  doc: LedgerDoc,
+  tenant: string,
+  e: LedgerEntry,
+  now: Date,
+  global: Pick<GlobalLimits, 'fairShareHalfLifeMinutes'>,
+): void {
+  if (!e.grantedAt) return;
+  const h = halfLifeSecondsOf(global);
+  const t = now.getTime();
+  const rec = doc.usage?.[tenant];
+  const vcpuSeconds =
+    (rec ? decayed(rec.vcpuSeconds, Date.parse(rec.at), t, h) : 0) + runCharge(e.cores, Date.parse(e.grantedAt), t, h);
+  (doc.usage ??= {})[tenant] = { vcpuSeconds, at: now.toISOString() };
+}
+
+/** Drops usage records that decayed to nothing (bounded document; tenants removed from the file leave). */
+function pruneUsage(doc: LedgerDoc, now: Date, global: Pick<GlobalLimits, 'fairShareHalfLifeMinutes'>): void {
+  if (!doc.usage) return;
+  const h = halfLifeSecondsOf(global);
+  for (const [tenant, rec] of Object.entries(doc.usage))
+    if (decayed(rec.vcpuSeconds, Date.parse(rec.at), now.getTime(), h) < NEGLIGIBLE_USAGE) delete doc.usage[tenant];
+  if (Object.keys(doc.usage).length === 0) delete doc.usage;
 }
 
 export type GrantResult =
@@ -86,9 +173,8 @@ export type GrantResult =
   | { result: 'notQueued' };
 
 /**
- * Admits queued jobs in FIFO order per tenant while the tenant's maxConcurrentJobs and the global
- * caps allow, taking one head per tenant in turn (so one busy tenant cannot starve the others),
- * then answers for `instanceId`. Any waiting job's poll admits every job that fits, so a freed slot
+ * Admits queued jobs (each tenant's in priority order, tenants by fair share: see admit) while the
+ * tenant's maxConcurrentJobs and the global caps allow, then answers for `instanceId`. Any waiting job's poll admits every job that fits, so a freed slot
  * is handed on within one poll interval instead of one poll per queued job. Canceled entries never
  * block the queue; their own orchestrator removes them.
  */
@@ -125,7 +211,12 @@ export function tryGrant(
   };
 }
 
-/** Moves admissible queue heads to running (round-robin over tenants). Returns how many. */
+/**
+ * Moves admissible queue heads to running, one at a time, each to the tenant with the lowest recent
+ * usage ÷ weight among those whose head fits (ties: the lower running cores ÷ weight, then the
+ * tenant id — so equal tenants alternate, and one pass splits fresh capacity by weight). A tenant's
+ * head is its highest-priority, oldest job. Returns how many were admitted.
+ */
 export function admit(
   doc: LedgerDoc,
   global: GlobalLimits,
@@ -134,34 +225,40 @@ export function admit(
 ): number {
   const horizon = now.getTime() - 5 * 60_000;
   doc.recentGrants = doc.recentGrants.filter((at) => Date.parse(at) > horizon);
+  pruneUsage(doc, now, global);
   const all = Object.values(doc.tenants).flatMap((x) => x.running);
   let groups = all.length;
   let cores = all.reduce((s, e) => s + e.cores, 0);
   let admitted = 0;
-  const tenants = Object.keys(doc.tenants).sort();
-  for (let progress = true; progress;) {
-    progress = false;
-    for (const id of tenants) {
+  // Usage does not move within one pass (new grants have run for 0 s): computed once per tenant.
+  const usage = new Map<string, number>();
+  for (;;) {
+    if (groups + 1 > global.maxGroups || doc.recentGrants.length >= global.maxCreatesPer5Min) break;
+    let best: { id: string; index: number; key: [number, number] } | undefined;
+    for (const id of Object.keys(doc.tenants).sort()) {
       const t = doc.tenants[id]!;
       const lim = limitsOf(id);
-      if (!lim) continue;
-      const headIndex = t.queue.findIndex((e) => !e.cancelRequested);
-      if (headIndex < 0 || t.running.length >= lim.maxConcurrentJobs) continue;
-      const head = t.queue[headIndex]!;
+      if (!lim || t.running.length >= lim.maxConcurrentJobs) continue;
+      const index = t.queue.findIndex((e) => !e.cancelRequested);
+      if (index < 0 || cores + t.queue[index]!.cores > global.maxCores + 1e-9) continue;
+      const weight = lim.weight ?? DEFAULT_WEIGHT;
+      if (!usage.has(id)) usage.set(id, usageNow(doc, id, now, global));
+      const key: [number, number] = [usage.get(id)! / weight, t.running.reduce((s, e) => s + e.cores, 0) / weight];
       if (
-        groups + 1 > global.maxGroups ||
-        cores + head.cores > global.maxCores + 1e-9 ||
-        doc.recentGrants.length >= global.maxCreatesPer5Min
+        !best ||
+        key[0] < best.key[0] - 1e-9 ||
+        (Math.abs(key[0] - best.key[0]) <= 1e-9 && key[1] < best.key[1] - 1e-9)
       )
-        continue;
-      t.queue.splice(headIndex, 1);
-      t.running.push({ ...head, grantedAt: now.toISOString() });
-      doc.recentGrants.push(now.toISOString());
-      groups += 1;
-      cores += head.cores;
-      admitted += 1;
-      progress = true;
+        best = { id, index, key };
     }
+    if (!best) break;
+    const t = doc.tenants[best.id]!;
+    const [head] = t.queue.splice(best.index, 1);
+    t.running.push({ ...head!, grantedAt: now.toISOString() });
+    doc.recentGrants.push(now.toISOString());
+    groups += 1;
+    cores += head!.cores;
+    admitted += 1;
   }
   return admitted;
 }
@@ -170,12 +267,19 @@ export function admit(
  * Removes the job from queue and running set (idempotent) — only when `owner` is the entry's owner
  * (an entry written before owners existed is anyone's). Returns whether anything changed.
  */
-export function release(doc: LedgerDoc, tenant: string, instanceId: string, owner: string): boolean {
+export function release(
+  doc: LedgerDoc,
+  tenant: string,
+  instanceId: string,
+  owner: string,
+  usage?: { now: Date; global: Pick<GlobalLimits, 'fairShareHalfLifeMinutes'> },
+): boolean {
   const t = doc.tenants[tenant];
   if (!t) return false;
   const before = t.queue.length + t.running.length;
   const keep = (e: LedgerEntry) => e.instanceId !== instanceId || (e.owner !== undefined && e.owner !== owner);
   t.queue = t.queue.filter(keep);
+  if (usage) for (const e of t.running.filter((x) => !keep(x))) recordRun(doc, tenant, e, usage.now, usage.global);
   t.running = t.running.filter(keep);
   if (t.queue.length === 0 && t.running.length === 0) delete doc.tenants[tenant];
   return t.queue.length + t.running.length !== before;
@@ -202,13 +306,19 @@ export const isCancelRequested = (doc: LedgerDoc, tenant: string, instanceId: st
 };
 
 /** Sweeper: drops entries whose orchestration is finished or unknown (crash, terminate, purge). */
-export function reconcile(doc: LedgerDoc, isLive: (instanceId: string) => boolean): string[] {
+export function reconcile(
+  doc: LedgerDoc,
+  isLive: (instanceId: string) => boolean,
+  usage?: { now: Date; global: Pick<GlobalLimits, 'fairShareHalfLifeMinutes'> },
+): string[] {
   const removed: string[] = [];
   for (const [tenant, t] of Object.entries(doc.tenants)) {
     for (const list of ['queue', 'running'] as const) {
       t[list] = t[list].filter((e) => {
         const live = isLive(e.instanceId);
         if (!live) removed.push(e.instanceId);
+        // A dead job's run still used the capacity: it counts toward its tenant's fair share.
+        if (!live && list === 'running' && usage) recordRun(doc, tenant, e, usage.now, usage.global);
         return live;
       });
     }

@@ -4,6 +4,7 @@
 // (so an unchanged document is never rewritten). Whatever frees capacity (a release, a reconcile)
 // admits the next jobs in the ledger's order at once and answers which ones it granted, so the
 // caller wakes them with a slot-granted event: queued jobs wait for that event, not by polling.
+// A release (and a reconcile) also folds the finished run into its tenant's fair-share usage.
 import type { LedgerStore } from '../ports';
 import {
   admit,
@@ -37,7 +38,7 @@ export interface Granting<R> {
 }
 
 export interface Admission {
-  /** Puts the job at the end of its tenant's queue (owner = its request hash). */
+  /** Puts the job in its tenant's queue, after every job of the same or a higher priority (owner = its request hash). */
   enqueue(tenant: string, entry: LedgerEntry): Promise<EnqueueResult>;
   /**
    * Admits every queued job that fits, then answers for this one. A job that is in neither the
@@ -93,7 +94,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
       }),
     release: (tenant, instanceId, owner) =>
       granting((doc) => {
-        const released = release(doc, tenant, instanceId, owner);
+        const released = release(doc, tenant, instanceId, owner, { now: deps.now(), global: deps.global });
         if (released) admitAll(doc);
         return released;
       }),
@@ -101,7 +102,7 @@ export function createAdmission(deps: AdmissionDeps): Admission {
     cancelRequested: async (tenant, instanceId) => isCancelRequested(await deps.store.read(), tenant, instanceId),
     reconcile: (isLive) =>
       granting((doc) => {
-        const removed = reconcile(doc, isLive);
+        const removed = reconcile(doc, isLive, { now: deps.now(), global: deps.global });
         admitAll(doc);
         return removed;
       }),

@@ -49,7 +49,9 @@ export interface JobRequestBody {
   onComplete?: JobSpec['onComplete'];
   onFailure?: JobSpec['onFailure'];
   maxAttempts?: number;
-  priority?: JobSpec['priority'];
+  /** An integer 0..1000: the queue priority; "Regular" | "Spot": the capacity type (kept for existing clients). */
+  priority?: JobSpec['priority'] | number;
+  capacity?: JobSpec['priority'];
   notify?: { webhookUrl?: string };
 }
 
@@ -66,6 +68,12 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
   }
   const problems: FieldProblem[] = [];
   if (!validateBody(body)) problems.push(...ajvProblems(validateBody.errors));
+  // `priority` has two meanings (anyOf): one problem saying both, not one per branch.
+  if (problems.some((p) => p.field === 'priority'))
+    problems.splice(0, problems.length, ...problems.filter((p) => p.field !== 'priority'), {
+      field: 'priority',
+      message: 'must be an integer 0..1000 (queue priority) or "Regular" / "Spot" (capacity type, or use capacity)',
+    });
   const b = body as JobRequestBody;
   const bad = new Set(problems.map((p) => p.field.split(/[.[]/)[0]));
   const usable = (f: string): boolean => !bad.has(f);
@@ -92,14 +100,24 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
       message: "ACI's GPU offering was retired on 2025-07-14; remove gpu (no ACI region offers GPUs any more)",
     });
 
+  // `priority` is the queue priority when it is a number and, as before it existed, the capacity
+  // type when it is "Regular" or "Spot"; `capacity` names the capacity type on its own.
+  const capacityField = b.capacity !== undefined ? 'capacity' : 'priority';
+  const capacity = b.capacity ?? (typeof b.priority === 'string' ? b.priority : undefined);
+  if (b.capacity !== undefined && typeof b.priority === 'string' && b.priority !== b.capacity && usable('priority'))
+    problems.push({
+      field: 'priority',
+      message: `says capacity "${b.priority}" but capacity says "${b.capacity}"; set the capacity type once (capacity), and priority only as a number 0..1000`,
+    });
+
   // Sizing against the tenant's limits and ACI's bounds.
   // Each field is checked on its own, so a schema error in one does not hide a limit on another.
   problems.push(
     ...decideSizing(tenant, {
       ...(b.cpu !== undefined && usable('cpu') ? { cpu: b.cpu } : {}),
       ...(b.memoryGb !== undefined && usable('memoryGb') ? { memoryGb: b.memoryGb } : {}),
-      ...(b.priority && usable('priority') ? { priority: b.priority } : {}),
-    }).problems,
+      ...(capacity && usable(capacityField) ? { priority: capacity } : {}),
+    }).problems.map((p) => (p.field === 'priority' ? { ...p, field: capacityField } : p)),
   );
 
   const timeoutMinutes = b.timeoutMinutes ?? tenant.defaults.timeoutMinutes;
@@ -170,9 +188,10 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     onComplete: b.onComplete ?? tenant.defaults.onComplete,
     onFailure: b.onFailure ?? tenant.defaults.onFailure,
     maxAttempts: b.maxAttempts ?? tenant.defaults.maxAttempts,
-    priority: b.priority ?? 'Regular',
+    priority: capacity ?? 'Regular',
+    ...(typeof b.priority === 'number' ? { queuePriority: b.priority } : {}),
     // Spot groups get no IP and pull-mode tenants no inbound port: the agent pulls its start.
-    ...(b.priority === 'Spot' || tenant.networkMode === 'pull' ? { startMode: 'pull' as const } : {}),
+    ...(capacity === 'Spot' || tenant.networkMode === 'pull' ? { startMode: 'pull' as const } : {}),
     policy: {
       allowedRepositories: [...tenant.allowedRepositories],
       ...(tenant.subnetId ? { subnetId: tenant.subnetId } : {}),

@@ -74,7 +74,16 @@ export const JOB_REQUEST_SCHEMA = {
     onComplete: { enum: ['delete', 'stop', 'keep'] },
     onFailure: { enum: ['delete', 'stop', 'restart'] },
     maxAttempts: { type: 'integer', minimum: 1, maximum: 10 },
-    priority: { enum: ['Regular', 'Spot'] },
+    priority: {
+      anyOf: [{ type: 'integer', minimum: 0, maximum: 1000 }, { enum: ['Regular', 'Spot'] }],
+      description:
+        'An integer 0..1000 is the job\'s queue priority within its tenant\'s queue (higher first, FIFO among equals; default 0). The strings "Regular" and "Spot" remain accepted and mean the capacity type (same as `capacity`).',
+    },
+    capacity: {
+      enum: ['Regular', 'Spot'],
+      description:
+        "ACI capacity type (default Regular; Spot needs the tenant's allowSpot). Use it to combine Spot with a queue priority.",
+    },
     notify: {
       type: 'object',
       additionalProperties: false,

@@ -57,6 +57,7 @@ export function createSubmit(deps: JobsApiDeps): (req: ApiRequest, jobs: JobsBac
         memoryGb: spec.memoryGb,
         enqueuedAt: createdAt,
         owner: hash,
+        ...(spec.queuePriority ? { priority: spec.queuePriority } : {}),
       })
       .catch((e: unknown) => {
         deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, 'could not enqueue the job');

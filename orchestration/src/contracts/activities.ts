@@ -21,6 +21,8 @@ export interface SlotRequest {
   /** The job's request hash and submit time: a job that lost its queue entry is queued again. */
   owner: string;
   enqueuedAt: string;
+  /** Queue priority (JobSpec.queuePriority), kept when the job is queued again. */
+  priority?: number;
 }
 export type SlotAnswer =
   | { granted: true }

@@ -55,6 +55,8 @@ export interface JobSpec {
   onFailure: OnFailure;
   maxAttempts: number;
   priority: Priority;
+  /** Queue priority 0..1000 within the tenant's queue (request `priority` as a number); absent: 0. */
+  queuePriority?: number;
   /**
    * `pull`: the group has no inbound address (Spot, or a tenant with network.mode pull), so the agent
    * fetches its start from the controller and reports only by callback. Absent: push.

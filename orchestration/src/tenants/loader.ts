@@ -34,6 +34,7 @@ interface RawTenant {
     maxConcurrentJobs: number;
     maxQueuedJobs: number;
     maxRuntimeMinutes: number;
+    weight?: number;
   };
   defaults: {
     image: string;

@@ -71,6 +71,11 @@ export const TENANTS_SCHEMA = {
               maxConcurrentJobs: count(1, 1000),
               maxQueuedJobs: count(0, 100000),
               maxRuntimeMinutes: count(1, 10080),
+              weight: {
+                ...positive(1000),
+                description:
+                  "Fair-share weight (default 1): when capacity is contended, a freed slot goes to the tenant with the lowest recent usage ÷ weight (README 'Priority and fair share'), so a tenant with weight 3 gets about three times the capacity of one with weight 1.",
+              },
             },
           },
           defaults: {

@@ -7,6 +7,8 @@ export interface TenantLimits {
   maxConcurrentJobs: number;
   maxQueuedJobs: number;
   maxRuntimeMinutes: number;
+  /** Fair-share weight across tenants (absent: 1). */
+  weight?: number;
 }
 
 export interface TenantDefaults {

@@ -20,6 +20,7 @@ export function* admission(ctx: RunContext): Step<void> {
     memoryGb: spec.memoryGb,
     owner: s.input.requestHash,
     enqueuedAt: s.input.createdAt,
+    ...(spec.queuePriority !== undefined ? { priority: spec.queuePriority } : {}),
   });
   if (answer.granted) {
     ctx.log('info', {}, 'slot granted');
