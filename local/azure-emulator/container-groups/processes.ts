@@ -199,11 +199,37 @@ export class ContainerProcesses {
       !stopping &&
       rt.cgroup &&
       Object.values(g.containers).every((c) => c.currentState?.state === 'Terminated')
-    ) {
-      // Nothing left to run in this deployment: free the cgroups (start makes new ones).
-      this.o.cgroups.removeGroup(g.key);
-      for (const c of Object.values(g.containers)) c.cgroup = undefined;
+    )
+      void this.freeCgroups(g);
+  }
+
+  /**
+   * Nothing left to run in this deployment: free the cgroups (start makes new ones) once they are empty.
+   * The leftovers SIGKILLed above leave them only when the kernel has finished them (rmdir of a populated
+   * cgroup is EBUSY: removed at once, the cgroups stayed and the record forgot them), and one may have
+   * forked during the sweep: kill again until empty (deadline 3 s), unless the group runs again.
+   */
+  private async freeCgroups(g: GroupRecord): Promise<void> {
+    const dep = g.deployment;
+    const idle = () =>
+      g.deployment === dep &&
+      this.store.groups.get(g.key) === g &&
+      Object.values(g.containers).every((c) => c.currentState?.state === 'Terminated');
+    const left = () => Object.values(g.containers).flatMap((c) => (c.cgroup ? this.o.cgroups.pids(c.cgroup) : []));
+    const deadline = Date.now() + 3000;
+    while (idle() && left().length && Date.now() < deadline) {
+      for (const p of left()) signalTree(p, 'SIGKILL', [p]);
+      await new Promise((r) => setTimeout(r, 20));
     }
+    if (!idle()) return;
+    const pids = left();
+    if (pids.length) {
+      // Kept in the record: delete and stop sweep them again.
+      this.o.log.warn({ group: g.name, pids }, 'processes of an exited container outlived their SIGKILL');
+      return;
+    }
+    this.o.cgroups.removeGroup(g.key);
+    for (const c of Object.values(g.containers)) c.cgroup = undefined;
   }
 
   /** Kill every process of a group: SIGTERM, grace, SIGKILL (whole process groups and cgroups). */
