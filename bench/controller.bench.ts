@@ -60,7 +60,10 @@ const SINGLE_REPEATS = Number(process.env.BENCH_SINGLE_REPEATS ?? '20');
 const CREATES_PER_5MIN = Number(process.env.BENCH_CREATES_PER_5MIN ?? '100000');
 const QUOTA_GROUPS = 100;
 const TMP = join(__dirname, '.tmp');
-const RESULTS = join(__dirname, 'results');
+// Another folder for experiments that should not replace the recorded results.
+const RESULTS = process.env.BENCH_RESULTS_DIR ?? join(__dirname, 'results');
+/** HISTORY_STEPS_PER_GENERATION, to exercise continueAsNew (and the bench's sum over generations). */
+const STEPS_PER_GENERATION = process.env.BENCH_STEPS_PER_GENERATION;
 /** The history part measured at the commit before the event-driven change (see README). */
 
 interface JobTimes {
@@ -449,6 +452,7 @@ async function benchStack(name: string, fixtures: Fixtures, provisioningDelayMs 
       GLOBAL_MAX_CREATES_PER_5MIN: String(CREATES_PER_5MIN),
       ADMISSION_POLL_SECONDS: String(ADMISSION_POLL_SECONDS),
       READY_FALLBACK_SECONDS: String(READY_FALLBACK_SECONDS),
+      ...(STEPS_PER_GENERATION ? { HISTORY_STEPS_PER_GENERATION: STEPS_PER_GENERATION } : {}),
       // info: the controller's "container group delete requested" line is read from the host's log.
       LOG_LEVEL: 'info',
     },
@@ -717,15 +721,23 @@ async function runHistory(fixtures: Fixtures): Promise<Record<string, unknown>> 
   let keepData = true;
   const store = new StoreReader(join(b.dataDir, 'host', 'durable.sqlite'));
   const tracked: string[] = [];
-  const sampler = setInterval(() => {
-    for (const id of tracked) {
-      try {
-        store.sample(id);
-      } catch {
-        // the store is busy or not there yet: the next sample counts
+  // Each second, every tracked instance's current generation: stored events from the store and what
+  // the HTTP API shows, kept only when the generation did not change in between.
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      for (const id of tracked) {
+        try {
+          const g = store.read(id)?.generation;
+          const shown = summarize(await shownHistory(b.stack, id));
+          if (g !== undefined && store.read(id)?.generation === g) store.sample(id, shown);
+        } catch {
+          // the store is busy or the instance not there yet: the next sample counts
+        }
       }
+      await new Promise((r) => setTimeout(r, 1000));
     }
-  }, 1000);
+  })();
   try {
     const client = new ApiClient(b.stack.apiBaseUrl, 'bench', fixtures.keys.bench, 60_000);
     const clientQ = new ApiClient(b.stack.apiBaseUrl, 'benchq', fixtures.keys.benchq, 60_000);
@@ -755,9 +767,14 @@ async function runHistory(fixtures: Fixtures): Promise<Record<string, unknown>> 
           error: s.error,
           history: x.j.history,
           batchSeconds: has(x.j.agentStart, x.j.agentFinish) ? sec(x.j.agentFinish! - x.j.agentStart!) : null,
-          // Submit → the create scheduled: the time in the queue (the current generation's start
-          // when there were several: then it is a lower bound).
-          queuedSeconds: started && create ? sec(Date.parse(create) - Date.parse(started)) : null,
+          // The time in the queue: the orchestration's start → CreateContainerGroup scheduled; with
+          // several generations the first one's start is gone, then submit → group started.
+          queuedSeconds:
+            x.j.history?.generations === 1 && started && create
+              ? sec(Date.parse(create) - Date.parse(started))
+              : x.j.created
+                ? sec(x.j.created - x.j.submit)
+                : null,
           submitToAgentStartSeconds: x.j.agentStart ? sec(x.j.agentStart - x.j.submit) : null,
         };
       }),
@@ -765,7 +782,8 @@ async function runHistory(fixtures: Fixtures): Promise<Record<string, unknown>> 
     keepData = Object.values(results).some((r) => (r as { state: string }).state !== 'succeeded');
     return { jobs: results, submitErrors: errors.length };
   } finally {
-    clearInterval(sampler);
+    sampling = false;
+    await sampler;
     store.close();
     await b.stop(keepData);
   }
@@ -943,6 +961,7 @@ async function main(): Promise<void> {
     pollIntervalSeconds: POLL_INTERVAL_SECONDS,
     admissionPollSeconds: ADMISSION_POLL_SECONDS,
     readyFallbackSeconds: READY_FALLBACK_SECONDS,
+    ...(STEPS_PER_GENERATION ? { historyStepsPerGeneration: Number(STEPS_PER_GENERATION) } : {}),
     jobSize: { cpu: 1, memoryGb: 0.5 },
     regionalQuota: { groups: QUOTA_GROUPS, cores: QUOTA_GROUPS, createsPer5Minutes: CREATES_PER_5MIN },
     tenantMaxConcurrentJobs: { bench: 1000, benchq: 1 },
