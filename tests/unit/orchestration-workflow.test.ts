@@ -19,7 +19,6 @@ import {
   type TaskLike,
 } from '../../orchestration/src/workflows/job-orchestrator';
 import {
-  afterAttemptFailure,
   decideOnObservation,
   decideReadiness,
   MAX_OBSERVE_FAILURES,
@@ -27,6 +26,7 @@ import {
   teardownAction,
   usageOf,
 } from '../../orchestration/src/workflows/job-decisions';
+import { afterAttemptFailure } from '../../orchestration/src/workflows/retry-decision';
 import { SETTINGS } from '../fixtures/tenants/harness';
 import { FakeTask, jobInput } from '../fixtures/workflow/fake-context';
 import {
@@ -537,10 +537,11 @@ describe('orchestrator decisions', () => {
 
   test('restart policy, teardown policy, usage', () => {
     const s = initialRunState(jobInput({ onFailure: 'restart', maxAttempts: 2 }), '2026-01-01T00:00:00.000Z');
+    const failed = { reason: 'JobFailed', exitCode: 1 };
     s.status.attempts = 1;
-    assert.equal(afterAttemptFailure(s, '2026-01-01T00:00:10.000Z'), 'restart');
+    assert.equal(afterAttemptFailure(s, failed, '2026-01-01T00:00:10.000Z').kind, 'retry');
     s.status.attempts = 2;
-    assert.equal(afterAttemptFailure(s, '2026-01-01T00:00:10.000Z'), 'fail');
+    assert.equal(afterAttemptFailure(s, failed, '2026-01-01T00:00:10.000Z').kind, 'fail');
     assert.equal(
       teardownAction({ state: 'canceled', error: null }, { onComplete: 'keep', onFailure: 'stop' }),
       'delete',
@@ -597,5 +598,123 @@ describe('event-driven waits and quota (issue 12, issue 11 item 2)', () => {
     assert.equal(slotCalls, 2, 'one re-check, right after the event');
     assert.ok(!names(r).includes(ACTIVITIES.checkAgentHealth), 'the ready callback stands for the health check');
     assert.ok(names(r).includes(ACTIVITIES.getGroup), 'the address is confirmed with ARM');
+  });
+});
+
+describe('retry rules (issue 13)', () => {
+  const failedWith = (exitCode: number): Observation => {
+    const o = observation('failed');
+    return { ...o, agent: { ...o.agent, exitCode } };
+  };
+  const oomKilled = (): Observation => ({
+    ...observation('running'),
+    group: {
+      ...runningView(),
+      state: 'Failed',
+      container: { ...runningView().container!, state: 'Terminated', exitCode: 137, detailStatus: 'OOMKilled' },
+    },
+    agent: { reachable: false, state: null, progress: 0, message: '', exitCode: null, error: null },
+  });
+  /** A race that records every timer's length (seconds) and lets the timer win. */
+  const timerLengths = (into: number[]) => (children: FakeTask[], now: Date) => {
+    const t = children.find((c) => c.kind === 'timer')!;
+    into.push((t.fireAt!.getTime() - now.getTime()) / 1000);
+    return t;
+  };
+  const rules = {
+    attempts: 3,
+    backoffSeconds: 47,
+    rules: [
+      { onExitCode: [3], action: 'retry' as const },
+      { onExitCode: [4], action: 'fail' as const },
+    ],
+  };
+
+  test('exit 3 is retried per rule (after the durable backoff) until the attempt limit', () => {
+    const waits: number[] = [];
+    const r = drive(jobInput({ onFailure: 'delete', maxAttempts: 3, retry: rules }), {
+      activity: world(() => failedWith(3)),
+      race: timerLengths(waits),
+    });
+    assert.equal(r.output?.state, 'failed');
+    assert.equal(r.output?.error?.code, 'JobFailed');
+    assert.equal(r.output?.attempts, 3);
+    assert.equal(r.output?.container.exitCode, 3);
+    assert.equal(names(r).filter((n) => n === ACTIVITIES.restartGroup).length, 2);
+    assert.equal(waits.filter((w) => w === 47).length, 2, 'one 47 s backoff before each retry');
+    assert.deepEqual(
+      r.output?.attemptHistory?.map((a) => [a.attempt, a.exitCode, a.reason]),
+      [
+        [1, 3, 'JobFailed'],
+        [2, 3, 'JobFailed'],
+        [3, 3, 'JobFailed'],
+      ],
+    );
+  });
+
+  test('exit 4 is not retried', () => {
+    const r = drive(jobInput({ onFailure: 'delete', maxAttempts: 3, retry: rules }), {
+      activity: world(() => failedWith(4)),
+    });
+    assert.equal(r.output?.state, 'failed');
+    assert.equal(r.output?.attempts, 1);
+    assert.equal(r.output?.container.exitCode, 4);
+    assert.ok(!names(r).includes(ACTIVITIES.restartGroup));
+  });
+
+  test('OOM kill with retry-with-more-memory: the group is deleted and created again with double the memory', () => {
+    let attempt = 1;
+    const r = drive(
+      jobInput({ memoryGb: 2, maxAttempts: 2, onOomKilled: 'retry-with-more-memory', memoryCeilingGb: 4 }),
+      {
+        activity: world(
+          (n) => (attempt === 1 ? oomKilled() : n > 2 ? observation('succeeded', 1) : observation('running')),
+          {
+            [ACTIVITIES.createGroup]: (_name, _input, n) => {
+              attempt = n;
+              return { ok: true, value: null };
+            },
+          },
+        ),
+      },
+    );
+    assert.equal(r.output?.state, 'succeeded', JSON.stringify(r.output?.error));
+    assert.equal(r.output?.attempts, 2);
+    const creates = r.calls.filter((c) => c.name === ACTIVITIES.createGroup).map((c) => c.input.memoryGb);
+    assert.deepEqual(creates, [2, 4]);
+    assert.ok(!names(r).includes(ACTIVITIES.restartGroup), 'no restart: ACI cannot change the memory of a group');
+    const firstDelete = names(r).indexOf(ACTIVITIES.deleteGroup);
+    const secondCreate = names(r).lastIndexOf(ACTIVITIES.createGroup);
+    assert.ok(firstDelete >= 0 && firstDelete < secondCreate, 'deleted before it is created again');
+    assert.equal(r.output?.resources.memoryGb, 4);
+    assert.deepEqual(
+      r.output?.attemptHistory?.map((a) => [a.attempt, a.memoryGb, a.exitCode, a.reason]),
+      [
+        [1, 2, 137, 'OOMKilled'],
+        [2, 4, null, null],
+      ],
+    );
+    const u = r.output!.usage;
+    assert.ok(u.gbSeconds > 2 * u.vcpuSeconds && u.gbSeconds < 4 * u.vcpuSeconds, 'each attempt billed at its memory');
+  });
+
+  test("a failure path without an exit code reports none, not the previous attempt's", () => {
+    // Attempt 1 fails with exit 3; its restart fails, so the group is created again; attempt 2 never
+    // becomes ready (ProvisioningTimeout): no container exited in it.
+    let attempt = 1;
+    const pending: GroupView = { ...runningView(), state: 'Pending', ip: null, container: null };
+    const r = drive(jobInput({ onFailure: 'restart', maxAttempts: 2 }, { ...SETTINGS, provisionTimeoutSeconds: 60 }), {
+      activity: world(() => failedWith(3), {
+        [ACTIVITIES.restartGroup]: () => ({ ok: false, error: { code: 'ArmError', message: 'not found' } }),
+        [ACTIVITIES.createGroup]: (_name, _input, n) => {
+          attempt = n;
+          return { ok: true, value: null };
+        },
+        [ACTIVITIES.getGroup]: () => (attempt === 1 ? runningView() : pending),
+      }),
+    });
+    assert.equal(r.output?.error?.code, 'ProvisioningTimeout');
+    assert.equal(r.output?.attempts, 2);
+    assert.equal(r.output?.container.exitCode, null);
   });
 });

@@ -6,6 +6,7 @@ export * from './names';
 export * from './routes';
 export * from './job';
 export * from './job-errors';
+export * from './retry';
 export * from './settings';
 export * from './activities';
 export * from './envelope';

@@ -2,6 +2,7 @@
 // (JobSpec), the first generation's input (JobInput), the public status (JobStatus) and the names
 // derived from a job's ids (instance, group, blobs, tags). Pure: workflows/ import it.
 import type { JobError } from './job-errors';
+import type { JobRetry } from './retry';
 import type { WorkflowSettings } from './settings';
 
 /** Job states (design.md). */
@@ -53,7 +54,14 @@ export interface JobSpec {
   timeoutMinutes: number;
   onComplete: OnComplete;
   onFailure: OnFailure;
+  /** Attempts in all; with `retry`, its `attempts`. */
   maxAttempts: number;
+  /** Retry rules (issue 13); absent: `onFailure: restart` retries every failure up to maxAttempts, else none. */
+  retry?: JobRetry;
+  /** After an OOM kill the next attempt doubles memoryGb, up to `memoryCeilingGb`. */
+  onOomKilled?: 'retry-with-more-memory';
+  /** The most memory a retry may ask for: the tenant's maxMemoryGb, within ACI's 16 GB (set with onOomKilled). */
+  memoryCeilingGb?: number;
   priority: Priority;
   /** Queue priority 0..1000 within the tenant's queue (request `priority` as a number); absent: 0. */
   queuePriority?: number;
@@ -112,6 +120,8 @@ export interface JobStatus {
   resources: { cpu: number; memoryGb: number };
   attempts: number;
   maxAttempts: number;
+  /** One entry per attempt begun: the memory it ran with, and how it ended (null while it runs or once it succeeded). */
+  attemptHistory?: AttemptRecord[];
   /** Spot evictions so far (pull mode); each one is a retried attempt. */
   evictions?: number;
   container: { name: string; state: ContainerState; exitCode: number | null; ip: string | null };
@@ -123,6 +133,15 @@ export interface JobStatus {
   error: JobError | null;
   /** Last PROGRESS_HISTORY_LIMIT progress reports, oldest first. */
   progressHistory: { at: string; progress: number; message: string }[];
+}
+
+/** An attempt as the status reports it. */
+export interface AttemptRecord {
+  attempt: number;
+  memoryGb: number;
+  exitCode: number | null;
+  /** The job error code (or `Evicted`) that ended it. */
+  reason: string | null;
 }
 
 /** How many progress entries the status keeps (bounded: the status is persisted on every change). */

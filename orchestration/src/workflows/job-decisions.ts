@@ -227,13 +227,14 @@ export function decidePullObservation(obs: Observation, knownRestarts: number): 
   return { kind: 'attemptFailed', error: exitError(g), exitCode };
 }
 
-/** Restart if policy and attempts and the deadline allow; else the job fails with this error. */
-export function afterAttemptFailure(s: JobRunState, nowIso: string): 'restart' | 'fail' {
-  const spec = s.input.spec;
-  if (spec.onFailure !== 'restart') return 'fail';
-  if (s.status.attempts >= spec.maxAttempts) return 'fail';
-  if (isPast(nowIso, s.runDeadline)) return 'fail';
-  return 'restart';
+/** Bills the current attempt's group (start → now) at the memory it runs with. */
+export function billAttempt(s: JobRunState, nowIso: string): void {
+  const seconds = secondsBetween(s.groupStartedAt, nowIso);
+  // Jobs from before per-attempt memory billed every earlier second at the spec's memory.
+  s.billedGbSeconds =
+    (s.billedGbSeconds ?? s.billedSeconds * s.input.spec.memoryGb) + seconds * s.status.resources.memoryGb;
+  s.billedSeconds += seconds;
+  s.groupStartedAt = null;
 }
 
 /** What to do with the group at the end. Cancel always deletes. */
@@ -246,15 +247,19 @@ export function teardownAction(
   return spec.onFailure === 'stop' ? 'stop' : 'delete';
 }
 
-/** Usage from billed seconds (group start → teardown request, summed over attempts) and the tenant's rates. */
+/**
+ * Usage from billed seconds (group start → teardown request, summed over attempts) and the tenant's
+ * rates; `billedGbSeconds`, when given, is the memory billed per attempt (a retry may have had more).
+ */
 export function usageOf(
   billedSeconds: number,
   cpu: number,
   memoryGb: number,
   rates: { vcpuHour: number; gbHour: number; currency: string },
+  billedGbSeconds?: number,
 ) {
   const vcpuSeconds = round(billedSeconds * cpu, 3);
-  const gbSeconds = round(billedSeconds * memoryGb, 3);
+  const gbSeconds = round(billedGbSeconds ?? billedSeconds * memoryGb, 3);
   const estimatedCost = round((vcpuSeconds / 3600) * rates.vcpuHour + (gbSeconds / 3600) * rates.gbHour, 6);
   return { vcpuSeconds, gbSeconds, estimatedCost, currency: rates.currency };
 }

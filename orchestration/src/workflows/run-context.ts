@@ -13,7 +13,7 @@ import {
   type Phase,
   type RetryPolicy,
 } from '../contracts';
-import { afterAttemptFailure } from './job-decisions';
+import { afterAttemptFailure, recordAttemptEnd } from './retry-decision';
 import type { JobOutcome, JobRunState } from './run-state';
 
 /** The parts of durable-functions' orchestration context this workflow uses (structural). */
@@ -178,16 +178,32 @@ export class RunContext {
     this.s.cancelRequested = true;
     this.finish({ state: 'canceled', error: { code: JOB_ERROR_CODES.canceled, message: 'Canceled on request.' } });
   }
-  /** An attempt failed: restart while attempts are left, else the job fails. */
-  attemptFailed(error: JobError): void {
-    if (afterAttemptFailure(this.s, this.nowIso()) === 'restart') {
-      this.log('warn', { code: error.code, attempt: this.s.status.attempts }, 'attempt failed; restarting');
-      this.s.status.error = error;
-      this.enter(
-        'restarting',
-        this.s.status.state,
-        `Attempt ${this.s.status.attempts} failed (${error.code}); restarting`,
-      );
-    } else this.fail(error);
+  /**
+   * An attempt failed: the retry decision (job-decisions.ts afterAttemptFailure) restarts it or fails
+   * the job. Every failure path passes the container's exit code (null when none is known), so the
+   * status and the exit-code rules see this attempt's, never a previous one's.
+   */
+  attemptFailed(error: JobError, exitCode: number | null): void {
+    const failed = { reason: error.code, exitCode };
+    this.s.status.container.exitCode = exitCode;
+    recordAttemptEnd(this.s, failed);
+    const d = afterAttemptFailure(this.s, failed, this.nowIso());
+    if (d.kind === 'fail') {
+      this.log('info', { code: error.code, exitCode, why: d.why }, 'attempt failed; not retried');
+      return this.fail(error);
+    }
+    this.log(
+      'warn',
+      { code: error.code, exitCode, attempt: this.s.status.attempts, why: d.why },
+      'attempt failed; retrying',
+    );
+    this.s.status.error = error;
+    this.s.retryPlan = { backoffSeconds: d.backoffSeconds, memoryGb: d.memoryGb };
+    const more = d.memoryGb > this.s.status.resources.memoryGb ? ` with ${d.memoryGb} GB` : '';
+    this.enter(
+      'restarting',
+      this.s.status.state,
+      `Attempt ${this.s.status.attempts} failed (${error.code}${exitCode === null ? '' : `, exit code ${exitCode}`}); retrying${more} (${d.why})`,
+    );
   }
 }

@@ -25,6 +25,10 @@ export interface JobRunState {
   groupStartedAt: string | null;
   /** Accumulated billable seconds of earlier attempts. */
   billedSeconds: number;
+  /** Accumulated billable GB-seconds of earlier attempts (each at its own memory; absent on older jobs). */
+  billedGbSeconds?: number;
+  /** What the retry decision chose for the next attempt (restart phase: the wait, and a re-create for new memory). */
+  retryPlan?: { backoffSeconds: number; memoryGb: number } | null;
   /** Set when the job's fate is decided; teardown follows. */
   outcome: JobOutcome | null;
   cancelRequested: boolean;

@@ -4,6 +4,7 @@
 // shows as queued and tries again with backoff until the queue timeout.
 import { decodeJobError, JOB_ERROR_CODES, type JobError, type Outcome } from '../../contracts';
 import { expiresAt, isPast } from '../job-decisions';
+import { recordAttemptStart } from '../retry-decision';
 import type { RunContext, Step } from '../run-context';
 
 const isCapacity = (e: JobError): boolean =>
@@ -12,6 +13,7 @@ const isCapacity = (e: JobError): boolean =>
 export function* create(ctx: RunContext): Step<void> {
   const { s, spec, settings } = ctx;
   s.status.attempts += 1;
+  recordAttemptStart(s);
   s.status.container.state = 'creating';
   ctx.enter('creating', 'provisioning', `Creating the container group (attempt ${s.status.attempts})`);
   let r: Outcome<null>;
@@ -24,7 +26,8 @@ export function* create(ctx: RunContext): Step<void> {
         location: s.input.location,
         imageRef: s.imageRef ?? '',
         cpu: spec.cpu,
-        memoryGb: spec.memoryGb,
+        // This attempt's memory: the spec's, or more after an OOM kill (onOomKilled).
+        memoryGb: s.status.resources.memoryGb,
         env: spec.env,
         ...(spec.sealedSecureEnv ? { sealedSecureEnv: spec.sealedSecureEnv } : {}),
         priority: spec.priority,

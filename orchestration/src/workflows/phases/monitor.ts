@@ -31,8 +31,7 @@ export function* monitor(ctx: RunContext): Step<void> {
       recordProgress(s, ctx.nowIso(), 1, obs.agent.message || 'Finished');
       return ctx.finish(d.outcome);
     case 'attemptFailed':
-      s.status.container.exitCode = d.exitCode;
-      return ctx.attemptFailed(d.error);
+      return ctx.attemptFailed(d.error, d.exitCode);
     case 'continue':
       s.unreachablePolls = d.unreachablePolls;
       if (d.progress >= 0) {
@@ -65,10 +64,8 @@ function* observe(ctx: RunContext): Step<Observation | undefined> {
     s.observeFailures = (s.observeFailures ?? 0) + 1;
     ctx.log('warn', { code: err.code, failures: s.observeFailures }, 'poll failed');
     if (s.observeFailures >= MAX_OBSERVE_FAILURES) {
-      ctx.attemptFailed({
-        code: err.code,
-        message: `Polling failed ${s.observeFailures} times in a row: ${err.message}`,
-      });
+      const message = `Polling failed ${s.observeFailures} times in a row: ${err.message}`;
+      ctx.attemptFailed({ code: err.code, message }, null);
     } else {
       yield* ctx.pause(ctx.untilDeadline(s.runDeadline, settings.pollIntervalSeconds));
     }

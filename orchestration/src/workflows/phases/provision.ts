@@ -34,8 +34,7 @@ export function* provision(ctx: RunContext): Step<void> {
     ? decideReadiness(view, s.status.attempts > 1 ? s.groupStartedAt : null, !pull)
     : { kind: 'wait', why: 'the instance view is not readable' };
   if (ready.kind === 'failed') {
-    s.status.container.exitCode = view?.container?.exitCode ?? null;
-    return ctx.attemptFailed(ready.error);
+    return ctx.attemptFailed(ready.error, view?.container?.exitCode ?? null);
   }
   // After the agent's own ready callback its health is known; without it, ask the agent. In pull
   // mode nothing can ask it: Running is enough (the agent asks for its start when it listens).
@@ -51,9 +50,12 @@ export function* provision(ctx: RunContext): Step<void> {
   }
   if (isPast(ctx.nowIso(), s.provisionDeadline)) {
     const why = ready.kind === 'wait' ? ready.why : 'agent not healthy';
-    return ctx.attemptFailed({
-      code: JOB_ERROR_CODES.provisioningTimeout,
-      message: `The group was not running with a healthy agent within ${settings.provisionTimeoutSeconds} s (${why}).`,
-    });
+    return ctx.attemptFailed(
+      {
+        code: JOB_ERROR_CODES.provisioningTimeout,
+        message: `The group was not running with a healthy agent within ${settings.provisionTimeoutSeconds} s (${why}).`,
+      },
+      null,
+    );
   }
 }

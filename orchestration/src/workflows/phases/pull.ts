@@ -4,7 +4,7 @@
 // the safety poll reads just the instance view and what the agent uploaded. An eviction (ACI
 // restarts an evicted Spot group by itself) is a retried attempt whatever onFailure says, up to
 // spotAttemptCap(maxAttempts), and the status counts it.
-import { EVENTS, JOB_ERROR_CODES, type Observation } from '../../contracts';
+import { EVENTS, EVICTED_REASON, JOB_ERROR_CODES, type Observation } from '../../contracts';
 import {
   decidePullFinal,
   decidePullObservation,
@@ -13,6 +13,7 @@ import {
   spotAttemptCap,
   type PullDecision,
 } from '../job-decisions';
+import { matchRule, recordAttemptEnd, recordAttemptStart } from '../retry-decision';
 import type { RunContext, Step } from '../run-context';
 import type { PullFinal } from '../run-state';
 
@@ -71,10 +72,13 @@ export function* startPull(ctx: RunContext): Step<void> {
     return;
   }
   if (isPast(ctx.nowIso(), s.startDeadline)) {
-    ctx.attemptFailed({
-      code: JOB_ERROR_CODES.agentUnreachable,
-      message: `The agent did not fetch its start within ${settings.startTimeoutSeconds} s (pull mode).`,
-    });
+    ctx.attemptFailed(
+      {
+        code: JOB_ERROR_CODES.agentUnreachable,
+        message: `The agent did not fetch its start within ${settings.startTimeoutSeconds} s (pull mode).`,
+      },
+      null,
+    );
   }
 }
 
@@ -82,14 +86,18 @@ export function* startPull(ctx: RunContext): Step<void> {
 export function* monitorPull(ctx: RunContext, observe: () => Step<Observation | undefined>): Step<boolean> {
   const { s } = ctx;
   let d: PullDecision;
+  /** The container's exit code as this round learnt it (for a stopped Regular group). */
+  let exitCode: number | null;
   const known = s.knownRestarts ?? 0;
   if (s.pullFinal) {
+    exitCode = s.pullFinal.exitCode;
     d = decidePullFinal(s.pullFinal, s.cancelRequested);
     // Stopped by SIGTERM: ACI restarts the evicted group once; that restart is this eviction, not another.
     if (d.kind === 'evicted') s.knownRestarts = known + 1;
   } else {
     const obs = yield* observe();
     if (!obs) return false;
+    exitCode = obs.group.container?.exitCode ?? null;
     d = decidePullObservation(obs, known);
     const count = obs.group.container?.restartCount ?? 0;
     // Seen restarted: that restart is counted; seen terminated (Evicted) before ACI restarted it: the coming one is.
@@ -107,14 +115,16 @@ export function* monitorPull(ctx: RunContext, observe: () => Step<Observation | 
       ctx.finish(d.outcome);
       return false;
     case 'attemptFailed':
-      s.status.container.exitCode = d.exitCode;
-      ctx.attemptFailed(d.error);
+      ctx.attemptFailed(d.error, d.exitCode);
       return false;
     case 'evicted':
       // Only Spot groups are evicted (and restarted by ACI); a Regular one was stopped: a failed attempt.
       if (ctx.spec.priority === 'Spot') evicted(ctx, d.why);
       else
-        ctx.attemptFailed({ code: JOB_ERROR_CODES.containerExited, message: `The container was stopped (${d.why}).` });
+        ctx.attemptFailed(
+          { code: JOB_ERROR_CODES.containerExited, message: `The container was stopped (${d.why}).` },
+          exitCode,
+        );
       return false;
   }
 }
@@ -134,8 +144,13 @@ export function evicted(ctx: RunContext, why: string): void {
     message: `The Spot group was evicted ${s.status.evictions} time(s) (${why}); attempts: ${s.status.attempts} of ${cap}.`,
   };
   ctx.log('warn', { evictions: s.status.evictions, attempt: s.status.attempts }, 'evicted');
-  if (s.status.attempts >= cap || isPast(ctx.nowIso(), s.runDeadline)) return ctx.fail(error);
+  const failed = { reason: EVICTED_REASON, exitCode: 137 };
+  recordAttemptEnd(s, failed);
+  // A retry rule may refuse evictions (`onReason: Evicted, action: fail`); otherwise they are retried.
+  const refused = matchRule(spec.retry?.rules, failed)?.action === 'fail';
+  if (refused || s.status.attempts >= cap || isPast(ctx.nowIso(), s.runDeadline)) return ctx.fail(error);
   s.status.attempts += 1;
+  recordAttemptStart(s);
   s.status.error = error;
   // The restarted container starts from scratch (image pull included): provisioning time plus start time.
   s.startDeadline = ctx.later(settings.provisionTimeoutSeconds + settings.startTimeoutSeconds).toISOString();

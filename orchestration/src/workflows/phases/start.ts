@@ -35,10 +35,13 @@ export function* start(ctx: RunContext): Step<void> {
   }
   if (r && !r.ok) return ctx.fail(r.error);
   if (isPast(ctx.nowIso(), s.startDeadline)) {
-    return ctx.attemptFailed({
-      code: JOB_ERROR_CODES.agentUnreachable,
-      message: `The agent did not accept POST /start within ${settings.startTimeoutSeconds} s.`,
-    });
+    return ctx.attemptFailed(
+      {
+        code: JOB_ERROR_CODES.agentUnreachable,
+        message: `The agent did not accept POST /start within ${settings.startTimeoutSeconds} s.`,
+      },
+      null,
+    );
   }
   yield* ctx.pause(ctx.untilDeadline(s.startDeadline, Math.min(2, settings.pollIntervalSeconds)));
 }

@@ -3,7 +3,7 @@
 // TEARDOWN_TIMEOUT_SECONDS is its deadline: retries are cut to fit it, archives are skipped once it
 // passed, and the group and the slot still get one attempt each (the sweeper is the backstop).
 import { decodeJobError, type JobStatus, type RetryPolicy } from '../../contracts';
-import { isPast, secondsBetween, teardownAction, usageOf } from '../job-decisions';
+import { billAttempt, isPast, secondsBetween, teardownAction, usageOf } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
 import { awaitFinalCallback, isPull } from './pull';
 import type { JobOutcome } from '../run-state';
@@ -24,8 +24,7 @@ export function* teardown(ctx: RunContext, outcome: JobOutcome): Step<JobStatus>
   if (s.status.attempts > 0) {
     // A create was at least requested.
     yield* archive(ctx, outcome, deadline, retry, urls, notes);
-    s.billedSeconds += secondsBetween(s.groupStartedAt, ctx.nowIso());
-    s.groupStartedAt = null;
+    billAttempt(s, ctx.nowIso());
     yield* removeGroup(ctx, teardownAction(outcome, spec), retry(), notes);
   }
   try {
@@ -122,7 +121,7 @@ function* removeGroup(
 
 function finalStatus(ctx: RunContext, outcome: JobOutcome, urls: Record<string, string>, notes: string[]): void {
   const { s, spec } = ctx;
-  s.status.usage = usageOf(s.billedSeconds, spec.cpu, spec.memoryGb, s.input.rates);
+  s.status.usage = usageOf(s.billedSeconds, spec.cpu, spec.memoryGb, s.input.rates, s.billedGbSeconds);
   s.status.result = Object.keys(urls).length ? { urls } : null;
   s.status.state = outcome.state;
   s.status.error = outcome.error;
