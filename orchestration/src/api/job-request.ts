@@ -18,6 +18,7 @@ import { checkWebhookUrl } from '../security/webhook-url';
 import { sealSecureEnv } from '../security/sealed-env';
 import { JOB_REQUEST_SCHEMA, MODEL_INPUT_SCHEMA } from './schemas';
 import { checkModelInput } from './model-input';
+import { checkRetryFields, type RetryRequestFields } from './job-retry';
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 const validateBody = ajv.compile(JOB_REQUEST_SCHEMA);
@@ -49,6 +50,8 @@ export interface JobRequestBody {
   onComplete?: JobSpec['onComplete'];
   onFailure?: JobSpec['onFailure'];
   maxAttempts?: number;
+  retry?: RetryRequestFields['retry'];
+  onOomKilled?: RetryRequestFields['onOomKilled'];
   /** An integer 0..1000: the queue priority; "Regular" | "Spot": the capacity type (kept for existing clients). */
   priority?: JobSpec['priority'] | number;
   capacity?: JobSpec['priority'];
@@ -128,6 +131,12 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     });
   }
 
+  const retry = checkRetryFields(b, usable, {
+    defaultAttempts: tenant.defaults.maxAttempts,
+    maxMemoryGb: tenant.limits.maxMemoryGb,
+  });
+  problems.push(...retry.problems);
+
   for (const key of ['env', 'secureEnv'] as const) {
     const map = b[key];
     if (!map || !usable(key)) continue;
@@ -187,7 +196,7 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
     timeoutMinutes,
     onComplete: b.onComplete ?? tenant.defaults.onComplete,
     onFailure: b.onFailure ?? tenant.defaults.onFailure,
-    maxAttempts: b.maxAttempts ?? tenant.defaults.maxAttempts,
+    ...retry.spec,
     priority: capacity ?? 'Regular',
     ...(typeof b.priority === 'number' ? { queuePriority: b.priority } : {}),
     // Spot groups get no IP and pull-mode tenants no inbound port: the agent pulls its start.

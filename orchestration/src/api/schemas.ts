@@ -1,6 +1,7 @@
 // JSON Schemas of the API's bodies. The validators compile these very objects and the OpenAPI
 // document embeds them, so the two cannot drift (tests/unit/orchestration-openapi.test.ts).
 import { JOB_STATES } from '../contracts';
+import { RETRY_REQUEST_PROPERTIES } from './job-retry';
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
 const envMap = (description: string) => ({
@@ -73,7 +74,13 @@ export const JOB_REQUEST_SCHEMA = {
     timeoutMinutes: { type: 'integer', minimum: 1, maximum: 10080 },
     onComplete: { enum: ['delete', 'stop', 'keep'] },
     onFailure: { enum: ['delete', 'stop', 'restart'] },
-    maxAttempts: { type: 'integer', minimum: 1, maximum: 10 },
+    maxAttempts: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 10,
+      description: 'Shorthand: with onFailure "restart", every failure is retried up to this many attempts in all.',
+    },
+    ...RETRY_REQUEST_PROPERTIES,
     priority: {
       anyOf: [{ type: 'integer', minimum: 0, maximum: 1000 }, { enum: ['Regular', 'Spot'] }],
       description:
@@ -154,6 +161,21 @@ export const JOB_STATUS_SCHEMA = {
     },
     attempts: { type: 'integer' },
     maxAttempts: { type: 'integer' },
+    attemptHistory: {
+      type: 'array',
+      description:
+        'Each attempt begun: the memory it ran with, and the exit code and reason that ended it (null while it runs or once it succeeded).',
+      items: {
+        type: 'object',
+        required: ['attempt', 'memoryGb', 'exitCode', 'reason'],
+        properties: {
+          attempt: { type: 'integer', minimum: 1 },
+          memoryGb: { type: 'number' },
+          exitCode: { type: ['integer', 'null'] },
+          reason: { type: ['string', 'null'] },
+        },
+      },
+    },
     evictions: { type: 'integer', minimum: 0, description: 'Spot evictions so far (each one a retried attempt).' },
     container: {
       type: 'object',
