@@ -67,6 +67,32 @@ describe('controller under failures', () => {
     await waitForGroupGone(t, final.container.name);
   });
 
+  test('a restart that ARM keeps refusing is replaced by a re-create, which redeploys the terminated group', async () => {
+    // Issue 11 item 2 / row 2: an identical PUT to a stopped or terminated group deploys it again
+    // (azure-docs container-instances-update.md), so the controller's "restart failed → re-create by
+    // PUT" path runs the job again. Every POST (restart) fails here until the job is done; PUTs pass.
+    const t = stack();
+    const { id } = await t.contoso.submitOk({
+      image: 'test/crashy:1.0',
+      env: { CRASH_STATE_DIR: crashDir, CRASHES: '1' },
+      onFailure: 'restart',
+      maxAttempts: 3,
+      cpu: 0.5,
+      memoryGb: 0.5,
+    });
+    await setFaults(t, { transient5xx: { count: 10_000, methods: ['POST'], status: 500 } });
+    try {
+      const final = await waitForEnd(t, t.contoso, id, 180_000);
+      assert.equal(final.state, 'succeeded', await t.explain(t.contoso, id));
+      assert.equal(runsOf(id), 2, 'the program ran again in the re-created group');
+      const left = await getFaults(t);
+      const faults = left.transient5xx as { count: number } | undefined;
+      assert.ok(faults && faults.count < 10_000, 'the restart was refused (the path under test ran)');
+    } finally {
+      await setFaults(t, { transient5xx: null });
+    }
+  });
+
   test('a container that crashes past maxAttempts fails, with its logs kept', async () => {
     const t = stack();
     const { id } = await t.contoso.submitOk({
