@@ -41,6 +41,8 @@ export interface JobRunState {
   startDeadline: string | null;
   /** The current attempt's agent announced itself (ready callback). */
   agentReady?: boolean;
+  /** The batch was just started: the monitor's first round waits instead of polling at once. */
+  justStarted?: boolean;
   /** Waiting for regional quota (400 ContainerGroupQuotaReached): since when, and how many waits. */
   quotaSince?: string | null;
   quotaWaits?: number;

@@ -50,5 +50,11 @@ export function* admission(ctx: RunContext): Step<void> {
     EVENTS.slotGranted,
     ctx.untilDeadline(s.queueDeadline, settings.admissionPollSeconds),
   );
-  if (woke.why === 'cancel') ctx.canceled();
+  if (woke.why === 'cancel') return ctx.canceled();
+  // The event is raised only after the ledger granted the slot (admission/service.ts), so it is the
+  // grant itself: no second AcquireSlot (4 history events saved per wake-up).
+  if (woke.why === 'event') {
+    ctx.log('info', {}, 'slot granted (event)');
+    ctx.enter('resolving', 'provisioning', 'Resolving the image');
+  }
 }

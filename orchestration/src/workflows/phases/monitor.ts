@@ -19,6 +19,10 @@ export function* monitor(ctx: RunContext): Step<void> {
     if (ctx.countStep()) return;
     return yield* sleepUntilNextPoll(ctx, Date.parse(ctx.nowIso()) + settings.pollIntervalSeconds * 1000);
   }
+  if (s.justStarted) {
+    s.justStarted = false;
+    return yield* sleepUntilNextPoll(ctx, Date.parse(ctx.nowIso()) + settings.pollIntervalSeconds * 1000);
+  }
   const obs = yield* observe(ctx);
   if (!obs) return;
   const d = decideOnObservation(obs, s.unreachablePolls);

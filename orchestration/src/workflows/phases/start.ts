@@ -29,6 +29,8 @@ export function* start(ctx: RunContext): Step<void> {
     // timeoutMinutes bounds the batch's run (all attempts), from its first start.
     s.runDeadline ??= ctx.later(spec.timeoutMinutes * 60).toISOString();
     s.unreachablePolls = 0;
+    // The agent just said it runs the job: the first look waits for its callbacks or the safety poll.
+    s.justStarted = true;
     ctx.enter('running', 'running', 'Running');
     ctx.steps = 0;
     return;
