@@ -62,9 +62,11 @@ export class DataLock {
 
   /**
    * Takes the folder's lock for this process, or throws DataFolderInUse naming the live holder. A
-   * stale lock's components are waited for (deadline `staleWaitMs`) before it is taken over.
+   * stale lock's components are waited for (deadline `staleWaitMs`) before it is taken over: longer
+   * than an orphaned component's own forced exit (30 s, local/kit/exit-with-parent.mjs), so a
+   * component whose shutdown hangs is gone before the successor gives up.
    */
-  static async acquire(dataDir: string, apiPort: number, staleWaitMs = 30_000): Promise<DataLock> {
+  static async acquire(dataDir: string, apiPort: number, staleWaitMs = 45_000): Promise<DataLock> {
     const file = join(dataDir, 'stack.lock');
     const holder: LockHolder = {
       pid: process.pid,

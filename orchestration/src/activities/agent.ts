@@ -36,7 +36,10 @@ export function agentActivities(deps: ActivityDeps): AgentActivities {
         if (req.inputBlob) {
           const stored = await deps.results.get(req.inputBlob);
           if (!stored)
-            return fail({ code: JOB_ERROR_CODES.internal, message: 'The job input is missing from storage.' });
+            return fail({
+              code: JOB_ERROR_CODES.inputMissing,
+              message: `The job's input (${req.inputBlob}) is missing from storage; submit the job again.`,
+            });
           input = JSON.parse(stored.body.toString('utf8')) as unknown;
         }
         const r = await deps.agent.start(req.ip, token(req.jobId), {
