@@ -112,7 +112,7 @@ async function crashAndRecover(t: TestContext, mode: 'cli' | 'power-cut'): Promi
     remember(cli.child.pid);
     const victims = mode === 'power-cut' ? descendantsOf([cli.child.pid!]) : [];
     cli.child.kill('SIGKILL');
-    for (const p of stillAlive(victims)) process.kill(p.pid, 'SIGKILL');
+    for (const p of stillAlive(victims)) killIfAlive(p.pid);
     t.diagnostic(
       `${mode}: SIGKILL about 1 s after ${JOBS} 202s (${victims.length} processes under the CLI too); states just before: ${before.join(', ')}`,
     );
@@ -205,8 +205,8 @@ async function crashAndRecover(t: TestContext, mode: 'cli' | 'power-cut'): Promi
     // A process in this test's own group (the CLI is not detached) is killed alone, never the group.
     const ownGroup = listProcesses().find((p) => p.pid === process.pid)?.pgid;
     for (const p of stillAlive(seen)) {
-      if (p.pgid !== ownGroup && groupAlive(p.pgid)) process.kill(-p.pgid, 'SIGKILL');
-      else if (pidAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
+      if (p.pgid !== ownGroup && groupAlive(p.pgid)) killIfAlive(-p.pgid);
+      else killIfAlive(p.pid);
     }
   }
 }
@@ -216,3 +216,12 @@ test('SIGKILL of npm start 1 s after ten 202s, then a restart on the same data: 
 
 test('the same with every process of the stack SIGKILLed at once (a power cut): none lost either', (t) =>
   crashAndRecover(t, 'power-cut'));
+
+/** SIGKILL, where a process that exited between the look and the kill (ESRCH) is what was wanted. */
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
