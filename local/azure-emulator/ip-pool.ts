@@ -1,11 +1,9 @@
-// Loopback addresses for container groups (127.0.0.2 upwards). Leases are files under the OS temp
-// folder naming the owning emulator's pid, so two emulators on one machine (parallel test files)
-// never hand out the same address; stale leases of dead emulators are taken over.
-import { mkdirSync, openSync, closeSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+// Loopback addresses for container groups (127.0.0.2 upwards), leased machine-wide (lease-files.ts),
+// so two emulators on one machine (parallel test files) never hand out the same address.
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive } from './process-runner';
+import { LeaseFiles } from './lease-files';
 
 const LEASE_DIR = join(tmpdir(), 'aci-emulator-ip-leases');
 
@@ -27,39 +25,16 @@ export class IpPool {
   /** where the last search ended: the next starts after it (no rescan of a thousand leases each time) */
   private cursor = 0;
 
-  constructor(private readonly owner: string) {
-    mkdirSync(LEASE_DIR, { recursive: true });
-  }
+  private readonly leases: LeaseFiles;
 
-  private tryLease(ip: string, takeOverDead = true): boolean {
-    const file = join(LEASE_DIR, ip);
-    const content = `${process.pid} ${this.owner}\n`;
-    try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, content);
-      closeSync(fd);
-      return true;
-    } catch {
-      let holder = '';
-      try {
-        holder = readFileSync(file, 'utf8');
-      } catch {
-        return false;
-      }
-      const [pid, owner] = holder.trim().split(' ');
-      if (owner === this.owner || (takeOverDead && (!pid || !isAlive(Number(pid))))) {
-        // Our own earlier run (same data folder) or a dead emulator: take it over.
-        writeFileSync(file, content);
-        return true;
-      }
-      return false;
-    }
+  constructor(owner: string) {
+    this.leases = new LeaseFiles(LEASE_DIR, owner);
   }
 
   /** Re-claim an address recorded in the data folder (emulator restart). */
   reclaim(ip: string): boolean {
     if (this.mine.has(ip)) return true;
-    if (this.tryLease(ip)) {
+    if (this.leases.take(ip, true)) {
       this.mine.add(ip);
       return true;
     }
@@ -81,7 +56,7 @@ export class IpPool {
       const idx = (this.cursor + i) % ADDRESSES.length;
       const ip = ADDRESSES[idx] as string;
       if (this.mine.has(ip)) continue;
-      if (!this.tryLease(ip, takeOverDead)) continue;
+      if (!this.leases.take(ip, takeOverDead)) continue;
       let ok = true;
       for (const p of ports) {
         if (!(await portFree(ip, p))) {
@@ -94,22 +69,13 @@ export class IpPool {
         this.cursor = (idx + 1) % ADDRESSES.length;
         return ip;
       }
-      this.releaseFile(ip);
+      this.leases.drop(ip);
     }
     return undefined;
   }
 
   release(ip: string): void {
-    if (!this.mine.delete(ip)) return;
-    this.releaseFile(ip);
-  }
-
-  private releaseFile(ip: string): void {
-    try {
-      unlinkSync(join(LEASE_DIR, ip));
-    } catch {
-      // already gone
-    }
+    if (this.mine.delete(ip)) this.leases.drop(ip);
   }
 
   releaseAll(): void {
