@@ -281,7 +281,3 @@ export function recordProgress(s: JobRunState, at: string, progress: number, mes
       s.status.progressHistory.splice(0, s.status.progressHistory.length - PROGRESS_HISTORY_LIMIT);
   }
 }
-
-/** Backoff for readiness polls (seconds): 1, 2, 4 … capped at the poll interval. */
-export const readinessBackoff = (step: number, cap: number): number =>
-  Math.min(cap, 2 ** Math.min(Math.max(0, step - 1), 6));

@@ -122,13 +122,17 @@ export class RunContext {
 
   /** Waits until the timer, a cancel, or (optionally) an agent callback. Cancels the losing timer. */
   *wait(seconds: number, withCallback: boolean): Step<WaitResult> {
+    const why = yield* this.race(seconds, withCallback ? this.wake : undefined);
+    return why === 'event' ? 'callback' : why;
+  }
+
+  /** Races a timer against the cancel event and `event`; the losing timer is cancelled. */
+  private *race(seconds: number, event?: TaskLike): Step<'timer' | 'cancel' | 'event'> {
     const timer = this.df.createTimer(this.later(seconds));
-    const racers = withCallback ? [timer, this.cancelEvent, this.wake] : [timer, this.cancelEvent];
-    const winner = yield this.df.Task.any(racers);
+    const winner = yield this.df.Task.any(event ? [timer, this.cancelEvent, event] : [timer, this.cancelEvent]);
     if (winner !== timer) timer.cancel();
     if (winner === this.cancelEvent) return 'cancel';
-    if (winner === this.wake) return 'callback';
-    return 'timer';
+    return winner === timer ? 'timer' : 'event';
   }
 
   /** Pending waits for named events (one per name; a new one once it was consumed). */
@@ -141,13 +145,10 @@ export class RunContext {
   *waitForEvent(name: string, seconds: number): Step<{ why: WaitResult | 'event'; data?: unknown }> {
     let event = this.pending.get(name);
     if (!event) this.pending.set(name, (event = this.df.waitForExternalEvent(name)));
-    const timer = this.df.createTimer(this.later(seconds));
-    const winner = yield this.df.Task.any([timer, this.cancelEvent, event]);
-    if (winner !== timer) timer.cancel();
-    if (winner === this.cancelEvent) return { why: 'cancel' };
-    if (winner !== event) return { why: 'timer' };
+    const why = yield* this.race(seconds, event);
+    if (why !== 'event') return { why };
     this.pending.delete(name);
-    return { why: 'event', data: event.result };
+    return { why, data: event.result };
   }
 
   /** A wait during which only cancel matters; a cancel ends the job. */

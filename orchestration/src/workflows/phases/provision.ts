@@ -4,7 +4,10 @@
 // starts at once. A fallback timer (READY_FALLBACK_SECONDS, for a lost callback) reads the group
 // and checks the agent's health as before; it also notices a provisioning failure.
 import { decodeJobError, EVENTS, JOB_ERROR_CODES, type GroupView } from '../../contracts';
-import { decideReadiness, isPast, readinessBackoff, type Readiness } from '../job-decisions';
+import { decideReadiness, isPast, type Readiness } from '../job-decisions';
+
+/** After the agent's ready callback, how soon ARM is read again while it lags behind (seconds). */
+const REREAD_AFTER_READY_SECONDS = 1;
 import type { RunContext, Step } from '../run-context';
 import { isPull } from './pull';
 
@@ -14,7 +17,7 @@ export function* provision(ctx: RunContext): Step<void> {
   ctx.steps += 1;
   if (s.agentReady) {
     // The agent said it listens, ARM did not show the address yet: read again soon.
-    yield* ctx.pause(ctx.untilDeadline(s.provisionDeadline, readinessBackoff(ctx.steps, 1)));
+    yield* ctx.pause(ctx.untilDeadline(s.provisionDeadline, REREAD_AFTER_READY_SECONDS));
   } else {
     // (A job submitted before this setting existed has none: 30 s.)
     const fallback = ctx.untilDeadline(s.provisionDeadline, settings.readyFallbackSeconds ?? 30);
