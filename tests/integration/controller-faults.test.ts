@@ -45,17 +45,23 @@ after(async () => {
 const runsOf = (jobId: string): number =>
   readFileSync(join(crashDir, jobId), 'utf8').split('\n').filter(Boolean).length;
 
+/** A job of the crashing test image that kills its container on each of its first `crashes` runs. */
+const submitCrashy = async (t: TestStack, crashes: number, maxAttempts: number): Promise<string> =>
+  (
+    await t.contoso.submitOk({
+      image: 'test/crashy:1.0',
+      env: { CRASH_STATE_DIR: crashDir, CRASHES: String(crashes) },
+      onFailure: 'restart',
+      maxAttempts,
+      cpu: 0.5,
+      memoryGb: 0.5,
+    })
+  ).id;
+
 describe('controller under failures', () => {
   test('a crashing container is restarted and then succeeds', async () => {
     const t = stack();
-    const { id } = await t.contoso.submitOk({
-      image: 'test/crashy:1.0',
-      env: { CRASH_STATE_DIR: crashDir, CRASHES: '1' },
-      onFailure: 'restart',
-      maxAttempts: 3,
-      cpu: 0.5,
-      memoryGb: 0.5,
-    });
+    const id = await submitCrashy(t, 1, 3);
     const final = await waitForEnd(t, t.contoso, id, 90_000);
     assert.equal(final.state, 'succeeded', await t.explain(t.contoso, id));
     assert.equal(final.attempts, 2, `one crash, then one successful attempt: ${JSON.stringify(final)}`);
@@ -72,14 +78,7 @@ describe('controller under failures', () => {
     // (azure-docs container-instances-update.md), so the controller's "restart failed → re-create by
     // PUT" path runs the job again. Every POST (restart) fails here until the job is done; PUTs pass.
     const t = stack();
-    const { id } = await t.contoso.submitOk({
-      image: 'test/crashy:1.0',
-      env: { CRASH_STATE_DIR: crashDir, CRASHES: '1' },
-      onFailure: 'restart',
-      maxAttempts: 3,
-      cpu: 0.5,
-      memoryGb: 0.5,
-    });
+    const id = await submitCrashy(t, 1, 3);
     await setFaults(t, { transient5xx: { count: 10_000, methods: ['POST'], status: 500 } });
     try {
       const final = await waitForEnd(t, t.contoso, id, 180_000);
@@ -95,14 +94,7 @@ describe('controller under failures', () => {
 
   test('a container that crashes past maxAttempts fails, with its logs kept', async () => {
     const t = stack();
-    const { id } = await t.contoso.submitOk({
-      image: 'test/crashy:1.0',
-      env: { CRASH_STATE_DIR: crashDir, CRASHES: '10' },
-      onFailure: 'restart',
-      maxAttempts: 2,
-      cpu: 0.5,
-      memoryGb: 0.5,
-    });
+    const id = await submitCrashy(t, 10, 2);
     const final = await waitForEnd(t, t.contoso, id, 90_000);
     assert.equal(final.state, 'failed', await t.explain(t.contoso, id));
     assert.equal(final.attempts, 2);
