@@ -3,7 +3,7 @@
 import { blobNames, JOB_ERROR_CODES, type ActivityHandlers, type AgentStatusView } from '../contracts';
 import { callbackToken } from '../security/callback-token';
 import type { ActivityDeps } from './deps';
-import { fail, ok, retryable, settle } from './outcomes';
+import { fail, inputMissing, ok, retryable, settle } from './outcomes';
 
 const NO_AGENT: AgentStatusView = {
   reachable: false,
@@ -35,11 +35,7 @@ export function agentActivities(deps: ActivityDeps): AgentActivities {
         let input: unknown;
         if (req.inputBlob) {
           const stored = await deps.results.get(req.inputBlob);
-          if (!stored)
-            return fail({
-              code: JOB_ERROR_CODES.inputMissing,
-              message: `The job's input (${req.inputBlob}) is missing from storage; submit the job again.`,
-            });
+          if (!stored) return inputMissing(req.inputBlob);
           input = JSON.parse(stored.body.toString('utf8')) as unknown;
         }
         const r = await deps.agent.start(req.ip, token(req.jobId), {

@@ -5,7 +5,7 @@ import { CodedError } from '../errors';
 import { callbackToken } from '../security/callback-token';
 import { openSecureEnv } from '../security/sealed-env';
 import type { ActivityDeps } from './deps';
-import { fail, ok, retryable, settle } from './outcomes';
+import { fail, inputMissing, ok, retryable, settle } from './outcomes';
 
 type GroupActivities = Pick<
   ActivityHandlers,
@@ -31,11 +31,7 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
       }
       try {
         // Before anything bills: a job whose stored input is gone cannot start (issue 10 finding 2).
-        if (req.inputBlob && !(await deps.results.exists(req.inputBlob)))
-          return fail({
-            code: JOB_ERROR_CODES.inputMissing,
-            message: `The job's input (${req.inputBlob}) is missing from storage; submit the job again.`,
-          });
+        if (req.inputBlob && !(await deps.results.exists(req.inputBlob))) return inputMissing(req.inputBlob);
         const digest = await deps.images.resolve(req.repository, req.digest ?? req.tag ?? 'latest');
         if (req.digest && req.digest !== digest)
           return fail({

@@ -8,6 +8,13 @@ import { scrubText } from '../logging';
 export const fail = (e: JobError): Outcome<never> => ({ ok: false, error: e });
 export const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
 
+/** The job's stored input is gone (checked at resolve and read at the start): it cannot run. */
+export const inputMissing = (blob: string): Outcome<never> =>
+  fail({
+    code: JOB_ERROR_CODES.inputMissing,
+    message: `The job's input (${blob}) is missing from storage; submit the job again.`,
+  });
+
 /** Throws retryable errors (with the code embedded), returns non-retryable ones. */
 export function settle<T>(e: unknown, fallbackCode: JobErrorCode): Outcome<T> {
   const coded =
