@@ -22,7 +22,21 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
-  stdio: 'inherit',
-});
+// A failed test must never hang the run: --test-force-exit ends a file once its tests are done even
+// if a failure left a server or a child open (one such leak once held CI until its 90-minute limit),
+// and --test-timeout bounds every file and test (the longest stack file takes about 3 minutes).
+const timeoutMs = process.env.TEST_TIMEOUT_MS ?? '900000';
+const r = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${concurrency}`,
+    '--test-force-exit',
+    `--test-timeout=${timeoutMs}`,
+    ...files,
+  ],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);
