@@ -90,7 +90,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   };
   const printJson = (v: unknown) => out(JSON.stringify(v));
   const jobPath = (client: ApiClient, id: string, rest = '') => {
-    if (!/^j-[a-z0-9]{20}$/.test(id)) throw usageError(`"${id}" is not a job id (j- and 20 lower-case letters/digits)`);
+    if (!/^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$/.test(id))
+      throw usageError(`"${id}" is not a job id (j- and 20 lower-case letters/digits, and -N for task N of an array)`);
     return client.tenantPath(`/jobs/${id}${rest}`);
   };
 

@@ -163,8 +163,15 @@ function registerActivities(deps: AppDeps, activities: ReturnType<typeof createA
     df.app.activity(name, {
       extraInputs: [df.input.durableClient()],
       handler: async (input: unknown, context: InvocationContext) => {
-        // Per invocation: the Durable client, so that an activity can wake other jobs.
-        const env: ActivityEnv = { raise: (id, event, data) => df.getClient(context).raiseEvent(id, event, data) };
+        // Per invocation: the Durable client, so that an activity can wake other jobs and read their status.
+        const jobs = durableJobsBackend(df.getClient(context));
+        const env: ActivityEnv = {
+          raise: (id, event, data) => jobs.raise(id, event, data),
+          jobStatus: async (id) => {
+            const info = await jobs.get(id);
+            return info && statusOf(info);
+          },
+        };
         try {
           return await fn(typeof input === 'string' ? (JSON.parse(input) as unknown) : input, env);
         } catch (e) {

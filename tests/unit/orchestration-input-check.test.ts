@@ -8,7 +8,7 @@ import { groupActivities } from '../../orchestration/src/activities/group';
 import type { ActivityDeps } from '../../orchestration/src/activities/deps';
 import { MemoryResults, silentLog, tenantsFixture } from '../fixtures/tenants/harness';
 
-const env = { raise: async () => undefined };
+const env = { raise: async () => undefined, jobStatus: async () => undefined };
 
 function deps(results: MemoryResults, resolved: string[]): ActivityDeps {
   return {

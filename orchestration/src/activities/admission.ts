@@ -8,7 +8,7 @@ import { retryable } from './outcomes';
 /** Wakes the jobs a ledger change granted a slot to (best effort: each has a fallback timer). */
 export async function wakeGranted(
   deps: Pick<ActivityDeps, 'log'>,
-  env: ActivityEnv,
+  env: Pick<ActivityEnv, 'raise'>,
   granted: string[],
   except?: string,
 ): Promise<void> {

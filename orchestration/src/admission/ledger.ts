@@ -24,6 +24,11 @@ export interface LedgerEntry {
   owner?: string;
   /** Queue priority 0..1000 within the tenant's own queue: higher first, FIFO among equals (absent: 0). */
   priority?: number;
+  /**
+   * Queued but not admissible: a job waiting for its dependencies, or an array's parent (which never
+   * runs a group itself). The job's own grant attempt clears it; nothing else admits a held entry.
+   */
+  held?: boolean;
 }
 
 export interface TenantLedger {
@@ -136,6 +141,8 @@ export function tryGrant(
     t.queue.splice(position, 1);
     return { result: 'canceled' };
   }
+  // The job asks for its slot itself: it is no longer held (its dependencies ended).
+  delete t.queue[position]!.held;
   admit(doc, global, now, (id) => (id === tenant ? limits : limitsOf(id)));
   if (t.running.some((e) => e.instanceId === instanceId)) return { result: 'granted' };
   const ahead = t.queue
@@ -143,7 +150,7 @@ export function tryGrant(
       0,
       t.queue.findIndex((e) => e.instanceId === instanceId),
     )
-    .filter((e) => !e.cancelRequested).length;
+    .filter((e) => !e.cancelRequested && !e.held).length;
   if (ahead > 0) return { result: 'waiting', position: ahead, blockedBy: 'queue' };
   return {
     result: 'waiting',
@@ -180,7 +187,7 @@ export function admit(
       const t = doc.tenants[id]!;
       const lim = limitsOf(id);
       if (!lim || t.running.length >= lim.maxConcurrentJobs) continue;
-      const index = t.queue.findIndex((e) => !e.cancelRequested);
+      const index = t.queue.findIndex((e) => !e.cancelRequested && !e.held);
       if (index < 0 || cores + t.queue[index]!.cores > global.maxCores + 1e-9) continue;
       const weight = lim.weight ?? DEFAULT_WEIGHT;
       if (!usage.has(id)) usage.set(id, usageNow(doc, id, now, global));

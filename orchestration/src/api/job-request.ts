@@ -19,6 +19,7 @@ import { sealSecureEnv } from '../security/sealed-env';
 import { JOB_REQUEST_SCHEMA, MODEL_INPUT_SCHEMA } from './schemas';
 import { checkModelInput } from './model-input';
 import { checkRetryFields, type RetryRequestFields } from './job-retry';
+import { checkFanoutFields, type FanoutRequestFields } from './job-fanout';
 
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 const validateBody = ajv.compile(JOB_REQUEST_SCHEMA);
@@ -56,6 +57,8 @@ export interface JobRequestBody {
   priority?: JobSpec['priority'] | number;
   capacity?: JobSpec['priority'];
   notify?: { webhookUrl?: string };
+  array?: FanoutRequestFields['array'];
+  dependsOn?: FanoutRequestFields['dependsOn'];
 }
 
 export interface SubmissionContext {
@@ -163,12 +166,16 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
   // The default model's input is checked here, so a bad input is a 400 now rather than a failed job later.
   const runsDefaultModel =
     !b.command && image !== undefined && (isDefaultImage || image.repository === defaultRepository(tenant, ctx));
-  if (runsDefaultModel && usable('input')) {
+  const fanout = checkFanoutFields(b, tenant, usable, { runsDefaultModel, jobId: ctx.jobId });
+  problems.push(...fanout.problems);
+  const inputs = usable('array') ? b.array?.inputs : undefined;
+  if (runsDefaultModel && usable('input') && !inputs) {
     if (b.input === undefined)
       problems.push({ field: 'input', message: 'is required for the default model: {"y": [numbers…], "k": 2..4}' });
-    else if (!validateModelInput(b.input)) problems.push(...ajvProblems(validateModelInput.errors, 'input'));
-    else problems.push(...checkModelInput(b.input as Parameters<typeof checkModelInput>[0]));
+    else problems.push(...modelInputProblems(b.input, 'input'));
   }
+  if (runsDefaultModel && inputs)
+    inputs.forEach((x, i) => problems.push(...modelInputProblems(x, `array.inputs[${i}]`)));
 
   if (problems.length) throw validationFailed(problems);
   // Tenant isolation (issue 10 finding 8): running one's own program is a grant, not a default.
@@ -208,7 +215,16 @@ export function validateSubmission(tenant: Tenant, body: unknown, ctx: Submissio
       allowPrivateWebhookTargets: tenant.allowPrivateWebhookTargets,
     },
     ...(webhookUrl ? { webhookUrl } : {}),
+    ...fanout.spec,
   };
+}
+
+function modelInputProblems(input: unknown, field: string): FieldProblem[] {
+  if (!validateModelInput(input)) return ajvProblems(validateModelInput.errors, field);
+  return checkModelInput(input as Parameters<typeof checkModelInput>[0]).map((p) => ({
+    ...p,
+    field: p.field.replace(/^input/, field),
+  }));
 }
 
 function defaultRepository(tenant: Tenant, ctx: SubmissionContext): string | undefined {

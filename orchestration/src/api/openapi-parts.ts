@@ -20,7 +20,7 @@ export const idParam = {
   name: 'id',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: '^j-[a-z0-9]{20}$' },
+  schema: { type: 'string', pattern: '^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$' },
 };
 export const pathParam = { name: 'path', in: 'path', required: true, schema: { type: 'string' } };
 export const nameParam = {

@@ -1,6 +1,7 @@
 // JSON Schemas of the API's bodies. The validators compile these very objects and the OpenAPI
 // document embeds them, so the two cannot drift (tests/unit/orchestration-openapi.test.ts).
 import { JOB_STATES } from '../contracts';
+import { FANOUT_REQUEST_PROPERTIES } from './job-fanout';
 import { RETRY_REQUEST_PROPERTIES } from './job-retry';
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
@@ -81,6 +82,7 @@ export const JOB_REQUEST_SCHEMA = {
       description: 'Shorthand: with onFailure "restart", every failure is retried up to this many attempts in all.',
     },
     ...RETRY_REQUEST_PROPERTIES,
+    ...FANOUT_REQUEST_PROPERTIES,
     priority: {
       anyOf: [{ type: 'integer', minimum: 0, maximum: 1000 }, { enum: ['Regular', 'Spot'] }],
       description:
@@ -251,4 +253,5 @@ export const SUBMIT_RESPONSE_SCHEMA = {
 
 /** Path segments: tenant ids and job ids. Anything else is a 404 before any lookup. */
 export const SEGMENT_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-export const JOB_ID_PATTERN = /^j-[a-z0-9]{20}$/;
+/** A job id: `j-` and 20 base32 characters; a task of an array adds `-<index>` to its parent's. */
+export const JOB_ID_PATTERN = /^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$/;

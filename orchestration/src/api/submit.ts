@@ -1,8 +1,23 @@
 // POST /api/tenants/{tenant}/jobs: validate, claim the queue entry (owned by the body's hash),
 // store the input, start the job's orchestration. Idempotency-Key: same body → the same job (200),
 // another body → 409, also when two such requests race.
-import { blobNames, groupNameOf, instanceIdOf, jobLinks, type JobInput } from '../contracts';
-import { idempotencyConflict, queueFull, serviceUnavailable, validationFailed } from '../errors';
+import {
+  blobNames,
+  dependentsPrefixOf,
+  groupNameOf,
+  instanceIdOf,
+  jobLinks,
+  type JobDependency,
+  type JobInput,
+} from '../contracts';
+import {
+  API_ERROR_CODES,
+  CodedError,
+  idempotencyConflict,
+  queueFull,
+  serviceUnavailable,
+  validationFailed,
+} from '../errors';
 import { authorizeTenant, json, readJson, type ApiRequest, type ApiResponse } from './http';
 import type { JobsApiDeps } from './jobs-deps';
 import { jobViewOf } from './job-view';
@@ -30,6 +45,7 @@ export function createSubmit(deps: JobsApiDeps): (req: ApiRequest, jobs: JobsBac
         { field: 'cpu', message: `${spec.cpu} exceeds the controller's regional core cap ${deps.globalMaxCores}` },
       ]);
     const hash = requestHash(deps.signingKey, body);
+    await checkDependenciesExist(jobs, tenant.id, spec.dependsOn ?? []);
 
     if (key) {
       const existing = await jobs.get(instanceId);
@@ -58,6 +74,8 @@ export function createSubmit(deps: JobsApiDeps): (req: ApiRequest, jobs: JobsBac
         enqueuedAt: createdAt,
         owner: hash,
         ...(spec.queuePriority ? { priority: spec.queuePriority } : {}),
+        // An array's parent never runs a group; a job with dependencies may not run before they end.
+        ...(spec.array || spec.dependsOn ? { held: true } : {}),
       })
       .catch((e: unknown) => {
         deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, 'could not enqueue the job');
@@ -71,17 +89,31 @@ export function createSubmit(deps: JobsApiDeps): (req: ApiRequest, jobs: JobsBac
       if (queued.result !== 'enqueued') return;
       await deps.admission.release(tenant.id, instanceId, hash).catch(() => undefined);
     };
-    // The batch input can be large: it goes to Blob once, not into every generation's history.
-    const bodyInput = (body as { input?: unknown }).input;
+    // The batch input can be large: it goes to Blob once, not into every generation's history (an
+    // array's inputs as one blob, split per task by the parent as it starts them).
+    const stored = async (what: string, write: () => Promise<unknown>) =>
+      write().catch(async (e: unknown) => {
+        deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, `could not store the job ${what}`);
+        await releaseOurs();
+        throw serviceUnavailable(`The job ${what} could not be stored; retry (with the same Idempotency-Key).`);
+      });
+    const { input: bodyInput, array } = body as { input?: unknown; array?: { inputs?: unknown[] } };
     if (bodyInput !== undefined) {
       const name = blobNames(tenant.id, jobId).input;
-      await deps.results.put(name, JSON.stringify(bodyInput), 'application/json').catch(async (e: unknown) => {
-        deps.log.error({ tenant: tenant.id, jobId, err: (e as Error).message }, 'could not store the job input');
-        await releaseOurs();
-        throw serviceUnavailable('The job input could not be stored; retry (with the same Idempotency-Key).');
-      });
+      await stored('input', () => deps.results.put(name, JSON.stringify(bodyInput), 'application/json'));
       spec.inputBlob = name;
     }
+    if (spec.array && array?.inputs) {
+      const name = blobNames(tenant.id, jobId).inputs;
+      await stored('inputs', () => deps.results.put(name, JSON.stringify(array.inputs), 'application/json'));
+      spec.array.inputsBlob = name;
+    }
+    // Each dependency learns of this job (a marker under its dependents prefix) before the job
+    // starts, so a dependency that ends from now on raises DependencyEnded on it.
+    for (const d of spec.dependsOn ?? [])
+      await stored('dependencies', () =>
+        deps.results.put(dependentsPrefixOf(tenant.id, d.job) + jobId, '', 'text/plain'),
+      );
     const input: JobInput = {
       jobId,
       tenant: tenant.id,
@@ -127,4 +159,22 @@ export function createSubmit(deps: JobsApiDeps): (req: ApiRequest, jobs: JobsBac
     const l = jobLinks(tenant.id, jobId);
     return json(202, { id: jobId, state: 'queued', links: l }, { Location: l.self });
   };
+}
+
+/** Every dependency must be a job of this tenant (another tenant's id is as unknown as a made-up one). */
+async function checkDependenciesExist(jobs: JobsBackend, tenant: string, deps: JobDependency[]): Promise<void> {
+  const found = await Promise.all(
+    deps.map(async (d) => {
+      const info = await jobs.get(instanceIdOf(tenant, d.job));
+      return info && jobViewOf(info);
+    }),
+  );
+  const missing = deps.map((d, i) => ({ d, i })).filter(({ i }) => found[i]?.job.tenant !== tenant);
+  if (missing.length)
+    throw new CodedError({
+      code: API_ERROR_CODES.notFound,
+      httpStatus: 404,
+      message: missing.map(({ d, i }) => `dependsOn[${i}].job: no job ${d.job} in this tenant`).join('; '),
+      details: missing.map(({ d, i }) => ({ field: `dependsOn[${i}].job`, message: `no job ${d.job} in this tenant` })),
+    });
 }

@@ -204,6 +204,8 @@ export type ActivityOutput<K extends ActivityName> = ActivityMap[K]['output'];
  */
 export interface ActivityEnv {
   raise(instanceId: string, event: string, data: unknown): Promise<void>;
+  /** A job's newest status (as the API shows it); undefined when no such job exists. */
+  jobStatus(instanceId: string): Promise<JobStatus | undefined>;
 }
 
 /** What createActivities() returns: one handler per activity, typed by the map. */

@@ -11,3 +11,4 @@ export * from './settings';
 export * from './activities';
 export * from './envelope';
 export * from './result-links';
+export * from './fanout';

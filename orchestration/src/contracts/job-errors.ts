@@ -22,6 +22,10 @@ export const JOB_ERROR_CODES = {
   evicted: 'SpotEvicted',
   timedOut: 'JobTimedOut',
   queueTimeout: 'QueueTimeout',
+  /** A dependency ended in a way the job's condition rejects (or did not end in time). */
+  dependencyFailed: 'DependencyFailed',
+  /** A job array's parent: one or more tasks did not succeed. */
+  taskFailed: 'TaskFailed',
   canceled: 'Canceled',
   armError: 'ArmError',
   armThrottled: 'ArmThrottled',

@@ -1,6 +1,7 @@
 // The job as the API, the orchestrator and the activities share it: states, the normalized request
 // (JobSpec), the first generation's input (JobInput), the public status (JobStatus) and the names
 // derived from a job's ids (instance, group, blobs, tags). Pure: workflows/ import it.
+import type { ArraySpec, ArrayStatus, JobDependency, TaskPosition } from './fanout';
 import type { JobError } from './job-errors';
 import type { JobRetry } from './retry';
 import type { WorkflowSettings } from './settings';
@@ -73,6 +74,10 @@ export interface JobSpec {
   webhookUrl?: string;
   /** The tenant's policy when the job was submitted: the job is judged by it, not by re-reads. */
   policy?: TenantPolicy;
+  /** A job array: this job is the parent of `count` tasks, each a job of its own (issue 13). */
+  array?: ArraySpec;
+  /** Jobs of the same tenant that must end first; the job waits without a group until they do. */
+  dependsOn?: JobDependency[];
 }
 
 /** What of a tenant's policy a job carries from its submit (absent on jobs submitted before it existed). */
@@ -103,10 +108,21 @@ export interface JobInput {
   spec: JobSpec;
   rates: CostRates;
   settings: WorkflowSettings;
+  /** Set on a task of a job array: its parent and index. */
+  task?: TaskPosition;
 }
 
 export type Phase =
-  'admission' | 'resolving' | 'creating' | 'provisioning' | 'starting' | 'running' | 'restarting' | 'teardown' | 'done';
+  | 'dependencies'
+  | 'admission'
+  | 'resolving'
+  | 'creating'
+  | 'provisioning'
+  | 'starting'
+  | 'running'
+  | 'restarting'
+  | 'teardown'
+  | 'done';
 
 /** The job status object of design.md: the orchestration's custom status, then its output. */
 export interface JobStatus {
@@ -124,6 +140,13 @@ export interface JobStatus {
   attemptHistory?: AttemptRecord[];
   /** Spot evictions so far (pull mode); each one is a retried attempt. */
   evictions?: number;
+  /** A task of a job array: the parent's job id and the task's index. */
+  parent?: string;
+  index?: number;
+  /** A job array's parent: its tasks' count, parallelism and states. */
+  array?: ArrayStatus;
+  /** The job's dependencies and, once known, the state each ended in. */
+  dependsOn?: (JobDependency & { state: JobState | null })[];
   container: { name: string; state: ContainerState; exitCode: number | null; ip: string | null };
   createdAt: string;
   startedAt: string | null;
@@ -164,6 +187,8 @@ export type AgentState = 'idle' | 'running' | 'succeeded' | 'failed' | 'canceled
 /** Blob names of a job's archived artifacts, relative to the results container. */
 export const blobNames = (tenant: string, jobId: string) => ({
   input: `${tenant}/${jobId}/input.json`,
+  /** An array's inputs (one JSON array), split into the tasks' input blobs as they start. */
+  inputs: `${tenant}/${jobId}/inputs.json`,
   logs: `${tenant}/${jobId}/logs.txt`,
   attemptLogs: (attempt: number) => `${tenant}/${jobId}/logs.attempt-${attempt}.txt`,
   result: `${tenant}/${jobId}/result.json`,
@@ -191,15 +216,35 @@ export const TAGS = {
   expiresAt: 'expiresAt',
 } as const;
 
+const ZERO_COUNTS = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+
 /** The initial status of a job (before its orchestrator first runs). */
 export function initialStatus(input: JobInput): JobStatus {
+  const { array, dependsOn } = input.spec;
+  const waitsForDependencies = !!dependsOn?.length && !input.task;
   return {
     id: input.jobId,
     tenant: input.tenant,
     state: 'queued',
-    phase: 'admission',
+    phase: waitsForDependencies ? 'dependencies' : 'admission',
     progress: 0,
-    message: 'Waiting for a slot',
+    message: array
+      ? `Starting ${array.count} tasks`
+      : waitsForDependencies
+        ? `Waiting for ${dependsOn.length} dependencies`
+        : 'Waiting for a slot',
+    ...(input.task ? { parent: input.task.parent, index: input.task.index } : {}),
+    ...(array
+      ? {
+          array: {
+            count: array.count,
+            parallelism: array.parallelism,
+            counts: { ...ZERO_COUNTS, queued: array.count },
+            ...(array.select ? { selected: null } : {}),
+          },
+        }
+      : {}),
+    ...(waitsForDependencies ? { dependsOn: dependsOn.map((d) => ({ ...d, state: null })) } : {}),
     image: { ref: input.spec.image.ref, digest: input.spec.image.digest ?? null },
     resources: { cpu: input.spec.cpu, memoryGb: input.spec.memoryGb },
     attempts: 0,

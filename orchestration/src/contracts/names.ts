@@ -36,4 +36,6 @@ export const EVENTS = {
   slotGranted: 'SlotGranted',
   /** Raised by the agent's `ready` callback once it listens: the job can start at once. */
   ready: 'AgentReady',
+  /** Raised on a job by each of its dependencies when it ends; payload = DependencyEnded. */
+  dependencyEnded: 'DependencyEnded',
 } as const;
