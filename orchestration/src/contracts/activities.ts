@@ -2,7 +2,7 @@
 // ACTIVITIES) in ActivityMap. createActivities() returns handlers typed by the map and the orchestrator calls
 // activities only through one typed helper, so a wrong input or a misread output is a compile error.
 import type { ActivityName } from './names';
-import type { AgentState, JobStatus, Priority, TenantPolicy } from './job';
+import type { AgentState, JobState, JobStatus, Priority, TenantPolicy } from './job';
 import type { Outcome } from './job-errors';
 
 /** Release of a job's ledger entry; `owner` is the job's request hash (only the owner's release counts). */
@@ -10,6 +10,9 @@ export interface ReleaseSlotRequest {
   tenant: string;
   instanceId: string;
   owner: string;
+  /** The job and how it ended: its dependents (if any) are told (DependencyEnded). Absent on older histories. */
+  jobId?: string;
+  outcome?: JobState;
 }
 
 export interface SlotRequest {

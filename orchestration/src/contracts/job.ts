@@ -115,6 +115,8 @@ export interface JobInput {
 export type Phase =
   | 'dependencies'
   | 'admission'
+  /** An array's parent: its tasks are being started and followed. */
+  | 'fanout'
   | 'resolving'
   | 'creating'
   | 'provisioning'
@@ -221,12 +223,12 @@ const ZERO_COUNTS = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<
 /** The initial status of a job (before its orchestrator first runs). */
 export function initialStatus(input: JobInput): JobStatus {
   const { array, dependsOn } = input.spec;
-  const waitsForDependencies = !!dependsOn?.length && !input.task;
+  const waitsForDependencies = !!dependsOn?.length;
   return {
     id: input.jobId,
     tenant: input.tenant,
     state: 'queued',
-    phase: waitsForDependencies ? 'dependencies' : 'admission',
+    phase: waitsForDependencies ? 'dependencies' : array ? 'fanout' : 'admission',
     progress: 0,
     message: array
       ? `Starting ${array.count} tasks`

@@ -69,11 +69,12 @@ const addSeconds = (iso: string, seconds: number): string => new Date(Date.parse
 
 /** The first generation's state from the submit handler's input. */
 export function initialRunState(input: JobInput, nowIso: string): JobRunState {
+  const status = initialStatus(input);
   return {
     input,
-    status: initialStatus(input),
+    status,
     generation: 0,
-    phase: 'admission',
+    phase: status.phase,
     queueDeadline: addSeconds(nowIso, input.settings.queueTimeoutMinutes * 60),
     runDeadline: null,
     provisionDeadline: null,

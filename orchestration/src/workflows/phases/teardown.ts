@@ -30,7 +30,13 @@ export function* teardown(ctx: RunContext, outcome: JobOutcome): Step<JobStatus>
   try {
     yield* ctx.activity(
       'ReleaseSlot',
-      { tenant: s.input.tenant, instanceId: s.input.instanceId, owner: s.input.requestHash },
+      {
+        tenant: s.input.tenant,
+        instanceId: s.input.instanceId,
+        owner: s.input.requestHash,
+        jobId: s.input.jobId,
+        outcome: outcome.state,
+      },
       retry(),
     );
   } catch {
