@@ -5,6 +5,7 @@ import type { ActivityHandlers } from '../contracts';
 import { admissionActivities } from './admission';
 import { agentActivities } from './agent';
 import { archiveActivities } from './archive';
+import { arrayActivities } from './array';
 import type { ActivityDeps } from './deps';
 import { groupActivities } from './group';
 import { notifyActivities } from './notify';
@@ -18,5 +19,6 @@ export function createActivities(deps: ActivityDeps): ActivityHandlers {
     ...agentActivities(deps),
     ...archiveActivities(deps),
     ...notifyActivities(deps),
+    ...arrayActivities(deps),
   };
 }

@@ -4,6 +4,7 @@
 import type { ActivityName } from './names';
 import type { AgentState, JobState, JobStatus, Priority, TenantPolicy } from './job';
 import type { Outcome } from './job-errors';
+import type { ArrayCompletion, CancelJobsRequest, CompleteArrayRequest, PrepareTasksRequest } from './fanout';
 
 /** Release of a job's ledger entry; `owner` is the job's request hash (only the owner's release counts). */
 export interface ReleaseSlotRequest {
@@ -189,6 +190,9 @@ export interface ActivityMap {
   DeleteContainerGroup: { input: GroupRef; output: GroupRemoval };
   StopContainerGroup: { input: GroupRef; output: GroupRemoval };
   NotifyWebhook: { input: NotifyRequest; output: WebhookAnswer };
+  PrepareTasks: { input: PrepareTasksRequest; output: number };
+  CancelJobs: { input: CancelJobsRequest; output: number };
+  CompleteArray: { input: CompleteArrayRequest; output: ArrayCompletion };
 }
 // Compile-time completeness: every name in ACTIVITIES has a map entry and nothing else does.
 type _Complete = [ActivityName] extends [keyof ActivityMap]

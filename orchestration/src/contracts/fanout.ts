@@ -64,3 +64,44 @@ export const dependencyAllows = (condition: DependencyCondition, state: JobState
 
 /** Blob prefix under which a job's dependents are registered (one empty marker blob each). */
 export const dependentsPrefixOf = (tenant: string, jobId: string): string => `${tenant}/_dependents/${jobId}/`;
+
+// ---- the parent's activities --------------------------------------------------------------------
+
+/** Writes the input blobs of tasks [from, to) from the parent's inputs blob (array.inputs). */
+export interface PrepareTasksRequest {
+  tenant: string;
+  jobId: string;
+  inputsBlob: string;
+  from: number;
+  to: number;
+}
+
+/** Cancels jobs (a parent's tasks): the ledger's cancel record and the cancel event on each. */
+export interface CancelJobsRequest {
+  tenant: string;
+  instanceIds: string[];
+}
+
+/** Writes the parent's result: with select "best" the best task's result, else an index of the tasks. */
+export interface CompleteArrayRequest {
+  tenant: string;
+  jobId: string;
+  /** One character per task, by index: the first letter of the state it ended in (see TASK_STATE_CODES). */
+  states: string;
+  select?: 'best';
+}
+export interface ArrayCompletion {
+  urls: Record<string, string>;
+  selected: { id: string; index: number; logLikelihood: number } | null;
+}
+
+/** One character per ended task state (the parent carries a string of them across generations). */
+export const TASK_STATE_CODES: Record<string, JobState> = {
+  s: 'succeeded',
+  f: 'failed',
+  c: 'canceled',
+  t: 'timed_out',
+  '.': 'queued',
+};
+export const taskStateCode = (state: JobState): string =>
+  Object.keys(TASK_STATE_CODES).find((k) => TASK_STATE_CODES[k] === state) ?? 'f';

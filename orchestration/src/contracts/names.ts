@@ -23,6 +23,9 @@ export const ACTIVITIES = {
   deleteGroup: 'DeleteContainerGroup',
   stopGroup: 'StopContainerGroup',
   notifyWebhook: 'NotifyWebhook',
+  prepareTasks: 'PrepareTasks',
+  cancelJobs: 'CancelJobs',
+  completeArray: 'CompleteArray',
 } as const;
 export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];
 

@@ -1,0 +1,103 @@
+// Activities of a job array's parent (workflows/phases/fanout.ts): split the inputs into the tasks'
+// input blobs as they start, cancel tasks, and write the parent's result at the end — with select
+// "best", the result of the succeeded task with the highest log-likelihood, saying which it was.
+import {
+  blobNames,
+  EVENTS,
+  TASK_STATE_CODES,
+  taskJobIdOf,
+  type ActivityHandlers,
+  type ArrayCompletion,
+} from '../contracts';
+import type { ActivityDeps } from './deps';
+import { retryable } from './outcomes';
+
+/** Blob reads/writes in flight at once (a batch of tasks is up to a few hundred). */
+const IO_CONCURRENCY = 16;
+
+async function eachLimited<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(IO_CONCURRENCY, items.length) }, worker));
+}
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+
+export function arrayActivities(
+  deps: ActivityDeps,
+): Pick<ActivityHandlers, 'PrepareTasks' | 'CancelJobs' | 'CompleteArray'> {
+  const readJson = async (name: string): Promise<unknown> => {
+    const stored = await deps.results.get(name);
+    return stored ? (JSON.parse(stored.body.toString('utf8')) as unknown) : undefined;
+  };
+  return {
+    PrepareTasks: (req) =>
+      retryable('prepare tasks', async () => {
+        const inputs = await readJson(req.inputsBlob);
+        if (!Array.isArray(inputs)) throw new Error(`the array's inputs (${req.inputsBlob}) are missing`);
+        const indexes = range(req.from, Math.min(req.to, inputs.length));
+        await eachLimited(indexes, async (i) => {
+          const name = blobNames(req.tenant, taskJobIdOf(req.jobId, i)).input;
+          await deps.results.put(name, JSON.stringify(inputs[i]), 'application/json');
+        });
+        return indexes.length;
+      }),
+    CancelJobs: async (req, env) => {
+      // Best effort per task: the ledger's record is what a task's own checks read; the event wakes it.
+      let done = 0;
+      const requestedAt = deps.now().toISOString();
+      await eachLimited(req.instanceIds, async (id) => {
+        const results = await Promise.allSettled([
+          deps.admission.cancel(req.tenant, id),
+          env.raise(id, EVENTS.cancel, { requestedAt }),
+        ]);
+        if (results.some((r) => r.status === 'fulfilled')) done += 1;
+        else deps.log.warn({ tenant: req.tenant, instanceId: id }, 'task cancel not delivered');
+      });
+      return done;
+    },
+    CompleteArray: (req) =>
+      retryable('complete array', async (): Promise<ArrayCompletion> => {
+        const name = blobNames(req.tenant, req.jobId).result;
+        const tasks = [...req.states].map((code, index) => ({
+          index,
+          id: taskJobIdOf(req.jobId, index),
+          state: TASK_STATE_CODES[code] ?? 'failed',
+        }));
+        if (req.select !== 'best') {
+          const url = await deps.results.put(name, JSON.stringify({ result: { tasks } }), 'application/json');
+          return { urls: { result: url }, selected: null };
+        }
+        let best: { id: string; index: number; logLikelihood: number; result: Record<string, unknown> } | undefined;
+        await eachLimited(
+          tasks.filter((t) => t.state === 'succeeded'),
+          async (t) => {
+            const doc = (await readJson(blobNames(req.tenant, t.id).result)) as { result?: unknown } | undefined;
+            const result = doc?.result as Record<string, unknown> | undefined;
+            const ll = result?.logLikelihood;
+            if (!result || typeof ll !== 'number' || !Number.isFinite(ll)) return;
+            if (!best || ll > best.logLikelihood || (ll === best.logLikelihood && t.index < best.index))
+              best = { id: t.id, index: t.index, logLikelihood: ll, result };
+          },
+        );
+        if (!best) return { urls: {}, selected: null };
+        const selected = { id: best.id, index: best.index, logLikelihood: best.logLikelihood };
+        const doc = { result: { ...best.result, selectedTask: selected } };
+        const urls: Record<string, string> = {
+          result: await deps.results.put(name, JSON.stringify(doc), 'application/json'),
+        };
+        // The chosen task's chart is the parent's chart.
+        const chart = await deps.results.get(blobNames(req.tenant, best.id).chart);
+        if (chart)
+          urls['chart.svg'] = await deps.results.put(
+            blobNames(req.tenant, req.jobId).chart,
+            chart.body,
+            chart.contentType,
+          );
+        return { urls, selected };
+      }),
+  };
+}
