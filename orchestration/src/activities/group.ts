@@ -46,7 +46,7 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
     CreateContainerGroup: async (req) => {
       let secure: Record<string, string> = {};
       try {
-        if (req.sealedSecureEnv) secure = openSecureEnv(deps.signingKey, req.sealedSecureEnv, req.jobId);
+        if (req.sealedSecureEnv) secure = openSecureEnv(deps.signingKey, req.sealedSecureEnv, req.sealedFor ?? req.jobId);
       } catch {
         return fail({
           code: JOB_ERROR_CODES.internal,

@@ -64,6 +64,8 @@ export interface CreateGroupRequest {
   memoryGb: number;
   env: Record<string, string>;
   sealedSecureEnv?: string;
+  /** The job id the secure env was sealed for (JobSpec.sealedFor); absent: jobId. */
+  sealedFor?: string;
   command?: string[];
   priority: Priority;
   /** JobSpec.startMode: pull → AGENT_START_MODE=pull and no inbound address. */

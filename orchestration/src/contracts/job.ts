@@ -47,6 +47,8 @@ export interface JobSpec {
   env: Record<string, string>;
   /** secureEnv sealed (AES-256-GCM) under a key derived from the server secret; only activities open it. */
   sealedSecureEnv?: string;
+  /** The job id secureEnv was sealed for, when not this job's own (a task of an array: its parent's). */
+  sealedFor?: string;
   /** Names of the secureEnv variables (for the status, never their values). */
   secureEnvNames: string[];
   /** Blob (in the results container) holding the batch input: kept out of history, which

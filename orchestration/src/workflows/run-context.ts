@@ -33,6 +33,7 @@ export interface OrchestrationContextLike {
     Task: { any(tasks: TaskLike[]): TaskLike };
     callActivity(name: string, input?: unknown): TaskLike;
     callActivityWithRetry(name: string, retryOptions: never, input?: unknown): TaskLike;
+    callSubOrchestrator(name: string, input?: unknown, instanceId?: string): TaskLike;
     createTimer(fireAt: Date): TimerLike;
     waitForExternalEvent(name: string): TaskLike;
     setCustomStatus(status: unknown): void;

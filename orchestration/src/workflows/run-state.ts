@@ -50,6 +50,8 @@ export interface JobRunState {
   pullFinal?: PullFinal | null;
   /** Pull mode: the container's restart count when this attempt began (ACI restarts an evicted Spot group). */
   knownRestarts?: number;
+  /** An array's parent: the next task to start, and one state code per task (TASK_STATE_CODES). */
+  array?: { next: number; states: string; canceled?: boolean };
 }
 
 /** What a pull-mode agent's final callback said. `uploaded` is false after a SIGTERM (no uploads). */

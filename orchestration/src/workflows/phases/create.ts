@@ -30,6 +30,7 @@ export function* create(ctx: RunContext): Step<void> {
         memoryGb: s.status.resources.memoryGb,
         env: spec.env,
         ...(spec.sealedSecureEnv ? { sealedSecureEnv: spec.sealedSecureEnv } : {}),
+        ...(spec.sealedFor ? { sealedFor: spec.sealedFor } : {}),
         priority: spec.priority,
         ...(spec.startMode ? { startMode: spec.startMode } : {}),
         ...(spec.policy ? { policy: spec.policy } : {}),
