@@ -98,6 +98,7 @@ export function createApp(deps: AppDeps): void {
     getTenant: (r, j) => jobsApi.tenant(r, j),
     listArtifacts: (r, j) => jobsApi.listArtifacts(r, j),
     getArtifact: (r, j) => jobsApi.getArtifact(r, j),
+    listTasks: (r, j) => jobsApi.tasks(r, j),
     getTenantUsage: tenantUsage,
     getWebhookSecret: webhookSecret,
     adminTenants: operator.tenants,

@@ -37,6 +37,7 @@ describe('OpenAPI document', () => {
       [ROUTES.pullArtifact.path]: ['put'],
       [ROUTES.ui.path.replace('{*', '{')]: ['get'],
       [ROUTES.listArtifacts.path]: ['get'],
+      [ROUTES.listTasks.path]: ['get'],
       [ROUTES.getArtifact.path.replace('{*', '{')]: ['get'],
       [ROUTES.getTenantUsage.path]: ['get'],
       [ROUTES.getWebhookSecret.path]: ['get'],
@@ -111,7 +112,7 @@ describe('OpenAPI document', () => {
     const ajv = new Ajv2020({ strict: false });
     ajv.addFormat('date-time', true);
     const validate = ajv.compile(JOB_STATUS_SCHEMA);
-    const status = initialStatus({
+    const input: Parameters<typeof initialStatus>[0] = {
       jobId: 'j-aaaaaaaaaaaaaaaaaaaa',
       tenant: 'alpha',
       instanceId: 'alpha--j-aaaaaaaaaaaaaaaaaaaa',
@@ -133,8 +134,26 @@ describe('OpenAPI document', () => {
       },
       rates: { currency: 'EUR', vcpuHour: 1, gbHour: 1 },
       settings: SETTINGS,
-    });
+    };
+    const status = initialStatus(input);
     assert.equal(validate(status), true, JSON.stringify(validate.errors));
+    // An array's parent and one of its tasks (issue 13): array counts, parent and index are documented.
+    const parent = initialStatus({
+      ...input,
+      spec: { ...input.spec, array: { count: 3, parallelism: 2, select: 'best' } },
+    });
+    assert.equal(validate(parent), true, JSON.stringify(validate.errors));
+    const task = initialStatus({
+      ...input,
+      jobId: `${input.jobId}-2`,
+      task: { parent: input.jobId, index: 2, count: 3 },
+    });
+    assert.equal(validate(task), true, JSON.stringify(validate.errors));
+    assert.equal(
+      validate({ ...parent, array: { ...parent.array, counts: { queued: 3 } } }),
+      false,
+      'every state counted',
+    );
     assert.deepEqual((JOB_STATUS_SCHEMA.properties.state as { enum: readonly string[] }).enum, [...JOB_STATES]);
   });
 });

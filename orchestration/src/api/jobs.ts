@@ -1,5 +1,6 @@
 // Job routes: list, get, cancel, logs, result, artifacts; submit (submit.ts), logs (job-logs.ts),
-// artifacts (artifacts.ts) and the tenant summary (tenant-summary.ts) are composed in here.
+// artifacts (artifacts.ts), an array's tasks (job-tasks.ts) and the tenant summary (tenant-summary.ts)
+// are composed in here.
 import {
   blobNames,
   EVENTS,
@@ -23,6 +24,7 @@ import { createTenantSummary } from './tenant-summary';
 import { createArtifactsApi } from './artifacts';
 import { createJobLogs } from './job-logs';
 import { presentStatus } from './result-links';
+import { cancelLiveTasks, createJobTasks, liveTasks, refineArrayStatus, tasksOf } from './job-tasks';
 
 export type { JobsApiDeps } from './jobs-deps';
 
@@ -36,6 +38,7 @@ export interface JobsApi {
   tenant(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
   listArtifacts(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
   getArtifact(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
+  tasks(req: ApiRequest, jobs: JobsBackend): Promise<ApiResponse>;
 }
 
 export function createJobsApi(deps: JobsApiDeps): JobsApi {
@@ -66,6 +69,7 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
     tenant: createTenantSummary(deps),
     listArtifacts: artifacts.list,
     getArtifact: artifacts.get,
+    tasks: createJobTasks({ load, present }),
     logs: createJobLogs({
       results: deps.results,
       liveLogs: deps.liveLogs,
@@ -97,6 +101,10 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
           problems.push({ field: 'continuationToken', message: 'is not a token this API issued' });
         }
       }
+      // An array's tasks are listed under their parent (GET …/jobs/{id}/tasks) unless asked for here.
+      const includeTasks = req.query.get('includeTasks');
+      if (includeTasks !== null && includeTasks !== 'true' && includeTasks !== 'false')
+        problems.push({ field: 'includeTasks', message: 'must be true or false' });
       if (problems.length) throw validationFailed(problems);
       const infos = await jobs.list(instancePrefixOf(tenant.id), since);
       // Ordered by the job's own createdAt (the instance's createdTime resets at continueAsNew on
@@ -105,7 +113,8 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
         .filter((i) => i.instanceId.startsWith(instancePrefixOf(tenant.id)))
         .map((i) => ({ info: i, view: jobViewOf(i) }))
         .filter((r): r is { info: InstanceInfo; view: JobView } => !!r.view && r.view.job.tenant === tenant.id)
-        .map((r) => ({ id: r.info.instanceId, t: r.view.job.createdAt, status: r.view.status }))
+        .filter((r) => includeTasks === 'true' || !r.view.job.task)
+        .map((r) => ({ id: r.info.instanceId, t: r.view.job.createdAt, status: r.view.status, job: r.view.job }))
         .filter((r) => !since || Date.parse(r.t) >= since.getTime())
         .sort((a, b) => (a.t === b.t ? (a.id < b.id ? -1 : 1) : a.t > b.t ? -1 : 1))
         .filter((r) => !after || r.t < after.t || (r.t === after.t && r.id > after.i))
@@ -116,12 +125,19 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
         rows.length > limit && last
           ? Buffer.from(JSON.stringify({ t: last.t, i: last.id })).toString('base64url')
           : null;
-      return json(200, { jobs: await Promise.all(page.map((r) => present(r.status))), continuationToken: next });
+      // A running parent's counts come from its tasks, which the same listing holds (no further call).
+      const shown = page.map((r) =>
+        r.job.spec.array && !isTerminalState(r.status.state)
+          ? refineArrayStatus(r.status, tasksOf(infos, r.job))
+          : r.status,
+      );
+      return json(200, { jobs: await Promise.all(shown.map(present)), continuationToken: next });
     },
 
     async get(req, jobs) {
-      const { status } = await load(req, jobs);
-      return json(200, await present(status));
+      const { status, input } = await load(req, jobs);
+      const running = input.spec.array && !isTerminalState(status.state);
+      return json(200, await present(running ? (await liveTasks(jobs, input, status)).status : status));
     },
 
     async cancel(req, jobs) {
@@ -131,11 +147,17 @@ export function createJobsApi(deps: JobsApiDeps): JobsApi {
       // running job's poll both read it); the event only wakes the orchestrator up at once.
       await deps.admission.cancel(tenant.id, input.instanceId);
       await jobs.raise(input.instanceId, EVENTS.cancel, { requestedAt: deps.now().toISOString() });
-      deps.log.info({ tenant: tenant.id, jobId: input.jobId, instanceId: input.instanceId }, 'cancel requested');
+      // An array's parent: its live tasks too, now (its orchestrator also cancels those it started).
+      const tasksCanceled = input.spec.array ? await cancelLiveTasks(deps, jobs, input) : undefined;
+      deps.log.info(
+        { tenant: tenant.id, jobId: input.jobId, instanceId: input.instanceId, tasksCanceled },
+        'cancel requested',
+      );
       return json(202, {
         id: input.jobId,
         state: status.state,
         cancelRequested: true,
+        ...(tasksCanceled === undefined ? {} : { tasksCanceled }),
         links: jobLinks(tenant.id, input.jobId),
       });
     },

@@ -4,7 +4,11 @@
 import type { RouteName } from '../contracts';
 import { ADMIN_OPERATIONS } from './openapi-operations-admin';
 import { common, errorResponse, jsonResponse, ref, security } from './openapi-parts';
+import { TASKS_QUERY_SCHEMA } from './job-tasks';
 import { LIST_QUERY_SCHEMA } from './schemas';
+
+const queryParams = (schemas: Record<string, unknown>) =>
+  Object.entries(schemas).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
 
 export { idParam, nameParam, pathParam, tenantParam } from './openapi-parts';
 
@@ -37,12 +41,16 @@ export const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
   listJobs: {
     operationId: 'listJobs',
     security,
-    parameters: Object.entries(LIST_QUERY_SCHEMA).map(([name, schema]) => ({
-      name,
-      in: 'query',
-      required: false,
-      schema,
-    })),
+    parameters: [
+      ...queryParams(LIST_QUERY_SCHEMA),
+      {
+        name: 'includeTasks',
+        in: 'query',
+        required: false,
+        schema: { type: 'boolean', default: false },
+        description: 'Also list the tasks of job arrays (by default they are left out: see …/jobs/{id}/tasks).',
+      },
+    ],
     responses: {
       '200': jsonResponse('A page of jobs, newest first.', {
         type: 'object',
@@ -64,7 +72,15 @@ export const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
     operationId: 'cancelJob',
     security,
     responses: {
-      '202': jsonResponse('Cancel requested; the group is deleted.', { type: 'object' }),
+      '202': jsonResponse('Cancel requested; the group is deleted (an array: every live task is cancelled too).', {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          state: { type: 'string' },
+          cancelRequested: { type: 'boolean' },
+          tasksCanceled: { type: 'integer', description: "An array's parent: live tasks cancelled by this request." },
+        },
+      }),
       ...common,
       '409': errorResponse('The job already finished.'),
     },
@@ -149,6 +165,37 @@ export const OPERATIONS: Record<RouteName, Record<string, unknown>> = {
         description: 'The file, with its content type (the chart is image/svg+xml).',
         content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
       },
+      ...common,
+    },
+  },
+  listTasks: {
+    operationId: 'listJobTasks',
+    summary: "A job array's tasks, by index (each a job of its own at …/jobs/{id}-{index}).",
+    security,
+    parameters: queryParams(TASKS_QUERY_SCHEMA),
+    responses: {
+      '200': jsonResponse(
+        'A page of the tasks that have started, by index; tasks not started yet are only counted (notStarted).',
+        {
+          type: 'object',
+          required: ['parent', 'state', 'count', 'parallelism', 'counts', 'notStarted', 'tasks', 'continuationToken'],
+          properties: {
+            parent: { type: 'string', description: "The parent's job id." },
+            state: { type: 'string', description: "The parent's state." },
+            count: { type: 'integer', description: 'Tasks of the array.' },
+            parallelism: { type: 'integer', description: 'Tasks in flight at once.' },
+            counts: {
+              type: 'object',
+              additionalProperties: { type: 'integer' },
+              description: 'Tasks per state, as the parent status shows them (not started: queued).',
+            },
+            notStarted: { type: 'integer', description: 'Tasks without an instance yet (not listed).' },
+            tasks: { type: 'array', items: ref('JobStatus') },
+            continuationToken: { type: ['string', 'null'] },
+          },
+        },
+      ),
+      '400': errorResponse('Bad query parameter (the field is named).'),
       ...common,
     },
   },

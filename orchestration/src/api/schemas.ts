@@ -2,6 +2,7 @@
 // document embeds them, so the two cannot drift (tests/unit/orchestration-openapi.test.ts).
 import { JOB_STATES } from '../contracts';
 import { FANOUT_REQUEST_PROPERTIES } from './job-fanout';
+import { FANOUT_STATUS_PROPERTIES } from './job-array-schema';
 import { RETRY_REQUEST_PROPERTIES } from './job-retry';
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
@@ -205,6 +206,7 @@ export const JOB_STATUS_SCHEMA = {
       properties: { urls: { type: 'object', additionalProperties: { type: 'string' } } },
     },
     error: jobError,
+    ...FANOUT_STATUS_PROPERTIES,
   },
 } as const;
 

@@ -14,6 +14,8 @@ export const ROUTES = {
   getJobResult: { fn: 'GetJobResult', method: 'GET', path: 'tenants/{tenant}/jobs/{id}/result' },
   getTenant: { fn: 'GetTenant', method: 'GET', path: 'tenants/{tenant}' },
   listArtifacts: { fn: 'ListJobArtifacts', method: 'GET', path: 'tenants/{tenant}/jobs/{id}/artifacts' },
+  // A job array's tasks (issue 13), each a job of its own at …/jobs/{id}-{index}.
+  listTasks: { fn: 'ListJobTasks', method: 'GET', path: 'tenants/{tenant}/jobs/{id}/tasks' },
   getArtifact: { fn: 'GetJobArtifact', method: 'GET', path: 'tenants/{tenant}/jobs/{id}/artifacts/{*name}' },
   getTenantUsage: { fn: 'GetTenantUsage', method: 'GET', path: 'tenants/{tenant}/usage' },
   getWebhookSecret: { fn: 'GetWebhookSecret', method: 'GET', path: 'tenants/{tenant}/webhook-secret' },
