@@ -23,6 +23,16 @@ export interface JobStatus {
   result: { urls: Record<string, string> } | null;
   error: { code: string; message: string; details?: { field: string; message: string }[] } | null;
   links?: Record<string, string>;
+  /** A task of a job array: its parent's id and its index. */
+  parent?: string;
+  index?: number;
+  /** A job array's parent: its tasks per state (while it runs, tasks not started yet count as queued). */
+  array?: {
+    count: number;
+    parallelism: number;
+    counts: Record<string, number>;
+    selected?: { id: string; index: number; logLikelihood: number } | null;
+  };
 }
 
 export const TERMINAL_STATES = ['succeeded', 'failed', 'canceled', 'timed_out'];

@@ -9,6 +9,7 @@ import { CliError, EXIT, usageError } from './exit-codes';
 import { artifactsTable, formatStatus, formatTenant, jobsTable, type Artifact } from './format';
 import { buildJobBody, type SubmitFlags } from './job-body';
 import { followLogs } from './logs';
+import { formatTasks, readTasks, type TasksFlags } from './tasks';
 import { waitForJob } from './wait';
 
 export interface Stream {
@@ -198,6 +199,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--limit <n>', 'page size (1-200)', '50')
     .option('--all', 'follow continuation tokens to the end')
     .option('--continuation-token <token>', 'the page after this token')
+    .option('--include-tasks', "also list job arrays' tasks (by default only under their parent: see tasks)")
     .action(async (flags: Record<string, string | boolean | undefined>, cmd: Command) => {
       const { client, json } = ctx(cmd);
       const jobs: JobStatus[] = [];
@@ -211,6 +213,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
               since: flags.since as string | undefined,
               limit: flags.limit as string,
               continuationToken: token,
+              includeTasks: flags.includeTasks ? 'true' : undefined,
             },
           },
         );
@@ -228,6 +231,23 @@ export async function run(argv: string[], io: Io): Promise<number> {
         out(jobsTable(jobs, io.stdout.columns ?? 160));
         if (token) out(`more: aci-batch list --continuation-token ${token}`);
       }
+    });
+
+  program
+    .command('tasks')
+    .description("a job array's tasks by index, and the array's tally (tasks not started yet are counted)")
+    .argument('<id>', "the array's (parent's) job id")
+    .option('--state <state>', 'only tasks in this state')
+    .option('--limit <n>', 'page size (1-200)', '50')
+    .option('--all', 'follow continuation tokens to the end')
+    .option('--continuation-token <token>', 'the page after this token')
+    .action(async (id: string, flags: TasksFlags, cmd: Command) => {
+      const { client, json } = ctx(cmd);
+      const path = jobPath(client, id, '/tasks');
+      if (!/^\d+$/.test(flags.limit)) throw usageError(`--limit: "${flags.limit}" must be a whole number (1-200)`);
+      const page = await readTasks(client, path, flags, json && !flags.all ? printJson : undefined);
+      if (json && flags.all) printJson({ ...page, continuationToken: null });
+      else if (!json) out(formatTasks(page));
     });
 
   program

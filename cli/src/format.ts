@@ -5,6 +5,15 @@ import type { JobStatus } from './api-client';
 
 export const pct = (p: number): string => `${Math.round((Number.isFinite(p) ? p : 0) * 100)}%`;
 
+/** The states in the API's order; a tally lists those with tasks. */
+const STATES = ['queued', 'provisioning', 'starting', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'];
+
+/** An array's tasks per state, e.g. "2 running, 3 succeeded". */
+export function formatCounts(counts: Record<string, number> | null | undefined): string {
+  const parts = STATES.filter((s) => (counts?.[s] ?? 0) > 0).map((s) => `${counts![s]} ${s}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
 function duration(from: string | null, to: string | null, now: Date): string {
   if (!from) return '';
   const ms = (to ? Date.parse(to) : now.getTime()) - Date.parse(from);
@@ -31,6 +40,13 @@ export function formatStatus(s: JobStatus, now = new Date()): string {
     ],
     ['Created', s.createdAt],
   ];
+  if (s.parent !== undefined) rows.push(['Task', `${s.index ?? '?'} of array ${s.parent}`]);
+  if (s.array) {
+    rows.push(['Tasks', `${s.array.count} (parallelism ${s.array.parallelism}): ${formatCounts(s.array.counts)}`]);
+    const best = s.array.selected;
+    if (best) rows.push(['Selected', `task ${best.index} (${best.id}), logLikelihood ${best.logLikelihood}`]);
+    rows.push(['', `each task: aci-batch tasks ${s.id}`]);
+  }
   if (s.startedAt) rows.push(['Started', s.startedAt]);
   if (s.finishedAt) rows.push(['Finished', s.finishedAt]);
   const ran = duration(s.startedAt, s.finishedAt, now);
