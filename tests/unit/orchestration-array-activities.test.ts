@@ -22,6 +22,7 @@ function deps(results: MemoryResults, canceled: string[] = []): ActivityDeps {
         canceled.push(id);
         return true;
       },
+      cancelRequested: async (_t: string, id: string) => canceled.includes(id),
     },
   } as unknown as ActivityDeps;
 }
@@ -30,21 +31,25 @@ const putResult = (r: MemoryResults, index: number, result: unknown) =>
   r.put(`alpha/${taskJobIdOf(P, index)}/result.json`, JSON.stringify({ result }), 'application/json');
 const read = (r: MemoryResults, name: string) => JSON.parse(r.blobs.get(name)!.body.toString('utf8')) as unknown;
 
+const prep = { tenant: 'alpha', jobId: P, instanceId: `alpha--${P}`, inputsBlob: `alpha/${P}/inputs.json` };
+
 test('PrepareTasks writes task i input = inputs[i] for exactly [from, to)', async () => {
   const r = new MemoryResults();
   await r.put(`alpha/${P}/inputs.json`, JSON.stringify([{ a: 0 }, { a: 1 }, { a: 2 }, { a: 3 }]), 'application/json');
   const acts = arrayActivities(deps(r));
-  const n = await acts.PrepareTasks(
-    { tenant: 'alpha', jobId: P, inputsBlob: `alpha/${P}/inputs.json`, from: 1, to: 9 },
-    env,
-  );
-  assert.equal(n, 3, 'bounded by the inputs');
+  const n = await acts.PrepareTasks({ ...prep, from: 1, to: 9 }, env);
+  assert.deepEqual(n, { prepared: 3, canceled: false }, 'bounded by the inputs');
   assert.equal(r.blobs.has(`alpha/${taskJobIdOf(P, 0)}/input.json`), false);
   for (const i of [1, 2, 3]) assert.deepEqual(read(r, `alpha/${taskJobIdOf(P, i)}/input.json`), { a: i });
-  await assert.rejects(
-    acts.PrepareTasks({ tenant: 'alpha', jobId: P, inputsBlob: 'alpha/none.json', from: 0, to: 1 }, env),
-    /missing/,
-  );
+  await assert.rejects(acts.PrepareTasks({ ...prep, inputsBlob: 'alpha/none.json', from: 0, to: 1 }, env), /missing/);
+});
+
+test("PrepareTasks answers the parent's cancel recorded in the ledger, and then writes nothing", async () => {
+  const r = new MemoryResults();
+  await r.put(`alpha/${P}/inputs.json`, JSON.stringify([{ a: 0 }]), 'application/json');
+  const answer = await arrayActivities(deps(r, [`alpha--${P}`])).PrepareTasks({ ...prep, from: 0, to: 1 }, env);
+  assert.deepEqual(answer, { prepared: 0, canceled: true });
+  assert.equal(r.blobs.has(`alpha/${taskJobIdOf(P, 0)}/input.json`), false);
 });
 
 test('CompleteArray select best: the succeeded task with the highest logLikelihood, its chart, and which it was', async () => {

@@ -1,5 +1,5 @@
 // Activities of a job array's parent (workflows/phases/fanout.ts): split the inputs into the tasks'
-// input blobs as they start, cancel tasks, and write the parent's result at the end — with select
+// input blobs as they start (and read the parent's cancel record), cancel tasks, and write the parent's result at the end — with select
 // "best", the result of the succeeded task with the highest log-likelihood, saying which it was.
 import {
   blobNames,
@@ -36,6 +36,8 @@ export function arrayActivities(
   return {
     PrepareTasks: (req) =>
       retryable('prepare tasks', async () => {
+        const canceled = await deps.admission.cancelRequested(req.tenant, req.instanceId);
+        if (canceled || !req.inputsBlob) return { prepared: 0, canceled };
         const inputs = await readJson(req.inputsBlob);
         if (!Array.isArray(inputs)) throw new Error(`the array's inputs (${req.inputsBlob}) are missing`);
         const indexes = range(req.from, Math.min(req.to, inputs.length));
@@ -43,7 +45,7 @@ export function arrayActivities(
           const name = blobNames(req.tenant, taskJobIdOf(req.jobId, i)).input;
           await deps.results.put(name, JSON.stringify(inputs[i]), 'application/json');
         });
-        return indexes.length;
+        return { prepared: indexes.length, canceled };
       }),
     CancelJobs: async (req, env) => {
       // Best effort per task: the ledger's record is what a task's own checks read; the event wakes it.

@@ -4,7 +4,13 @@
 import type { ActivityName } from './names';
 import type { AgentState, JobState, JobStatus, Priority, TenantPolicy } from './job';
 import type { Outcome } from './job-errors';
-import type { ArrayCompletion, CancelJobsRequest, CompleteArrayRequest, PrepareTasksRequest } from './fanout';
+import type {
+  ArrayCompletion,
+  CancelJobsRequest,
+  CompleteArrayRequest,
+  PreparedTasks,
+  PrepareTasksRequest,
+} from './fanout';
 
 /** Release of a job's ledger entry; `owner` is the job's request hash (only the owner's release counts). */
 export interface ReleaseSlotRequest {
@@ -192,7 +198,7 @@ export interface ActivityMap {
   DeleteContainerGroup: { input: GroupRef; output: GroupRemoval };
   StopContainerGroup: { input: GroupRef; output: GroupRemoval };
   NotifyWebhook: { input: NotifyRequest; output: WebhookAnswer };
-  PrepareTasks: { input: PrepareTasksRequest; output: number };
+  PrepareTasks: { input: PrepareTasksRequest; output: PreparedTasks };
   CancelJobs: { input: CancelJobsRequest; output: number };
   CompleteArray: { input: CompleteArrayRequest; output: ArrayCompletion };
 }

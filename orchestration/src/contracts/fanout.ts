@@ -67,13 +67,22 @@ export const dependentsPrefixOf = (tenant: string, jobId: string): string => `${
 
 // ---- the parent's activities --------------------------------------------------------------------
 
-/** Writes the input blobs of tasks [from, to) from the parent's inputs blob (array.inputs). */
+/**
+ * A generation's first step: writes the input blobs of tasks [from, to) from the parent's inputs blob
+ * (array.inputs, when given) and answers whether the parent's cancel is recorded in the ledger (an
+ * event can be lost at a generation switch; the ledger's record cannot).
+ */
 export interface PrepareTasksRequest {
   tenant: string;
   jobId: string;
-  inputsBlob: string;
+  instanceId: string;
+  inputsBlob?: string;
   from: number;
   to: number;
+}
+export interface PreparedTasks {
+  prepared: number;
+  canceled: boolean;
 }
 
 /** Cancels jobs (a parent's tasks): the ledger's cancel record and the cancel event on each. */

@@ -26,8 +26,13 @@ export function* fanout(ctx: RunContext): Step<void> {
   const a = (s.array ??= { next: 0, states: '.'.repeat(array.count) });
   const budget = startsPerGeneration(array.parallelism, ctx.settings.stepsPerGeneration);
   const until = Math.min(array.count, a.next + budget);
-  if (array.inputsBlob && a.next < until && !a.canceled)
-    yield* ctx.activity('PrepareTasks', { ...tenantJob(ctx), inputsBlob: array.inputsBlob, from: a.next, to: until });
+  if (a.next < until && !a.canceled) {
+    const { inputsBlob } = array;
+    const req = { ...tenantJob(ctx), instanceId: s.input.instanceId, from: a.next, to: until };
+    const prepared = yield* ctx.activity('PrepareTasks', { ...req, ...(inputsBlob ? { inputsBlob } : {}) });
+    // A cancel raised while the previous generation handed over is still in the ledger.
+    if (prepared.canceled) a.canceled = s.cancelRequested = true;
+  }
 
   const inFlight = new Map<number, TaskLike>();
   let teardownTimer: TaskLike | undefined;
