@@ -182,7 +182,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     GLOBAL_MAX_CORES: string(tuning.?GLOBAL_MAX_CORES ?? '100')
     GLOBAL_MAX_GROUPS: string(tuning.?GLOBAL_MAX_GROUPS ?? '100')
     GLOBAL_MAX_CREATES_PER_5MIN: string(tuning.?GLOBAL_MAX_CREATES_PER_5MIN ?? '100')
-    ADMISSION_POLL_SECONDS: string(tuning.?ADMISSION_POLL_SECONDS ?? '60')
+    ADMISSION_POLL_SECONDS: string(tuning.?ADMISSION_POLL_SECONDS ?? '300')
     FAIR_SHARE_HALF_LIFE_MINUTES: string(tuning.?FAIR_SHARE_HALF_LIFE_MINUTES ?? '60')
     QUEUE_TIMEOUT_MINUTES: string(tuning.?QUEUE_TIMEOUT_MINUTES ?? '1440')
     ARM_RETRY_ATTEMPTS: string(tuning.?ARM_RETRY_ATTEMPTS ?? '5')

@@ -177,10 +177,10 @@ export const SETTINGS = [
     name: 'ADMISSION_POLL_SECONDS',
     key: 'admissionPollSeconds',
     kind: 'number',
-    default: '60',
+    default: '300',
     min: 0.05,
     description:
-      'Fallback re-check of a queued job: a freed slot wakes the next job at once (slot-granted event); this only covers a lost event or a cap that frees with time (creates per 5 minutes).',
+      'Fallback re-check of a queued job: a freed slot wakes the next job at once (slot-granted event); this only covers a lost event or a cap that frees with time (creates per 5 minutes: the default is one such window). Each re-check costs the job about 8 Durable history events.',
   },
   {
     name: 'FAIR_SHARE_HALF_LIFE_MINUTES',
