@@ -3,6 +3,7 @@
 import { api, ApiError, session, tenantPath } from './api.js';
 import { probabilityChart } from './charts.js';
 import { ago, fill, h, pct } from './dom.js';
+import { createTasksPanel } from './tasks-view.js';
 
 const TERMINAL = ['succeeded', 'failed', 'canceled', 'timed_out'];
 const $ = (id) => document.getElementById(id);
@@ -26,6 +27,7 @@ export function createTenantView({ announce }) {
   let chartUrl = null;
   let chartFor = null;
   let resultFor = null;
+  const tasks = createTasksPanel({ select: (id) => select(id) });
 
   $('load-sample').addEventListener('click', () => {
     $('job-input').value = JSON.stringify(SAMPLE);
@@ -83,6 +85,7 @@ export function createTenantView({ announce }) {
   });
 
   function select(id) {
+    tasks.selected(id);
     selected = id;
     detailState = null;
     fill($('job-logs'));
@@ -118,6 +121,7 @@ export function createTenantView({ announce }) {
                 { type: 'button', class: 'link', onclick: () => select(j.id), 'aria-label': `Open job ${j.id}` },
                 j.id,
               ),
+              j.array ? h('span', { class: 'muted' }, ` array of ${j.array.count}`) : null,
             ),
             h('td', {}, h('span', { class: `state state-${j.state}` }, j.state)),
             h(
@@ -176,6 +180,7 @@ export function createTenantView({ announce }) {
           ` ${pct(st.progress)} ${st.message ?? ''}`,
         ),
       ],
+      ...tasks.detailRows(st),
       ['Image', st.image?.digest ? `${st.image.ref} (${st.image.digest.slice(0, 19)}…)` : st.image?.ref],
       ['Resources', `${st.resources?.cpu} vCPU, ${st.resources?.memoryGb} GB`],
       ['Attempts', `${st.attempts}${st.maxAttempts ? ` of ${st.maxAttempts}` : ''}`],
@@ -193,6 +198,7 @@ export function createTenantView({ announce }) {
       rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
     );
     $('cancel-job').disabled = done;
+    await tasks.refresh();
     // Logs: while it runs (live copy) and once at the end (archived copy).
     try {
       const text = await api(tenantPath(`/jobs/${id}/logs`), { as: 'text' });

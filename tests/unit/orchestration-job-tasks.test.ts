@@ -10,16 +10,14 @@ import { handle } from '../../orchestration/src/api/http';
 import { refineArrayStatus, taskPrefixOf } from '../../orchestration/src/api/job-tasks';
 import {
   EVENTS,
-  groupNameOf,
   initialStatus,
   instanceIdOf,
-  isTerminalState,
   taskJobIdOf,
-  type JobEnvelope,
   type JobInput,
   type JobState,
   type JobStatus,
 } from '../../orchestration/src/contracts';
+import { addTask, publishParent, submitArray } from '../fixtures/tenants/array-fixture';
 import {
   apiHarness,
   auth,
@@ -45,57 +43,6 @@ interface TasksPage {
   notStarted: number;
   tasks: JobStatus[];
   continuationToken: string | null;
-}
-
-async function submitArray(h: ApiHarness, count: number, tenant = 'alpha', key = 'alpha-key'): Promise<JobInput> {
-  const r = await run(() =>
-    h.api.submit(
-      request({
-        method: 'POST',
-        params: { tenant },
-        headers: auth(key),
-        body: { input: goodInput(), array: { count, parallelism: 2 } },
-      }),
-      h.jobs,
-    ),
-  );
-  assert.equal(r.status, 202, JSON.stringify(r.jsonBody));
-  const id = (r.jsonBody as { id: string }).id;
-  return (h.jobs.instances.get(instanceIdOf(tenant, id))!.input as JobEnvelope).job;
-}
-
-/** Publishes the parent's status as its orchestrator would (running, ended tasks counted). */
-function publishParent(h: ApiHarness, parent: JobInput, patch: Partial<JobStatus>, done = false) {
-  const info = h.jobs.instances.get(parent.instanceId)!;
-  const status = { ...initialStatus(parent), ...patch };
-  info.runtimeStatus = done ? 'Completed' : 'Running';
-  if (done) info.output = status;
-  else info.customStatus = status;
-}
-
-/** Task `index` of `parent` as the parent starts it: a job of its own, in `state`. */
-function addTask(h: ApiHarness, parent: JobInput, index: number, state: JobState) {
-  const jobId = taskJobIdOf(parent.jobId, index);
-  const spec = { ...parent.spec };
-  delete spec.array;
-  const job: JobInput = {
-    ...parent,
-    jobId,
-    instanceId: instanceIdOf(parent.tenant, jobId),
-    groupName: groupNameOf(parent.tenant, jobId),
-    spec,
-    task: { parent: parent.jobId, index, count: parent.spec.array!.count },
-  };
-  const status: JobStatus = { ...initialStatus(job), state, phase: isTerminalState(state) ? 'done' : 'running' };
-  h.jobs.instances.set(job.instanceId, {
-    instanceId: job.instanceId,
-    runtimeStatus: isTerminalState(state) ? 'Completed' : 'Running',
-    createdTime: parent.createdAt,
-    input: { job } satisfies JobEnvelope,
-    customStatus: status,
-    output: isTerminalState(state) ? status : null,
-  });
-  return job;
 }
 
 /** Counts the backend's list calls (each one reads every instance in Azure). */
