@@ -199,21 +199,24 @@ export function createTenantView({ announce }) {
     );
     $('cancel-job').disabled = done;
     await tasks.refresh();
-    // Logs: while it runs (live copy) and once at the end (archived copy).
-    try {
-      const text = await api(tenantPath(`/jobs/${id}/logs`), { as: 'text' });
-      const pre = $('job-logs');
-      const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-      if (pre.textContent !== text) {
-        pre.textContent = text;
-        if (atEnd) pre.scrollTop = pre.scrollHeight;
+    // Logs: while it runs (live copy) and once at the end (archived copy). An array's parent has no
+    // container of its own: its tasks have the logs.
+    if (st.array) $('job-logs').textContent = '(a job array has no container of its own: open a task for its log)';
+    else
+      try {
+        const text = await api(tenantPath(`/jobs/${id}/logs`), { as: 'text' });
+        const pre = $('job-logs');
+        const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+        if (pre.textContent !== text) {
+          pre.textContent = text;
+          if (atEnd) pre.scrollTop = pre.scrollHeight;
+        }
+      } catch (e) {
+        $('job-logs').textContent =
+          e instanceof ApiError && e.code === 'NotFinished'
+            ? '(no log yet: the container is not running)'
+            : `(logs: ${e instanceof ApiError ? e.text : e.message})`;
       }
-    } catch (e) {
-      $('job-logs').textContent =
-        e instanceof ApiError && e.code === 'NotFinished'
-          ? '(no log yet: the container is not running)'
-          : `(logs: ${e instanceof ApiError ? e.text : e.message})`;
-    }
     if (done && resultFor !== id) {
       resultFor = id;
       let result;

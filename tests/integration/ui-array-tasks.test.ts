@@ -138,6 +138,7 @@ test(
       (await counts.textContent()) ?? '',
       /^5 \(parallelism 2\): 2 queued, 1 running, 1 succeeded, 1 failed/,
     );
+    assert.match((await page.locator('#job-logs').textContent()) ?? '', /no container of its own: open a task/);
     await counts.getByRole('button', { name: 'Show tasks' }).click();
     await page.locator('#tasks-title:focus').waitFor({ timeout: 10_000 });
     const summary = page.getByTestId('tasks-summary');
