@@ -93,6 +93,14 @@ function drive(input: JobInput, script: Script) {
       case ACTIVITIES.observeJob:
         assert.equal(inp.pull, true, 'the poll is told not to call the agent');
         return script.observe(n);
+      case ACTIVITIES.archiveJob:
+        assert.equal(inp.pull, true, 'pull mode collects the uploaded links');
+        assert.equal(inp.result, true);
+        return {
+          urls: { result: 'https://r/result.json', 'chart.svg': 'https://r/chart.svg', logs: 'https://r/logs.txt' },
+          notes: [],
+          failed: {},
+        };
       case ACTIVITIES.archiveResult:
         assert.equal(inp.pull, true, 'pull mode collects the uploaded links');
         return { urls: { result: 'https://r/result.json', 'chart.svg': 'https://r/chart.svg' }, notes: [] };
@@ -158,8 +166,7 @@ describe('job orchestrator in pull mode', () => {
       ACTIVITIES.createGroup,
       ACTIVITIES.getGroup,
       ACTIVITIES.observeJob,
-      ACTIVITIES.archiveResult,
-      ACTIVITIES.archiveLogs,
+      ACTIVITIES.archiveJob,
       ACTIVITIES.deleteGroup,
       ACTIVITIES.releaseSlot,
     ]);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   ACTIVITIES,
+  ARCHIVE_DEADLINE_PASSED,
   encodeJobError,
   EVENTS,
   type GroupView,
@@ -174,6 +175,12 @@ function world(observe: (n: number) => Observation, over: Partial<Record<string,
         return { ok: true, value: null };
       case ACTIVITIES.observeJob:
         return observe(n);
+      case ACTIVITIES.archiveJob:
+        return {
+          urls: { ...(input.result ? { result: 'https://r/result.json' } : {}), logs: 'https://r/logs.txt' },
+          notes: [],
+          failed: {},
+        };
       case ACTIVITIES.archiveResult:
         return { urls: { result: 'https://r/result.json' }, notes: [] };
       case ACTIVITIES.archiveLogs:
@@ -213,11 +220,11 @@ describe('job orchestrator', () => {
         ACTIVITIES.checkAgentHealth,
         ACTIVITIES.startAgent,
         ACTIVITIES.observeJob,
-        ACTIVITIES.archiveResult,
-        ACTIVITIES.archiveLogs,
+        ACTIVITIES.archiveJob,
         ACTIVITIES.deleteGroup,
         ACTIVITIES.releaseSlot,
       ],
+      'result and logs are archived in one activity',
     );
     const out = r.output!;
     assert.equal(out.state, 'succeeded');
@@ -463,6 +470,121 @@ describe('job orchestrator', () => {
       }),
     });
     assert.equal(r.output?.state, 'succeeded');
+  });
+});
+
+describe('fewer Durable actions per job (issue 12)', () => {
+  /** The agent's final callback as api/callbacks.ts raises it, sent 5 s after the group started. */
+  const finalCallback = (over: Record<string, unknown> = {}) => ({
+    type: 'completed',
+    state: 'succeeded',
+    progress: 1,
+    message: 'done',
+    exitCode: 0,
+    at: '2026-01-01T00:00:05.000Z',
+    ...over,
+  });
+  /** The first callback wait of the monitor gets `cb`; every other wait ends on its timer. */
+  const callbackOnce = (cb: Record<string, unknown>) => {
+    let given = false;
+    return (children: FakeTask[]) => {
+      const event = children.find((c) => c.kind === 'event' && c.name === EVENTS.callback);
+      if (event && !given) {
+        given = true;
+        event.result = cb;
+        return event;
+      }
+      return children.find((c) => c.kind === 'timer')!;
+    };
+  };
+
+  test('a final callback whose type and state agree ends the job without a poll', () => {
+    let polls = 0;
+    const r = drive(jobInput(), {
+      activity: world(() => (polls++, observation('succeeded', 1))),
+      race: callbackOnce(finalCallback()),
+    });
+    assert.equal(polls, 0, 'no ObserveJob after the authenticated final callback');
+    assert.equal(r.output?.state, 'succeeded');
+    assert.equal(r.output?.container.exitCode, 0);
+    assert.equal(r.output?.container.state, 'deleted');
+    assert.ok(r.output?.progressHistory.some((p) => p.progress === 1 && p.message === 'done'));
+    assert.deepEqual(names(r).slice(-3), [ACTIVITIES.archiveJob, ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
+  });
+
+  test('a failed final callback fails the attempt with its exit code and error, without a poll', () => {
+    let polls = 0;
+    const r = drive(jobInput(), {
+      activity: world(() => (polls++, observation('running'))),
+      race: callbackOnce(finalCallback({ type: 'failed', state: 'failed', exitCode: 3, error: 'bad input row 7' })),
+    });
+    assert.equal(polls, 0);
+    assert.equal(r.output?.state, 'failed');
+    assert.equal(r.output?.error?.code, 'JobFailed');
+    assert.match(r.output?.error?.message ?? '', /bad input row 7/);
+    assert.equal(r.output?.container.exitCode, 3);
+  });
+
+  test('a final callback from before this attempt started, or canceled, or without its state, is checked by a poll', () => {
+    for (const cb of [
+      finalCallback({ at: '2025-12-31T23:59:00.000Z' }), // a restarted attempt's late callback
+      finalCallback({ at: null }),
+      finalCallback({ type: 'canceled', state: 'canceled' }),
+      finalCallback({ state: null }),
+      finalCallback({ type: 'completed', state: 'failed' }),
+    ]) {
+      let polls = 0;
+      const r = drive(jobInput(), {
+        activity: world(() => (polls++, observation('succeeded', 1))),
+        race: callbackOnce(cb),
+      });
+      assert.equal(polls, 1, `polled once after ${JSON.stringify(cb)}`);
+      assert.equal(r.output?.state, 'succeeded', 'the poll decides');
+    }
+  });
+
+  test('archive: result and logs in one activity; a part that failed there is retried alone, one past the deadline is not', () => {
+    const failedLogs = (message: string) => ({
+      [ACTIVITIES.archiveJob]: () => ({
+        urls: { result: 'https://r/result.json' },
+        notes: [],
+        failed: { logs: message },
+      }),
+    });
+    const ok = drive(jobInput(), {
+      activity: world(() => observation('succeeded', 1), failedLogs('archive logs: 503')),
+    });
+    const job = ok.calls.find((c) => c.name === ACTIVITIES.archiveJob)!.input;
+    assert.equal(job.result, true);
+    assert.equal(job.ip, '10.0.0.4');
+    assert.ok(typeof job.deadline === 'string' && Date.parse(job.deadline) > Date.parse('2026-01-01T00:00:00Z'));
+    assert.deepEqual(
+      ok.calls.filter((c) => c.name.startsWith('Archive')).map((c) => c.name),
+      [ACTIVITIES.archiveJob, ACTIVITIES.archiveLogs],
+      'only the failed part again',
+    );
+    assert.deepEqual(ok.output?.result?.urls, { result: 'https://r/result.json', logs: 'https://r/logs.txt' });
+    assert.equal(ok.output?.message, 'Succeeded');
+
+    const lost = drive(jobInput(), {
+      activity: world(() => observation('succeeded', 1), {
+        ...failedLogs('archive logs: 503'),
+        [ACTIVITIES.archiveLogs]: () => {
+          throw new Error(
+            encodeJobError({ code: 'TransientError', message: 'archive logs: 503 again', retryable: true }),
+          );
+        },
+      }),
+    });
+    assert.equal(lost.output?.state, 'succeeded');
+    assert.match(lost.output?.message ?? '', /logs not archived: archive logs: 503 again/);
+    assert.deepEqual(lost.output?.result?.urls, { result: 'https://r/result.json' });
+
+    const late = drive(jobInput(), {
+      activity: world(() => observation('succeeded', 1), failedLogs(ARCHIVE_DEADLINE_PASSED)),
+    });
+    assert.ok(!names(late).includes(ACTIVITIES.archiveLogs), 'no archive once the teardown deadline passed');
+    assert.match(late.output?.message ?? '', /logs not archived: the teardown deadline passed/);
   });
 });
 

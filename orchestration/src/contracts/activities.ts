@@ -149,6 +149,20 @@ export interface ArchiveAnswer {
   notes: string[];
 }
 
+/** Teardown's archive in one activity: the result (when `result`) and then the logs. */
+export interface ArchiveJobRequest extends ArchiveRequest {
+  /** Archive the agent's result (or, in pull mode, collect the links of what it uploaded). */
+  result: boolean;
+  /** The teardown deadline (ISO): a part not begun by then is skipped. */
+  deadline: string;
+}
+/** ArchiveJobAnswer.failed's reason for a part skipped because the deadline had passed. */
+export const ARCHIVE_DEADLINE_PASSED = 'the teardown deadline passed';
+export interface ArchiveJobAnswer extends ArchiveAnswer {
+  /** Why a part was not archived (its message); a part absent here was archived. */
+  failed: { result?: string; logs?: string };
+}
+
 export interface GroupRef {
   tenant: string;
   jobId: string;
@@ -195,6 +209,7 @@ export interface ActivityMap {
   RestartContainerGroup: { input: GroupRef; output: Outcome<null> };
   ArchiveLogs: { input: ArchiveRequest; output: ArchiveAnswer };
   ArchiveResult: { input: ArchiveRequest; output: ArchiveAnswer };
+  ArchiveJob: { input: ArchiveJobRequest; output: ArchiveJobAnswer };
   DeleteContainerGroup: { input: GroupRef; output: GroupRemoval };
   StopContainerGroup: { input: GroupRef; output: GroupRemoval };
   NotifyWebhook: { input: NotifyRequest; output: WebhookAnswer };

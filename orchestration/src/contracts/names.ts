@@ -20,6 +20,8 @@ export const ACTIVITIES = {
   restartGroup: 'RestartContainerGroup',
   archiveLogs: 'ArchiveLogs',
   archiveResult: 'ArchiveResult',
+  /** Result and logs in one call (teardown); the two above remain for a part that failed, and restarts. */
+  archiveJob: 'ArchiveJob',
   deleteGroup: 'DeleteContainerGroup',
   stopGroup: 'StopContainerGroup',
   notifyWebhook: 'NotifyWebhook',

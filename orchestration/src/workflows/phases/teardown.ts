@@ -2,7 +2,7 @@
 // logs, bill, delete/stop/keep the group, release the slot, publish the final status, notify.
 // TEARDOWN_TIMEOUT_SECONDS is its deadline: retries are cut to fit it, archives are skipped once it
 // passed, and the group and the slot still get one attempt each (the sweeper is the backstop).
-import { decodeJobError, type JobStatus, type RetryPolicy } from '../../contracts';
+import { ARCHIVE_DEADLINE_PASSED, decodeJobError, type JobStatus, type RetryPolicy } from '../../contracts';
 import { billAttempt, isPast, secondsBetween, teardownAction, usageOf } from '../job-decisions';
 import type { RunContext, Step } from '../run-context';
 import { awaitFinalCallback, isPull } from './pull';
@@ -84,22 +84,42 @@ function* archive(
       notes.push('agent cancel not delivered');
     }
   }
-  // Pull mode: the agent uploaded result and artifacts itself; ArchiveResult collects their links.
-  const steps = [...(ip || pull ? (['ArchiveResult'] as const) : []), 'ArchiveLogs'] as const;
-  for (const name of steps) {
-    const what = name === 'ArchiveResult' ? 'result' : 'logs';
-    if (isPast(ctx.nowIso(), deadline)) {
-      notes.push(`${what} not archived: the teardown deadline passed`);
+  // Result (pull mode: the agent uploaded it and its artifacts itself; only their links are
+  // collected) and logs in one activity; a part that failed there gets its own activity with the
+  // durable retries, cut to the deadline as before. A part not begun by the deadline is skipped.
+  const parts: Part[] = ip || pull ? ['result', 'logs'] : ['logs'];
+  if (isPast(ctx.nowIso(), deadline)) {
+    for (const part of parts) notes.push(`${part} not archived: ${ARCHIVE_DEADLINE_PASSED}`);
+    return;
+  }
+  let failed: Partial<Record<Part, string>>;
+  try {
+    const req = { ...ctx.groupRef, ip, ...(pull ? { pull: true } : {}), result: parts.includes('result'), deadline };
+    const a = yield* ctx.activity('ArchiveJob', req, null);
+    Object.assign(urls, a.urls);
+    failed = a.failed;
+  } catch (e) {
+    const message = decodeJobError(e).message;
+    failed = Object.fromEntries(parts.map((p) => [p, message]));
+  }
+  for (const part of parts) {
+    const why = failed[part];
+    if (why === undefined) continue;
+    if (why === ARCHIVE_DEADLINE_PASSED || isPast(ctx.nowIso(), deadline)) {
+      notes.push(`${part} not archived: ${why}`);
       continue;
     }
     try {
-      const req = { ...ctx.groupRef, ip, ...(pull && name === 'ArchiveResult' ? { pull: true } : {}) };
+      const req = { ...ctx.groupRef, ip, ...(pull && part === 'result' ? { pull: true } : {}) };
+      const name = part === 'result' ? 'ArchiveResult' : 'ArchiveLogs';
       Object.assign(urls, (yield* ctx.activity(name, req, retry())).urls);
     } catch (e) {
-      notes.push(`${what} not archived: ${decodeJobError(e).message}`);
+      notes.push(`${part} not archived: ${decodeJobError(e).message}`);
     }
   }
 }
+
+type Part = 'result' | 'logs';
 
 function* removeGroup(
   ctx: RunContext,
