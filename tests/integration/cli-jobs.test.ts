@@ -1,7 +1,8 @@
 // The aci-batch CLI as a user runs it (the built binary, in a child process) against the whole local
 // stack: `submit --wait --json` of the README's job exits 0 and its last line is the final status;
 // a failing job exits 1 with its error; `logs -f` started while a job runs prints the log once and
-// ends when the job ends; a wrong key exits 4; artifacts work or say they are not available (5).
+// ends when the job ends; a wrong key exits 4; artifacts work or say they are not available (5); a job
+// array's tasks are listed by `tasks`, counted by `status` and left out of `list` unless asked for.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -160,6 +161,41 @@ describe('aci-batch against the local stack', () => {
     const u = await runCli(['submit', '--cpu', 'lots']);
     assert.equal(u.code, 2, show(u));
     assert.match(u.stderr, /--cpu: "lots" must be a positive number/);
+  });
+
+  test('a job array: submit --array --wait exits 0; tasks lists each task; status shows the counts', async () => {
+    const r = await runCli(
+      [
+        'submit',
+        '--image',
+        'test/sleep:1.0',
+        '-e',
+        'SLEEP_MS=200',
+        '--array',
+        '{"count": 3, "parallelism": 2}',
+        '--wait',
+        '--json',
+      ],
+      { timeoutMs: 180_000 },
+    );
+    assert.equal(r.code, 0, show(r));
+    const id = (JSON.parse(r.stdout.trim().split('\n')[0]!) as { id: string }).id;
+    const tasks = await runCli(['tasks', id]);
+    assert.equal(tasks.code, 0, show(tasks));
+    for (const i of [0, 1, 2]) assert.match(tasks.stdout, new RegExp(`\\b${i}\\b.*${id}-${i}.*succeeded`), show(tasks));
+    assert.match(tasks.stdout, new RegExp(`3 tasks of ${id} \\(succeeded, parallelism 2\\): 3 succeeded$`, 'm'));
+    const json = await runCli(['tasks', id, '--json']);
+    const page = JSON.parse(json.stdout) as { tasks: { index: number }[]; notStarted: number };
+    assert.deepEqual([page.tasks.map((t) => t.index), page.notStarted], [[0, 1, 2], 0]);
+    const status = await runCli(['status', id]);
+    assert.match(status.stdout, /^Tasks\s+3 \(parallelism 2\): 3 succeeded$/m, show(status));
+    const list = await runCli(['list']);
+    assert.ok(
+      list.stdout.includes(id) && !list.stdout.includes(`${id}-0`),
+      `tasks only under the parent:\n${list.stdout}`,
+    );
+    const all = await runCli(['list', '--include-tasks']);
+    assert.ok(all.stdout.includes(`${id}-2`), `--include-tasks lists them:\n${all.stdout}`);
   });
 
   test("artifacts: the chart, or a clear 'not available' (exit 5) on a controller without the route", async () => {
