@@ -543,6 +543,60 @@ describe('fewer Durable actions per job (issue 12)', () => {
     }
   });
 
+  test('after the ready callback the ARM read starts the agent at the address it shows: no StartAgent', () => {
+    const readyFirst = (children: FakeTask[]) =>
+      children.find((c) => c.kind === 'event' && c.name === EVENTS.ready) ?? children.find((c) => c.kind === 'timer')!;
+    const started = (answer: unknown) => ({
+      [ACTIVITIES.getGroup]: () => ({ ...runningView(), started: answer }),
+    });
+    const r = drive(jobInput(), {
+      activity: world(() => observation('succeeded', 1), started({ ok: true, value: null })),
+      race: readyFirst,
+    });
+    assert.equal(r.output?.state, 'succeeded');
+    assert.deepEqual(
+      names(r).slice(0, 5),
+      [
+        ACTIVITIES.acquireSlot,
+        ACTIVITIES.resolveImage,
+        ACTIVITIES.createGroup,
+        ACTIVITIES.getGroup,
+        ACTIVITIES.observeJob,
+      ],
+      'no health check and no StartAgent',
+    );
+    const read = r.calls.find((c) => c.name === ACTIVITIES.getGroup)!.input;
+    assert.deepEqual(read.start, {
+      jobId: 'j-aaaaaaaaaaaaaaaaaaaa',
+      inputBlob: 'alpha/j-aaaaaaaaaaaaaaaaaaaa/input.json',
+    });
+    assert.equal(r.output?.container.ip, '10.0.0.4');
+    assert.ok(r.output?.startedAt);
+
+    // The agent refused the input: failed at once, as when StartAgent hears it.
+    const invalid = { code: 'InvalidInput', message: 'The batch rejected its input.' };
+    const refused = drive(jobInput(), {
+      activity: world(() => observation('succeeded', 1), started({ ok: false, error: invalid })),
+      race: readyFirst,
+    });
+    assert.equal(refused.output?.state, 'failed');
+    assert.equal(refused.output?.error?.code, 'InvalidInput');
+    assert.ok(!names(refused).includes(ACTIVITIES.startAgent));
+
+    // The agent did not answer: the start phase tries again with StartAgent.
+    const silent = drive(jobInput(), {
+      activity: world(() => observation('succeeded', 1), started(null)),
+      race: readyFirst,
+    });
+    assert.equal(silent.output?.state, 'succeeded');
+    assert.ok(names(silent).includes(ACTIVITIES.startAgent));
+
+    // Without the ready callback (fallback timer): a plain read, the health check, then StartAgent.
+    const fallback = drive(jobInput(), { activity: world(() => observation('succeeded', 1)) });
+    assert.equal(fallback.calls.find((c) => c.name === ACTIVITIES.getGroup)!.input.start, undefined);
+    assert.ok(names(fallback).includes(ACTIVITIES.checkAgentHealth) && names(fallback).includes(ACTIVITIES.startAgent));
+  });
+
   test('archive: result and logs in one activity; a part that failed there is retried alone, one past the deadline is not', () => {
     const failedLogs = (message: string) => ({
       [ACTIVITIES.archiveJob]: () => ({

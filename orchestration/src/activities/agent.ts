@@ -1,6 +1,14 @@
 // Activities that talk to the batch agent in the job's group: health, start, observe (with the
 // instance view and the cancel record), cancel.
-import { blobNames, JOB_ERROR_CODES, type ActivityHandlers, type AgentStatusView } from '../contracts';
+import {
+  blobNames,
+  JOB_ERROR_CODES,
+  type ActivityHandlers,
+  type AgentStatusView,
+  type GroupView,
+  type Outcome,
+  type StartAgentRequest,
+} from '../contracts';
 import { callbackToken } from '../security/callback-token';
 import type { ActivityDeps } from './deps';
 import { fail, inputMissing, ok, retryable, settle } from './outcomes';
@@ -30,36 +38,7 @@ export function agentActivities(deps: ActivityDeps): AgentActivities {
   };
   return {
     CheckAgentHealth: async (req) => deps.agent.healthy(req.ip),
-    StartAgent: async (req) => {
-      try {
-        let input: unknown;
-        if (req.inputBlob) {
-          const stored = await deps.results.get(req.inputBlob);
-          if (!stored) return inputMissing(req.inputBlob);
-          input = JSON.parse(stored.body.toString('utf8')) as unknown;
-        }
-        const r = await deps.agent.start(req.ip, token(req.jobId), {
-          jobId: req.jobId,
-          ...(input !== undefined ? { input } : {}),
-          ...(req.command ? { command: req.command } : {}),
-        });
-        if (r.ok) return ok(null);
-        return fail({
-          code: r.code,
-          message: r.message,
-          ...(r.details
-            ? {
-                details: r.details.map((d) => ({
-                  field: /^input\b/.test(d.field) ? d.field : `input.${d.field}`.replace(/\.$/, ''),
-                  message: d.message,
-                })),
-              }
-            : {}),
-        });
-      } catch (e) {
-        return settle(e, JOB_ERROR_CODES.agentUnreachable);
-      }
-    },
+    StartAgent: (req) => startAgent(deps, req),
     ObserveJob: async (req) =>
       retryable('observe job', async () => {
         const [group, cancelRequested] = await Promise.all([
@@ -74,4 +53,47 @@ export function agentActivities(deps: ActivityDeps): AgentActivities {
       }),
     CancelAgent: async (req) => deps.agent.cancel(req.ip, token(req.jobId)),
   };
+}
+
+/**
+ * POST /start to the agent at `req.ip` with the job's stored input: the agent's answer, a refusal
+ * returned (retrying cannot help), an unreachable agent thrown as retryable.
+ */
+export async function startAgent(deps: ActivityDeps, req: StartAgentRequest): Promise<Outcome<null>> {
+  const token = callbackToken(deps.signingKey, req.jobId);
+  try {
+    let input: unknown;
+    if (req.inputBlob) {
+      const stored = await deps.results.get(req.inputBlob);
+      if (!stored) return inputMissing(req.inputBlob);
+      input = JSON.parse(stored.body.toString('utf8')) as unknown;
+    }
+    const r = await deps.agent.start(req.ip, token, {
+      jobId: req.jobId,
+      ...(input !== undefined ? { input } : {}),
+      ...(req.command ? { command: req.command } : {}),
+    });
+    if (r.ok) return ok(null);
+    return fail({
+      code: r.code,
+      message: r.message,
+      ...(r.details
+        ? {
+            details: r.details.map((d) => ({
+              field: /^input\b/.test(d.field) ? d.field : `input.${d.field}`.replace(/\.$/, ''),
+              message: d.message,
+            })),
+          }
+        : {}),
+    });
+  } catch (e) {
+    return settle(e, JOB_ERROR_CODES.agentUnreachable);
+  }
+}
+
+/** Does the view show the group running with an address (the container's own state wins when reported)? */
+export function runsWithAddress(view: GroupView): boolean {
+  const c = view.container;
+  const running = c?.state ? c.state.toLowerCase() === 'running' : (view.state ?? '').toLowerCase() === 'running';
+  return view.exists && (view.provisioningState ?? '').toLowerCase() !== 'failed' && running && !!view.ip;
 }

@@ -4,6 +4,7 @@ import { JOB_ERROR_CODES, routeUrl, TAGS, type ActivityHandlers } from '../contr
 import { CodedError } from '../errors';
 import { callbackToken } from '../security/callback-token';
 import { openSecureEnv } from '../security/sealed-env';
+import { runsWithAddress, startAgent } from './agent';
 import type { ActivityDeps } from './deps';
 import { fail, inputMissing, ok, retryable, settle } from './outcomes';
 
@@ -46,7 +47,8 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
     CreateContainerGroup: async (req) => {
       let secure: Record<string, string> = {};
       try {
-        if (req.sealedSecureEnv) secure = openSecureEnv(deps.signingKey, req.sealedSecureEnv, req.sealedFor ?? req.jobId);
+        if (req.sealedSecureEnv)
+          secure = openSecureEnv(deps.signingKey, req.sealedSecureEnv, req.sealedFor ?? req.jobId);
       } catch {
         return fail({
           code: JOB_ERROR_CODES.internal,
@@ -106,7 +108,13 @@ export function groupActivities(deps: ActivityDeps): GroupActivities {
         return settle(e, JOB_ERROR_CODES.transient);
       }
     },
-    GetContainerGroup: async (req) => retryable('get group', () => deps.groups.get(req.groupName)),
+    GetContainerGroup: async (req) => {
+      const view = await retryable('get group', () => deps.groups.get(req.groupName));
+      // After the agent's ready callback: start it at the address this read shows (agent.ts).
+      if (!req.start || !view.ip || !runsWithAddress(view)) return view;
+      const started = await startAgent(deps, { ...req.start, ip: view.ip }).catch(() => null);
+      return { ...view, started };
+    },
     RestartContainerGroup: async (req) => {
       try {
         await deps.groups.restart(req.groupName);

@@ -133,6 +133,19 @@ export interface StartAgentRequest {
   command?: string[];
 }
 
+/**
+ * GetContainerGroup after the agent's ready callback: when the view shows the group running with an
+ * address, POST /start to that address (the one ARM reports) in the same activity.
+ */
+export interface ReadGroupRequest extends GroupRef {
+  start?: Omit<StartAgentRequest, 'ip'>;
+}
+/**
+ * The view, and the start's answer when one was made: absent when the view did not show the group
+ * running with an address (nothing was started), null when the agent was not reachable.
+ */
+export type ReadGroupAnswer = GroupView & { started?: Outcome<null> | null };
+
 export interface ArchiveRequest {
   tenant: string;
   jobId: string;
@@ -201,7 +214,7 @@ export interface ActivityMap {
   ReleaseSlot: { input: ReleaseSlotRequest; output: boolean };
   ResolveImage: { input: ResolveImageRequest; output: Outcome<ResolvedImage> };
   CreateContainerGroup: { input: CreateGroupRequest; output: Outcome<null> };
-  GetContainerGroup: { input: GroupRef; output: GroupView };
+  GetContainerGroup: { input: ReadGroupRequest; output: ReadGroupAnswer };
   CheckAgentHealth: { input: { ip: string }; output: boolean };
   StartAgent: { input: StartAgentRequest; output: Outcome<null> };
   ObserveJob: { input: ObserveRequest; output: Observation };

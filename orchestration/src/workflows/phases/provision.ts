@@ -1,15 +1,17 @@
 // Phase 4, provision: wait for the group to run with a reachable agent, until the provisioning
 // deadline. Event-driven: the agent announces itself with a `ready` callback, and the controller
-// then confirms the group's address with one ARM read (it talks only to the IP ARM reports) and
-// starts at once. A fallback timer (READY_FALLBACK_SECONDS, for a lost callback) reads the group
-// and checks the agent's health as before; it also notices a provisioning failure.
-import { decodeJobError, EVENTS, JOB_ERROR_CODES, type GroupView } from '../../contracts';
+// then confirms the group's address with one ARM read (it talks only to the IP ARM reports), which
+// starts the batch at that address in the same activity. A fallback timer (READY_FALLBACK_SECONDS,
+// for a lost callback) reads the group and checks the agent's health as before; it also notices a
+// provisioning failure.
+import { decodeJobError, EVENTS, JOB_ERROR_CODES, type ReadGroupAnswer } from '../../contracts';
 import { decideReadiness, isPast, type Readiness } from '../job-decisions';
 
 /** After the agent's ready callback, how soon ARM is read again while it lags behind (seconds). */
 const REREAD_AFTER_READY_SECONDS = 1;
 import type { RunContext, Step } from '../run-context';
 import { isPull } from './pull';
+import { answered, startRequest } from './start';
 
 export function* provision(ctx: RunContext): Step<void> {
   const { s, settings } = ctx;
@@ -26,9 +28,11 @@ export function* provision(ctx: RunContext): Step<void> {
     if (woke.why === 'event') s.agentReady = true;
   }
   if (s.outcome) return;
-  let view: GroupView | undefined;
+  let view: ReadGroupAnswer | undefined;
   try {
-    view = yield* ctx.activity('GetContainerGroup', ctx.groupRef);
+    // After the ready callback the same read starts the agent at the address it shows.
+    const start = s.agentReady && !pull ? { start: startRequest(ctx) } : {};
+    view = yield* ctx.activity('GetContainerGroup', { ...ctx.groupRef, ...start });
   } catch (e) {
     // Transient even after retries: keep waiting, the provisioning deadline still applies.
     ctx.log('warn', { err: decodeJobError(e).message }, 'instance view not readable');
@@ -49,7 +53,10 @@ export function* provision(ctx: RunContext): Step<void> {
       s.pullFinal = null;
     }
     s.startDeadline = ctx.later(settings.startTimeoutSeconds).toISOString();
-    return ctx.enter('starting', 'starting', 'Starting the batch');
+    ctx.enter('starting', 'starting', 'Starting the batch');
+    // Started by the read (an agent that did not answer is started by the start phase, as before).
+    if (view?.started) answered(ctx, view.started);
+    return;
   }
   if (isPast(ctx.nowIso(), s.provisionDeadline)) {
     const why = ready.kind === 'wait' ? ready.why : 'agent not healthy';
