@@ -543,6 +543,25 @@ describe('fewer Durable actions per job (issue 12)', () => {
     }
   });
 
+  test("progress callbacks while running share the sleep's one timer (no new timer per callback)", () => {
+    const seen = new Set<FakeTask>();
+    let n = 0;
+    const r = drive(jobInput(), {
+      activity: world(() => observation('running', 0.5)),
+      race: (children) => {
+        const event = children.find((c) => c.kind === 'event' && c.name === EVENTS.callback);
+        if (!event) return children.find((c) => c.kind === 'timer')!;
+        seen.add(children.find((c) => c.kind === 'timer')!);
+        event.result = ++n <= 4 ? { type: 'progress', progress: n / 5, message: `step ${n}` } : finalCallback();
+        return event;
+      },
+    });
+    assert.equal(r.output?.state, 'succeeded');
+    assert.equal(seen.size, 1, 'four progress callbacks and the final one raced the same timer');
+    assert.ok(r.statuses.some((s) => s.message === 'step 4' && Math.abs(s.progress - 0.8) < 1e-9));
+    assert.equal(r.timersLeftRunning, 0, 'the timer is cancelled when the final callback ends the sleep');
+  });
+
   test('after the ready callback the ARM read starts the agent at the address it shows: no StartAgent', () => {
     const readyFirst = (children: FakeTask[]) =>
       children.find((c) => c.kind === 'event' && c.name === EVENTS.ready) ?? children.find((c) => c.kind === 'timer')!;

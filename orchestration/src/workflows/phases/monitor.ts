@@ -131,23 +131,35 @@ function* observe(ctx: RunContext): Step<Observation | undefined> {
   }
 }
 
-/** Sleeps until `nextPoll`; returns the final callback that ended the sleep when it can be trusted. */
+/**
+ * Sleeps until `nextPoll`; returns the final callback that ended the sleep when it can be trusted.
+ * One timer for the whole sleep: a progress callback does not re-arm it (a timer per callback cost a
+ * history event each, and on Azure a cancelled durable timer still fires later, in an episode of its own).
+ */
 function* sleepUntilNextPoll(ctx: RunContext, nextPoll: number): Step<Observation | undefined> {
   const { s, settings } = ctx;
+  const remaining = Math.max(0, (nextPoll - Date.parse(ctx.nowIso())) / 1000);
+  const timer = ctx.df.createTimer(ctx.later(ctx.untilDeadline(s.runDeadline, remaining)));
   for (;;) {
-    const remaining = Math.max(0, (nextPoll - Date.parse(ctx.nowIso())) / 1000);
-    const why = yield* ctx.wait(ctx.untilDeadline(s.runDeadline, remaining), true);
-    if (why === 'cancel') {
+    const winner = yield ctx.df.Task.any([timer, ctx.cancelEvent, ctx.wake]);
+    if (winner === timer) return undefined;
+    if (winner === ctx.cancelEvent) {
+      timer.cancel();
       ctx.canceled();
       return undefined;
     }
-    if (why !== 'callback') return undefined;
     const cb = takeCallback(ctx);
-    if (cb.type !== 'progress') return isPull(ctx) ? undefined : trustedFinal(ctx, cb);
+    if (cb.type !== 'progress') {
+      timer.cancel();
+      return isPull(ctx) ? undefined : trustedFinal(ctx, cb);
+    }
     if (typeof cb.progress === 'number') {
       recordProgress(s, ctx.nowIso(), cb.progress, cb.message ?? '');
       ctx.publish();
     }
-    if (++ctx.steps >= settings.stepsPerGeneration) return;
+    if (++ctx.steps >= settings.stepsPerGeneration) {
+      timer.cancel();
+      return undefined;
+    }
   }
 }
