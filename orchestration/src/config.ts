@@ -93,6 +93,7 @@ export function workflowSettings(cfg: Config): WorkflowSettings {
     pollIntervalSeconds: cfg.pollIntervalSeconds,
     admissionPollSeconds: cfg.admissionPollSeconds,
     queueTimeoutMinutes: cfg.queueTimeoutMinutes,
+    dependencyTimeoutHours: cfg.dependencyTimeoutHours,
     provisionTimeoutSeconds: cfg.provisionTimeoutSeconds,
     readyFallbackSeconds: cfg.readyFallbackSeconds,
     startTimeoutSeconds: cfg.startTimeoutSeconds,

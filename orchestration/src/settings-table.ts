@@ -200,6 +200,15 @@ export const SETTINGS = [
     description: 'How long a job may wait for a slot before it fails with QueueTimeout.',
   },
   {
+    name: 'DEPENDENCY_TIMEOUT_HOURS',
+    key: 'dependencyTimeoutHours',
+    kind: 'number',
+    default: '168',
+    min: 0.01,
+    description:
+      'How long a job with dependsOn may wait, from its submit, for its dependencies to end before it fails with DependencyFailed (a dependency ending wakes it at once; ADMISSION_POLL_SECONDS is its fallback re-check).',
+  },
+  {
     name: 'ARM_RETRY_ATTEMPTS',
     key: 'armRetryAttempts',
     kind: 'int',

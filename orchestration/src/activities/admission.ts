@@ -1,7 +1,9 @@
 // Activities of the admission phase and of teardown's release, over the admission service. Every
 // change that grants slots wakes the granted jobs (a slot-granted event on their orchestrations);
-// a lost event only delays a job until its fallback re-check.
+// a lost event only delays a job until its fallback re-check. A release at a job's end also tells
+// the jobs that depend on it (DependencyEnded), just as best effort.
 import { EVENTS, type ActivityEnv, type ActivityHandlers } from '../contracts';
+import { tellDependents } from './dependencies';
 import type { ActivityDeps } from './deps';
 import { retryable } from './outcomes';
 
@@ -38,6 +40,8 @@ export function admissionActivities(deps: ActivityDeps): Pick<ActivityHandlers, 
       retryable('release slot', async () => {
         const { result, granted } = await deps.admission.release(req.tenant, req.instanceId, req.owner);
         await wakeGranted(deps, env, granted);
+        // After the release, so a dependent that wakes finds this job's slot already freed.
+        if (req.jobId && req.outcome) await tellDependents(deps, env, req.tenant, req.jobId, req.outcome);
         return result;
       }),
   };

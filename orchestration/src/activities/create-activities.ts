@@ -6,6 +6,7 @@ import { admissionActivities } from './admission';
 import { agentActivities } from './agent';
 import { archiveActivities } from './archive';
 import { arrayActivities } from './array';
+import { dependencyActivities } from './dependencies';
 import type { ActivityDeps } from './deps';
 import { groupActivities } from './group';
 import { notifyActivities } from './notify';
@@ -20,5 +21,6 @@ export function createActivities(deps: ActivityDeps): ActivityHandlers {
     ...archiveActivities(deps),
     ...notifyActivities(deps),
     ...arrayActivities(deps),
+    ...dependencyActivities(deps),
   };
 }

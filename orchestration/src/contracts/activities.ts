@@ -10,6 +10,7 @@ import type {
   CompleteArrayRequest,
   PreparedTasks,
   PrepareTasksRequest,
+  JobDependency,
 } from './fanout';
 
 /** Release of a job's ledger entry; `owner` is the job's request hash (only the owner's release counts). */
@@ -20,6 +21,20 @@ export interface ReleaseSlotRequest {
   /** The job and how it ended: its dependents (if any) are told (DependencyEnded). Absent on older histories. */
   jobId?: string;
   outcome?: JobState;
+}
+
+/** A job waiting for its dependencies asks how each ended (workflows/phases/dependencies.ts). */
+export interface CheckDependenciesRequest {
+  tenant: string;
+  jobId: string;
+  instanceId: string;
+  dependsOn: JobDependency[];
+}
+export interface DependencyStates {
+  /** Per dependency, in request order: the state it ended in, or null while it has not ended. */
+  states: (JobState | null)[];
+  /** The job's own cancel record in the ledger (a cancel event lost at a generation switch). */
+  canceled: boolean;
 }
 
 export interface SlotRequest {
@@ -229,6 +244,7 @@ export interface ActivityMap {
   PrepareTasks: { input: PrepareTasksRequest; output: PreparedTasks };
   CancelJobs: { input: CancelJobsRequest; output: number };
   CompleteArray: { input: CompleteArrayRequest; output: ArrayCompletion };
+  CheckDependencies: { input: CheckDependenciesRequest; output: DependencyStates };
 }
 // Compile-time completeness: every name in ACTIVITIES has a map entry and nothing else does.
 type _Complete = [ActivityName] extends [keyof ActivityMap]

@@ -28,6 +28,8 @@ export const ACTIVITIES = {
   prepareTasks: 'PrepareTasks',
   cancelJobs: 'CancelJobs',
   completeArray: 'CompleteArray',
+  /** A waiting job's dependencies: which ended, and how (activities/dependencies.ts). */
+  checkDependencies: 'CheckDependencies',
 } as const;
 export type ActivityName = (typeof ACTIVITIES)[keyof typeof ACTIVITIES];
 

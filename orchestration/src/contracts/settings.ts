@@ -6,6 +6,11 @@ export interface WorkflowSettings {
   pollIntervalSeconds: number;
   admissionPollSeconds: number;
   queueTimeoutMinutes: number;
+  /**
+   * How long a job may wait for its dependencies (from its submit) before it fails with
+   * DependencyFailed. Absent in jobs submitted before it existed: 168 (DEFAULT_DEPENDENCY_TIMEOUT_HOURS).
+   */
+  dependencyTimeoutHours?: number;
   provisionTimeoutSeconds: number;
   /** Provisioning: how long to wait for the agent's ready callback before reading the group anyway. */
   readyFallbackSeconds: number;
@@ -23,3 +28,6 @@ export interface RetryPolicy {
   backoffCoefficient: number;
   maxRetryMs: number;
 }
+
+/** DEPENDENCY_TIMEOUT_HOURS' default (a week), also for jobs whose settings predate it. */
+export const DEFAULT_DEPENDENCY_TIMEOUT_HOURS = 168;

@@ -7,6 +7,7 @@
 import { decodeJobError, envelopeOf, JOB_ERROR_CODES, type JobStatus, type Phase } from '../contracts';
 import { admission } from './phases/admission';
 import { create } from './phases/create';
+import { dependencies } from './phases/dependencies';
 import { fanout } from './phases/fanout';
 import { monitor } from './phases/monitor';
 import { provision } from './phases/provision';
@@ -21,6 +22,7 @@ export type { OrchestrationContextLike, TaskLike, TimerLike, WorkflowDeps } from
 
 /** The phase that runs while the run state is in each phase ('teardown' and 'done' end the loop). */
 const PHASES: Partial<Record<Phase, (ctx: RunContext) => Step<void>>> = {
+  dependencies,
   admission,
   fanout,
   resolving: resolve,
