@@ -27,6 +27,9 @@ test('an array of 8 with parallelism 2: every task runs as its own job, never mo
   assert.equal(s.array?.parallelism, 2);
   assert.equal(s.array?.counts.succeeded, 8);
   assert.equal(s.progress, 1);
+  const tasks = await Promise.all(tasksOf(id, 8).map((t) => h.get('alpha', t)));
+  const taskVcpu = tasks.reduce((sum, t) => sum + t.usage.vcpuSeconds, 0);
+  assert.ok(taskVcpu > 0 && Math.abs(s.usage.vcpuSeconds - taskVcpu) < 0.01, "the parent's usage is its tasks'");
   assert.ok((h.world.peakGroups.get('alpha') ?? 0) <= 2, `peak ${h.world.peakGroups.get('alpha')} groups`);
   const specs = groupsOf(id);
   assert.equal(specs.length, 8, 'one group per task');

@@ -55,8 +55,9 @@ export function* fanout(ctx: RunContext): Step<void> {
     }
     for (const [index, t] of inFlight) {
       if (!t.isCompleted && !t.isFaulted) continue;
-      const state = t.isFaulted ? 'failed' : ((t.result as JobStatus | undefined)?.state ?? 'failed');
-      a.states = a.states.slice(0, index) + taskStateCode(state) + a.states.slice(index + 1);
+      const status = t.isFaulted ? undefined : (t.result as JobStatus | undefined);
+      a.states = a.states.slice(0, index) + taskStateCode(status?.state ?? 'failed') + a.states.slice(index + 1);
+      addUsage(ctx, status);
       inFlight.delete(index);
     }
   }
@@ -65,6 +66,14 @@ export function* fanout(ctx: RunContext): Step<void> {
     return;
   }
   yield* complete(ctx);
+}
+
+/** The parent's usage (and so its cost) is its tasks' together: teardown bills it like a group's. */
+function addUsage(ctx: RunContext, task: JobStatus | undefined): void {
+  if (!task?.usage) return;
+  const { s, spec } = ctx;
+  s.billedSeconds += task.usage.vcpuSeconds / spec.cpu;
+  s.billedGbSeconds = (s.billedGbSeconds ?? 0) + task.usage.gbSeconds;
 }
 
 const tenantJob = (ctx: RunContext) => ({ tenant: ctx.s.input.tenant, jobId: ctx.s.input.jobId });
