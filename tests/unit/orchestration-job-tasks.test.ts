@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import type { ApiResponse } from '../../orchestration/src/api/http';
 import { handle } from '../../orchestration/src/api/http';
 import { refineArrayStatus, taskPrefixOf } from '../../orchestration/src/api/job-tasks';
+import { createTenantUsage } from '../../orchestration/src/api/usage';
 import {
   EVENTS,
   initialStatus,
@@ -25,6 +26,7 @@ import {
   request,
   SETTINGS,
   silentLog,
+  tenantsFixture,
   type ApiHarness,
 } from '../fixtures/tenants/harness';
 
@@ -315,3 +317,32 @@ function fakeParent(): JobInput {
     settings: SETTINGS,
   };
 }
+
+test("usage: an array's cost is counted once — its tasks' usage, not the parent's total on top", async () => {
+  const h = apiHarness();
+  const parent = await submitArray(h, 2);
+  const usage = (vcpuSeconds: number) => ({
+    vcpuSeconds,
+    gbSeconds: vcpuSeconds,
+    estimatedCost: vcpuSeconds,
+    currency: 'EUR',
+  });
+  addTask(h, parent, 0, 'succeeded', { usage: usage(10) });
+  addTask(h, parent, 1, 'succeeded', { usage: usage(20) });
+  publishParent(h, parent, { state: 'succeeded', phase: 'done', usage: usage(30) }, true);
+  const tenantUsage = createTenantUsage({
+    tenants: tenantsFixture(),
+    now: () => new Date(Date.parse(parent.createdAt) + 1000),
+  });
+  const report = await run(() =>
+    tenantUsage(request({ params: { tenant: 'alpha' }, headers: auth('alpha-key') }), h.jobs),
+  );
+  assert.equal(report.status, 200, JSON.stringify(report.jsonBody));
+  assert.match(JSON.stringify(report.jsonBody), /"vcpuSeconds":30\b/, JSON.stringify(report.jsonBody));
+  const summary = await run(() =>
+    h.api.tenant(request({ params: { tenant: 'alpha' }, headers: auth('alpha-key') }), h.jobs),
+  );
+  const totals = (summary.jsonBody as { usage: { vcpuSeconds: number; jobs: number } }).usage;
+  assert.equal(totals.vcpuSeconds, 30);
+  assert.equal(totals.jobs, 3, 'the parent still counts as a job');
+});

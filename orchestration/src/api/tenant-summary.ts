@@ -25,6 +25,7 @@ export function createTenantSummary(deps: JobsApiDeps): (req: ApiRequest, jobs: 
       if (!s || s.tenant !== tenant.id) continue;
       totals.jobs++;
       totals.byState[s.state] = (totals.byState[s.state] ?? 0) + 1;
+      if (s.array) continue; // an array's parent: its usage is its tasks', counted with them
       totals.vcpuSeconds += s.usage.vcpuSeconds;
       totals.gbSeconds += s.usage.gbSeconds;
       totals.estimatedCost += s.usage.estimatedCost;

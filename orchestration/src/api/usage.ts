@@ -50,13 +50,14 @@ export function parsePeriod(req: ApiRequest, now: Date): UsagePeriod {
   return { from, to, groupBy: groupBy as 'day' | 'none' };
 }
 
-/** The statuses of a tenant's jobs created in the period (by the job's own createdAt). */
+/** The statuses of a tenant's jobs created in the period (by the job's own createdAt), without array parents. */
 export async function jobsInPeriod(jobs: JobsBackend, tenant: string, period: UsagePeriod): Promise<JobStatus[]> {
   const infos = await jobs.list(instancePrefixOf(tenant), period.from);
   const out: JobStatus[] = [];
   for (const info of infos) {
     const s = statusOf(info);
-    if (!s || s.tenant !== tenant) continue;
+    // An array's parent runs no group: its usage is its tasks', which are counted themselves.
+    if (!s || s.tenant !== tenant || s.array) continue;
     const t = Date.parse(s.createdAt);
     if (t >= period.from.getTime() && t < period.to.getTime()) out.push(s);
   }
