@@ -1,6 +1,6 @@
 // Controller overhead on the local stack (`npm run bench -- controller`), in two parts, each on a
 // fresh stack with the emulator's provisioning delay at zero and production-like controller timers
-// (POLL_INTERVAL_SECONDS 60, ADMISSION_POLL_SECONDS 60, READY_FALLBACK_SECONDS 30 unless overridden)
+// (POLL_INTERVAL_SECONDS 60, ADMISSION_POLL_SECONDS 300, READY_FALLBACK_SECONDS 30 unless overridden)
 // so that the numbers show the event-driven paths (ready callback, slot-granted event, completion
 // callback), not the fallbacks.
 //
@@ -44,7 +44,7 @@ const SIZES = (process.env.BENCH_SIZES ?? '1,100')
   .filter((n) => n > 0);
 const RUN_HISTORY = process.env.BENCH_HISTORY !== '0';
 const POLL_INTERVAL_SECONDS = Number(process.env.BENCH_POLL_INTERVAL_SECONDS ?? '60');
-const ADMISSION_POLL_SECONDS = Number(process.env.BENCH_ADMISSION_POLL_SECONDS ?? '60');
+const ADMISSION_POLL_SECONDS = Number(process.env.BENCH_ADMISSION_POLL_SECONDS ?? '300');
 const READY_FALLBACK_SECONDS = Number(process.env.BENCH_READY_FALLBACK_SECONDS ?? '30');
 const LONG_JOB_SECONDS = Number(process.env.BENCH_LONG_JOB_SECONDS ?? '120');
 // The emulator's provisioning delay for the history part (0 = groups run at once; ACI takes tens of
@@ -363,22 +363,28 @@ function stagesOf(events: ShownEvent[]): Stages {
   const last = <T>(xs: T[]): T | undefined => xs[xs.length - 1];
   const done = (name: string): ShownEvent[] =>
     events.filter((e) => e.EventType === 'TaskCompleted' && e.FunctionName === name);
-  const start = done('StartAgent')[0];
   const del = done('DeleteContainerGroup')[0];
   const before = (e: ShownEvent | undefined, t: number | undefined): boolean =>
     !!e && t !== undefined && Date.parse(e.Timestamp ?? '') <= t;
-  const startAt = at(start?.ScheduledTime);
   const delAt = at(del?.ScheduledTime);
+  // After the ready callback the ARM read itself starts the agent (no StartAgent): then the start
+  // was scheduled with that read, and there is no separate "ARM read done" step.
+  const start = done('StartAgent')[0];
+  const startAt =
+    at(start?.ScheduledTime) ?? at(last(done('GetContainerGroup').filter((e) => before(e, delAt)))?.ScheduledTime);
   return {
     readyRaised: at(events.find((e) => e.EventType === 'EventRaised' && e.Name === 'AgentReady')?.Timestamp),
-    groupRead: at(last(done('GetContainerGroup').filter((e) => before(e, startAt)))?.Timestamp),
+    groupRead: start ? at(last(done('GetContainerGroup').filter((e) => before(e, startAt)))?.Timestamp) : undefined,
     startScheduled: startAt,
     finalCallbackRaised: at(
       last(events.filter((e) => e.EventType === 'EventRaised' && e.Name === 'AgentCallback' && before(e, delAt)))
         ?.Timestamp,
     ),
     lastObserved: at(last(done('ObserveJob').filter((e) => before(e, delAt)))?.Timestamp),
-    archived: at(last([...done('ArchiveResult'), ...done('ArchiveLogs')].filter((e) => before(e, delAt)))?.Timestamp),
+    archived: at(
+      last([...done('ArchiveJob'), ...done('ArchiveResult'), ...done('ArchiveLogs')].filter((e) => before(e, delAt)))
+        ?.Timestamp,
+    ),
     deleteScheduled: delAt,
   };
 }
@@ -679,8 +685,9 @@ async function runSize(n: number, fixtures: Fixtures): Promise<Record<string, un
           (j) => j.stages?.finalCallbackRaised,
           (j) => j.stages?.lastObserved,
         ),
+        // Without a poll after the final callback (trusted), archiving starts from the callback.
         observedToArchived: stage(
-          (j) => j.stages?.lastObserved,
+          (j) => j.stages?.lastObserved ?? j.stages?.finalCallbackRaised,
           (j) => j.stages?.archived,
         ),
         archivedToDeleteScheduled: stage(
@@ -799,6 +806,10 @@ function controllerVersion(): Record<string, unknown> {
       return '';
     }
   };
+  // A run from a copy of one commit (`git archive`, built apart so that the shared tree's dist is
+  // left alone) has no git: BENCH_CONTROLLER_COMMIT names the commit it was made from.
+  const copied = process.env.BENCH_CONTROLLER_COMMIT;
+  if (copied) return { commit: copied, uncommittedControllerFiles: 0, from: 'git archive copy' };
   const dirty = git('status', '--porcelain', '--', 'orchestration/src', 'batch-image/src')
     .split('\n')
     .filter(Boolean).length;
@@ -835,10 +846,10 @@ function stageTable(runs: Array<Record<string, unknown>>): string {
     ['agentReadyToReadyRaised', 'agent ready → event raised'],
     ['readyRaisedToGroupRead', 'event → ARM read done'],
     ['groupReadToStartScheduled', 'ARM read → StartAgent scheduled'],
-    ['startScheduledToAgentStart', 'StartAgent scheduled → agent started'],
+    ['startScheduledToAgentStart', 'StartAgent (or the ARM read that starts) scheduled → agent started'],
     ['batchFinishedToCallbackRaised', 'batch finished → final callback raised'],
     ['callbackRaisedToObserved', 'callback → ObserveJob done'],
-    ['observedToArchived', 'ObserveJob → result and logs archived'],
+    ['observedToArchived', 'ObserveJob (or the trusted callback) → result and logs archived'],
     ['archivedToDeleteScheduled', 'archived → delete scheduled'],
   ] as const;
   const rows = runs
@@ -1005,12 +1016,15 @@ async function main(): Promise<void> {
   // With BENCH_SIZES, the sizes run now replace theirs in the recorded results and the others are
   // kept: each run carries its own date, controller version and machine load.
   let runs: Array<Record<string, unknown>> = [];
+  let recordedHead: { command?: string; machine?: Record<string, unknown>; settings?: typeof settings } = {};
   try {
     const recorded = JSON.parse(readFileSync(join(RESULTS, 'controller.json'), 'utf8')) as {
+      command?: string;
       machine?: { date?: string };
-      settings?: Record<string, unknown>;
+      settings?: typeof settings;
       runs: Array<Record<string, unknown>>;
     };
+    recordedHead = recorded;
     runs = recorded.runs
       .filter((r) => !SIZES.includes(r.jobs as number))
       .map((r) => ({ date: recorded.machine?.date, settings: recorded.settings, ...r }));
@@ -1028,18 +1042,25 @@ async function main(): Promise<void> {
     runs.push(r);
   }
   runs.sort((a, b) => (a.jobs as number) - (b.jobs as number) || String(a.date).localeCompare(String(b.date)));
-  const command = `npm run bench -- controller${process.env.BENCH_SIZES ? ` (BENCH_SIZES=${process.env.BENCH_SIZES})` : ''}`;
-  const machine = machineInfo();
-  writeFileSync(
-    join(RESULTS, 'controller.json'),
-    JSON.stringify({ benchmark: 'controller', command, machine, settings, runs }, null, 2) + '\n',
-  );
+  // A history-only run (BENCH_SIZES empty) leaves the latency rows' file and header as recorded.
+  const latencyRan = SIZES.length > 0;
+  const command = latencyRan
+    ? `npm run bench -- controller${process.env.BENCH_SIZES ? ` (BENCH_SIZES=${process.env.BENCH_SIZES})` : ''}`
+    : (recordedHead.command ?? 'npm run bench -- controller');
+  const machine = latencyRan ? machineInfo() : (recordedHead.machine ?? machineInfo());
+  const head = latencyRan ? settings : (recordedHead.settings ?? settings);
+  if (latencyRan) {
+    writeFileSync(
+      join(RESULTS, 'controller.json'),
+      JSON.stringify({ benchmark: 'controller', command, machine, settings, runs }, null, 2) + '\n',
+    );
+  }
   const md = [
     '# Controller overhead (local stack)',
     '',
     `Command: \`${command}\` — ${machine.date as string}, Node ${machine.node as string}, ${machine.cpus as number} × ${machine.cpuModel as string}, ${machine.memoryGiB as number} GiB, ${machine.platform as string}.`,
     '',
-    `Setup: emulator provisioning delay 0, a 1-second batch (the agent in command mode running \`sleep 1\`), 1 vCPU / 0.5 GB per job, POLL_INTERVAL_SECONDS ${POLL_INTERVAL_SECONDS}, ADMISSION_POLL_SECONDS ${ADMISSION_POLL_SECONDS}, READY_FALLBACK_SECONDS ${READY_FALLBACK_SECONDS}, regional quota ${QUOTA_GROUPS} groups / ${QUOTA_GROUPS} cores (the controller's GLOBAL_MAX_* and the emulator's), creates per 5 minutes capped at ${CREATES_PER_5MIN} (GLOBAL_MAX_CREATES_PER_5MIN; Azure's ~100 would pace 1,000 jobs to ≥ 45 min by itself, so it is lifted to measure the controller), tenant maxConcurrentJobs 1000; all jobs submitted at once (${CLIENT_CONCURRENCY} requests in flight). A fresh stack per row. Rows measured with other settings or code say so in \`controller.json\` (\`settings\`, \`controller\`).`,
+    `Setup: emulator provisioning delay 0, a 1-second batch (the agent in command mode running \`sleep 1\`), 1 vCPU / 0.5 GB per job, POLL_INTERVAL_SECONDS ${head.pollIntervalSeconds}, ADMISSION_POLL_SECONDS ${head.admissionPollSeconds}, READY_FALLBACK_SECONDS ${head.readyFallbackSeconds}, regional quota ${QUOTA_GROUPS} groups / ${QUOTA_GROUPS} cores (the controller's GLOBAL_MAX_* and the emulator's), creates per 5 minutes capped at ${CREATES_PER_5MIN} (GLOBAL_MAX_CREATES_PER_5MIN; Azure's ~100 would pace 1,000 jobs to ≥ 45 min by itself, so it is lifted to measure the controller), tenant maxConcurrentJobs 1000; all jobs submitted at once (${CLIENT_CONCURRENCY} requests in flight). A fresh stack per row. Rows measured with other settings or code say so in \`controller.json\` (\`settings\`, \`controller\`).`,
     '',
     table(runs),
     '',
