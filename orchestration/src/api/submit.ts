@@ -25,6 +25,11 @@ import { jobIdForIdempotencyKey, newJobId, requestHash, validateSubmission } fro
 import type { JobsBackend } from '../ports';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+/**
+ * Retry-After of a full queue: a place frees when one of the tenant's jobs is admitted or ends, which
+ * no client is told of; half a minute is a fair pace (not the admission fallback, now minutes long).
+ */
+const QUEUE_FULL_RETRY_AFTER_SECONDS = 30;
 
 export function createSubmit(deps: JobsApiDeps): (req: ApiRequest, jobs: JobsBackend) => Promise<ApiResponse> {
   return async function submit(req, jobs) {
@@ -83,7 +88,7 @@ export function createSubmit(deps: JobsApiDeps): (req: ApiRequest, jobs: JobsBac
       });
     if (queued.result === 'ownedByAnother') throw idempotencyConflict();
     if (queued.result === 'queueFull')
-      throw queueFull(tenant.limits.maxQueuedJobs, Math.max(5, Math.round(deps.settings.admissionPollSeconds * 4)));
+      throw queueFull(tenant.limits.maxQueuedJobs, QUEUE_FULL_RETRY_AFTER_SECONDS);
     // Only the request that wrote the entry may take it back, and only its own (owner-checked).
     const releaseOurs = async () => {
       if (queued.result !== 'enqueued') return;
