@@ -8,14 +8,15 @@
 //     every second: the host keeps only the current generation) and the number of generations;
 //   - the functions host's RSS (VmHWM at the end, VmRSS sampled).
 // BENCH_ARRAY_COUNT / BENCH_ARRAY_PARALLELISM change the array (default 1000 / 100).
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../local/stack/api-client';
 import { REPO_ROOT, startStack } from '../local/stack/stack';
 import { instanceIdOf } from '../orchestration/src/contracts';
 import { machineInfo } from './machine';
+import { benchTenant, rssKiB } from './stack-fixtures';
 
 const COUNT = Number(process.env.BENCH_ARRAY_COUNT ?? '1000');
 const PARALLELISM = Number(process.env.BENCH_ARRAY_PARALLELISM ?? '100');
@@ -24,34 +25,9 @@ const RESULTS = process.env.BENCH_RESULTS_DIR ?? join(__dirname, 'results');
 const TMP = join(__dirname, '.tmp', `arrays-${process.pid}`);
 const DEADLINE_MS = 60 * 60_000;
 
-function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 function writeTenants(dir: string, key: string): string {
   const file = join(dir, 'tenants.json');
-  const tenant = {
-    id: 'bench',
-    displayName: 'Benchmark tenant (arrays)',
-    apiKeys: [{ id: 'bench', sha256: createHash('sha256').update(key).digest('hex') }],
-    allowedRepositories: ['batch/regime-switching', 'bench/noop'],
-    limits: { maxCpu: 1, maxMemoryGb: 1, maxConcurrentJobs: 1000, maxQueuedJobs: 5000, maxRuntimeMinutes: 60 },
-    defaults: {
-      image: 'batch/regime-switching:1.0',
-      cpu: 1,
-      memoryGb: 0.5,
-      onComplete: 'delete',
-      onFailure: 'delete',
-      maxAttempts: 1,
-      timeoutMinutes: 30,
-    },
-    costRates: { currency: 'EUR', vcpuHour: 0.0405, gbHour: 0.0045 },
-  };
+  const tenant = benchTenant('bench', key, 1000, ['bench/noop']);
   writeFileSync(file, JSON.stringify({ tenants: [tenant] }, null, 2));
   return file;
 }

@@ -27,7 +27,7 @@
 // the current generation's history after continueAsNew, so during the history part each instance's
 // (generation, stored events) is sampled every second and the generations are summed; a generation
 // that ended between two samples is counted as last seen and the result says so (exact: false).
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -37,6 +37,7 @@ import { ApiClient, TERMINAL, type JobStatusView } from '../local/stack/api-clie
 import { descendantsOf, listProcesses } from '../local/stack/processes';
 import { REPO_ROOT, startStack, type Stack } from '../local/stack/stack';
 import { machineInfo, percentile } from './machine';
+import { benchTenant, rssKiB } from './stack-fixtures';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1,100')
   .split(',')
@@ -107,15 +108,6 @@ function dist(values: number[]): Dist {
   };
 }
 
-function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
 interface Fixtures {
   tenantsFile: string;
   /** API key per tenant: `bench` (maxConcurrentJobs 1000) and `benchq` (maxConcurrentJobs 1, the queue). */
@@ -124,24 +116,8 @@ interface Fixtures {
 
 function writeFixtures(dir: string): Fixtures {
   mkdirSync(dir, { recursive: true });
-  const tenant = (id: string, key: string, maxConcurrentJobs: number): Record<string, unknown> => ({
-    id,
-    displayName: `Benchmark tenant ${id}`,
-    apiKeys: [{ id, sha256: createHash('sha256').update(key).digest('hex') }],
-    // The default image stays the model: the app checks `input` for the tenant's default repository.
-    allowedRepositories: ['batch/regime-switching', 'bench/sleep'],
-    limits: { maxCpu: 1, maxMemoryGb: 1, maxConcurrentJobs, maxQueuedJobs: 5000, maxRuntimeMinutes: 60 },
-    defaults: {
-      image: 'batch/regime-switching:1.0',
-      cpu: 1,
-      memoryGb: 0.5,
-      onComplete: 'delete',
-      onFailure: 'delete',
-      maxAttempts: 1,
-      timeoutMinutes: 30,
-    },
-    costRates: { currency: 'EUR', vcpuHour: 0.0405, gbHour: 0.0045 },
-  });
+  const tenant = (id: string, key: string, maxConcurrentJobs: number) =>
+    benchTenant(id, key, maxConcurrentJobs, ['bench/sleep']);
   const keys = { bench: randomBytes(24).toString('hex'), benchq: randomBytes(24).toString('hex') };
   const tenantsFile = join(dir, 'tenants.json');
   writeFileSync(
