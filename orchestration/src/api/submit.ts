@@ -87,8 +87,7 @@ export function createSubmit(deps: JobsApiDeps): (req: ApiRequest, jobs: JobsBac
         throw serviceUnavailable('The admission queue is busy; retry (with the same Idempotency-Key).');
       });
     if (queued.result === 'ownedByAnother') throw idempotencyConflict();
-    if (queued.result === 'queueFull')
-      throw queueFull(tenant.limits.maxQueuedJobs, QUEUE_FULL_RETRY_AFTER_SECONDS);
+    if (queued.result === 'queueFull') throw queueFull(tenant.limits.maxQueuedJobs, QUEUE_FULL_RETRY_AFTER_SECONDS);
     // Only the request that wrote the entry may take it back, and only its own (owner-checked).
     const releaseOurs = async () => {
       if (queued.result !== 'enqueued') return;
