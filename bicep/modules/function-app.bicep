@@ -174,7 +174,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     CALLBACK_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${callbackSigningKeySecretUri})'
     TENANTS_FILE: string(tuning.?TENANTS_FILE ?? 'tenants.json')
     AGENT_PORT: string(agentPort)
-    POLL_INTERVAL_SECONDS: string(tuning.?POLL_INTERVAL_SECONDS ?? '60')
+    POLL_INTERVAL_SECONDS: string(tuning.?POLL_INTERVAL_SECONDS ?? '600')
     PROVISION_TIMEOUT_SECONDS: string(tuning.?PROVISION_TIMEOUT_SECONDS ?? '600')
     READY_FALLBACK_SECONDS: string(tuning.?READY_FALLBACK_SECONDS ?? '30')
     START_TIMEOUT_SECONDS: string(tuning.?START_TIMEOUT_SECONDS ?? '240')
@@ -196,6 +196,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     // SHA-256 of the operator key, not the key: empty leaves /api/admin/* answering 404.
     OPERATOR_KEY_HASH: string(tuning.?OPERATOR_KEY_HASH ?? '')
     SWEEPER_SCHEDULE: string(tuning.?SWEEPER_SCHEDULE ?? '0 */5 * * * *')
+    LIVENESS_WATCH_SCHEDULE: string(tuning.?LIVENESS_WATCH_SCHEDULE ?? '0 * * * * *')
     LOG_LEVEL: string(tuning.?LOG_LEVEL ?? 'info')
   }
 }

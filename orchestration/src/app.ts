@@ -11,7 +11,7 @@ import type { GlobalLimits } from './admission/ledger';
 import { createCallbackApi } from './api/callbacks';
 import { createPullApi } from './api/callbacks-pull';
 import { handle, json, type ApiRequest, type ApiResponse } from './api/http';
-import { statusOf } from './api/job-view';
+import { jobViewOf, statusOf } from './api/job-view';
 import { createJobsApi } from './api/jobs';
 import { buildOpenApi } from './api/openapi';
 import { uiResponse } from './api/ui';
@@ -33,6 +33,7 @@ import {
 import { durableJobsBackend } from './durable/jobs-backend';
 import type { Logger } from './logging';
 import type { AgentClient, ContainerGroups, ImageResolver, JobsBackend, LedgerStore, ResultsStore } from './ports';
+import { LIVENESS_WATCH_FUNCTION, watchLiveness } from './sweeper/liveness';
 import { judgeGroup, sweep } from './sweeper/sweep';
 import type { TenantDirectory } from './tenants/types';
 import { createJobOrchestrator, type OrchestrationContextLike } from './workflows/job-orchestrator';
@@ -56,6 +57,8 @@ export interface AppDeps {
   defaultLocation: string;
   maxRequestBytes: number;
   sweeperSchedule: string;
+  /** LIVENESS_WATCH_SCHEDULE; undefined: no liveness watch (the replay tier drives jobs by itself). */
+  livenessWatchSchedule?: string;
   now(): Date;
   /** SHA-256 of the operator key (OPERATOR_KEY_HASH); undefined: the operator routes answer 404. */
   operatorKeyHash?: Buffer;
@@ -156,6 +159,28 @@ export function createApp(deps: AppDeps): void {
       log.info({ ...summary, deletedGroups: report.deleted }, 'sweep done');
     },
   });
+
+  // One poll of every running job's group, outside the orchestrations (sweeper/liveness.ts).
+  if (deps.livenessWatchSchedule)
+    app.timer(LIVENESS_WATCH_FUNCTION, {
+      schedule: deps.livenessWatchSchedule,
+      extraInputs: [df.input.durableClient()],
+      handler: async (_timer: unknown, context: InvocationContext) => {
+        const backend = durableJobsBackend(df.getClient(context));
+        const report = await watchLiveness({
+          admission,
+          groups: deps.groups,
+          log,
+          now: deps.now,
+          lookup: async (instanceId) => {
+            const info = await backend.get(instanceId);
+            return info && jobViewOf(info);
+          },
+          raise: (instanceId, event, data) => backend.raise(instanceId, event, data),
+        });
+        log.info({ ...report, raised: report.raised.length, woken: report.raised }, 'liveness watch done');
+      },
+    });
 }
 
 function registerActivities(deps: AppDeps, activities: ReturnType<typeof createActivities>): void {

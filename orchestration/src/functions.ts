@@ -57,6 +57,7 @@ createApp({
   defaultLocation: cfg.jobsLocation,
   maxRequestBytes: cfg.maxRequestBytes,
   sweeperSchedule: cfg.sweeperSchedule,
+  livenessWatchSchedule: cfg.livenessWatchSchedule,
   now: () => new Date(),
   operatorKeyHash: parseOperatorKeyHash(cfg.operatorKeyHash),
   resultLinks: parseResultLinks(cfg.resultLinks),

@@ -111,10 +111,10 @@ export const SETTINGS = [
     name: 'POLL_INTERVAL_SECONDS',
     key: 'pollIntervalSeconds',
     kind: 'number',
-    default: '60',
+    default: '600',
     min: 0.05,
     description:
-      'Safety-net poll of a running job (instance view + agent status): progress and completion arrive by callback; the poll still finds a container that died without calling back.',
+      "Per-job safety poll of a running job (instance view + agent status), a last resort: progress and completion arrive by callback, a container that died without calling back is found by the liveness watch; this poll finds what the watch cannot see (a hung agent that still runs, a watch that is down). Each poll costs the job's history 8 events.",
   },
   {
     name: 'PROVISION_TIMEOUT_SECONDS',
@@ -280,6 +280,14 @@ export const SETTINGS = [
     kind: 'ncrontab',
     default: '0 */5 * * * *',
     description: 'NCRONTAB schedule of the sweeper that deletes orphaned or expired groups.',
+  },
+  {
+    name: 'LIVENESS_WATCH_SCHEDULE',
+    key: 'livenessWatchSchedule',
+    kind: 'ncrontab',
+    default: '0 * * * * *',
+    description:
+      "NCRONTAB schedule of the liveness watch: one read of every running job's container group, which wakes the job whose group is gone or whose container stopped without calling back (a timer function, no Durable actions).",
   },
   {
     name: 'LOG_LEVEL',

@@ -20,7 +20,12 @@ describe('config', () => {
     const c = loadConfig(minimal);
     assert.equal(c.armEndpoint, 'https://management.azure.com');
     assert.equal(c.resultsBlobEndpoint, 'https://acct.blob.core.windows.net');
-    assert.equal(c.pollIntervalSeconds, 60, 'callback-first: the poll is a safety net');
+    assert.equal(
+      c.pollIntervalSeconds,
+      600,
+      'callback-first, liveness watched centrally: the per-job poll is a last resort',
+    );
+    assert.equal(c.livenessWatchSchedule, '0 * * * * *', 'the liveness watch runs every minute');
     assert.equal(c.maxRequestBytes, 1048576);
     assert.equal(c.historyStepsPerGeneration, 100);
     assert.equal(c.capacityRetryAttempts, 6);
