@@ -1,6 +1,7 @@
 // Controller overhead on the local stack (`npm run bench -- controller`), in two parts, each on a
 // fresh stack with the emulator's provisioning delay at zero and production-like controller timers
-// (POLL_INTERVAL_SECONDS 60, ADMISSION_POLL_SECONDS 300, READY_FALLBACK_SECONDS 30 unless overridden)
+// (POLL_INTERVAL_SECONDS 600, LIVENESS_WATCH_SCHEDULE every minute, ADMISSION_POLL_SECONDS 300,
+// READY_FALLBACK_SECONDS 30 unless overridden)
 // so that the numbers show the event-driven paths (ready callback, slot-granted event, completion
 // callback), not the fallbacks.
 //
@@ -44,7 +45,8 @@ const SIZES = (process.env.BENCH_SIZES ?? '1,100')
   .map((s) => Number(s.trim()))
   .filter((n) => n > 0);
 const RUN_HISTORY = process.env.BENCH_HISTORY !== '0';
-const POLL_INTERVAL_SECONDS = Number(process.env.BENCH_POLL_INTERVAL_SECONDS ?? '60');
+const POLL_INTERVAL_SECONDS = Number(process.env.BENCH_POLL_INTERVAL_SECONDS ?? '600');
+const LIVENESS_WATCH_SCHEDULE = process.env.BENCH_LIVENESS_WATCH_SCHEDULE ?? '0 * * * * *';
 const ADMISSION_POLL_SECONDS = Number(process.env.BENCH_ADMISSION_POLL_SECONDS ?? '300');
 const READY_FALLBACK_SECONDS = Number(process.env.BENCH_READY_FALLBACK_SECONDS ?? '30');
 const LONG_JOB_SECONDS = Number(process.env.BENCH_LONG_JOB_SECONDS ?? '120');
@@ -434,6 +436,7 @@ async function benchStack(name: string, fixtures: Fixtures, provisioningDelayMs 
       GLOBAL_MAX_CREATES_PER_5MIN: String(CREATES_PER_5MIN),
       ADMISSION_POLL_SECONDS: String(ADMISSION_POLL_SECONDS),
       READY_FALLBACK_SECONDS: String(READY_FALLBACK_SECONDS),
+      LIVENESS_WATCH_SCHEDULE,
       ...(STEPS_PER_GENERATION ? { HISTORY_STEPS_PER_GENERATION: STEPS_PER_GENERATION } : {}),
       // info: the controller's "container group delete requested" line is read from the host's log.
       LOG_LEVEL: 'info',
@@ -946,6 +949,7 @@ async function main(): Promise<void> {
     historyProvisioningDelayMs: HISTORY_PROVISIONING_DELAY_MS,
     batch: 'agent command mode: sleep 1 (the long job: sleep ' + LONG_JOB_SECONDS + ')',
     pollIntervalSeconds: POLL_INTERVAL_SECONDS,
+    livenessWatchSchedule: LIVENESS_WATCH_SCHEDULE,
     admissionPollSeconds: ADMISSION_POLL_SECONDS,
     readyFallbackSeconds: READY_FALLBACK_SECONDS,
     ...(STEPS_PER_GENERATION ? { historyStepsPerGeneration: Number(STEPS_PER_GENERATION) } : {}),
