@@ -447,6 +447,22 @@ describe('job orchestrator', () => {
     assert.deepEqual(names(r).slice(-2), [ACTIVITIES.deleteGroup, ACTIVITIES.releaseSlot]);
   });
 
+  test('a failed observation is retried within a minute, not after a whole 600 s safety-poll interval', () => {
+    // The pause after a failed ObserveJob hears no callback (the liveness watch's wake-up included).
+    const r = drive(jobInput({ timeoutMinutes: 600 }, { ...SETTINGS, pollIntervalSeconds: 600 }), {
+      activity: world(() => observation('running'), {
+        [ACTIVITIES.observeJob]: (_n, _i, n) => {
+          if (n < 2) return observation('running');
+          throw new Error(encodeJobError({ code: 'ArmThrottled', message: 'throttled', retryable: true }));
+        },
+      }),
+    });
+    assert.equal(r.output?.error?.code, 'ArmThrottled');
+    const ran = Date.parse(r.output!.finishedAt!) - Date.parse(r.output!.startedAt!);
+    // Two safety polls (600 s each) to the first failure, then MAX_OBSERVE_FAILURES - 1 pauses of 60 s.
+    assert.ok(ran <= (2 * 600 + (MAX_OBSERVE_FAILURES - 1) * 60 + 5) * 1000, `ran ${ran / 1000} s`);
+  });
+
   test('an unreadable instance view during provisioning waits until the provisioning deadline', () => {
     const r = drive(jobInput({}, { ...SETTINGS, provisionTimeoutSeconds: 30 }), {
       activity: world(() => observation('running'), {

@@ -10,6 +10,9 @@ import { decideOnObservation, isPast, MAX_OBSERVE_FAILURES, recordProgress } fro
 import type { RunContext, Step } from '../run-context';
 import { isPull, monitorPull, takeCallback } from './pull';
 
+/** After a failed observation, the next one within this (or the poll interval when shorter), in seconds. */
+const OBSERVE_RETRY_SECONDS = 60;
+
 /** An agent callback event as api/callbacks.ts raises it (`at`: when the agent sent it). */
 type CallbackEvent = ReturnType<typeof takeCallback> & { at?: string | null };
 
@@ -125,7 +128,8 @@ function* observe(ctx: RunContext): Step<Observation | undefined> {
       const message = `Polling failed ${s.observeFailures} times in a row: ${err.message}`;
       ctx.attemptFailed({ code: err.code, message }, null);
     } else {
-      yield* ctx.pause(ctx.untilDeadline(s.runDeadline, settings.pollIntervalSeconds));
+      // Not a whole safety-poll interval (600 s by default since the liveness watch): this pause hears no callback.
+      yield* ctx.pause(ctx.untilDeadline(s.runDeadline, Math.min(settings.pollIntervalSeconds, OBSERVE_RETRY_SECONDS)));
     }
     return undefined;
   }
