@@ -86,7 +86,7 @@ function world(jobs: Record<string, Job | undefined>) {
 }
 
 describe('liveness watch', () => {
-  test('wakes only running push-mode jobs whose group is gone or whose container stopped', async () => {
+  test('wakes only running jobs (push or pull mode) whose group is gone or whose container stopped', async () => {
     const w = world({
       dead: { state: 'running', phase: 'running', group: group({ state: 'Failed' }, 'Terminated') },
       gone: { state: 'running', phase: 'running', group: GONE },
@@ -98,10 +98,14 @@ describe('liveness watch', () => {
       unknown: undefined,
     });
     const report = await watchLiveness(w.deps);
-    assert.deepEqual(report.raised.sort(), ['a--dead', 'a--gone']);
+    assert.deepEqual(report.raised.sort(), ['a--dead', 'a--gone', 'a--pull']);
     assert.equal(report.examined, 8);
-    assert.equal(report.watched, 3, 'dead, gone and alive were read');
-    assert.deepEqual(w.groupReads.sort(), ['grp-alive', 'grp-dead', 'grp-gone'], 'no group read for the others');
+    assert.equal(report.watched, 4, 'dead, gone, alive and pull were read');
+    assert.deepEqual(
+      w.groupReads.sort(),
+      ['grp-alive', 'grp-dead', 'grp-gone', 'grp-pull'],
+      'no group read for the others',
+    );
     assert.deepEqual(report.errors, []);
     const dead = w.raised.find((r) => r.instanceId === 'a--dead')!;
     assert.equal(dead.event, EVENTS.callback);

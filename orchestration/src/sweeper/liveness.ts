@@ -6,8 +6,9 @@
 // runs (a container that died without calling back), it raises a `watch` callback on the job: the
 // monitor takes any non-final callback as "poll now" and decides on its own observation. The job's
 // own safety poll (POLL_INTERVAL_SECONDS, 600 s by default) stays the backstop for what the watch
-// cannot see (a hung agent that still runs, a watch that is down). Pull mode is left to its own
-// poll (phases/pull.ts reads the instance view to tell an eviction, which ACI restarts by itself).
+// cannot see (a hung agent that still runs, a watch that is down). Pull-mode jobs are watched too:
+// their monitor (phases/pull.ts) takes the wake-up as a poll and reads the instance view itself (an
+// eviction, which ACI restarts by itself, is told apart there, as on any poll).
 import { EVENTS, type GroupView, type JobInput, type JobStatus } from '../contracts';
 import type { Admission } from '../admission/service';
 import type { Logger } from '../logging';
@@ -56,7 +57,6 @@ export async function watchLiveness(deps: LivenessDeps): Promise<LivenessReport>
     try {
       const view = await deps.lookup(instanceId);
       if (!view || view.status.state !== 'running' || view.status.phase !== 'running') return;
-      if (view.job.spec.startMode === 'pull') return;
       report.watched++;
       const reason = deadReason(await deps.groups.get(view.job.groupName));
       if (!reason) return;
