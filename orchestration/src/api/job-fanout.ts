@@ -3,11 +3,9 @@
 // validator and the OpenAPI document read the same object); the checks a schema cannot say are
 // here, normalized into JobSpec's `array` and `dependsOn`. Whether each dependency exists is the
 // submit handler's check (it needs the jobs backend).
-import { FANOUT_LIMITS, type ArraySpec, type JobDependency } from '../contracts';
+import { FANOUT_LIMITS, JOB_ID_PATTERN, type ArraySpec, type JobDependency } from '../contracts';
 import type { FieldProblem } from '../errors';
 import type { Tenant } from '../tenants/types';
-
-const JOB_ID = '^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$';
 
 /** The request properties `array` and `dependsOn`. */
 export const FANOUT_REQUEST_PROPERTIES = {
@@ -47,7 +45,7 @@ export const FANOUT_REQUEST_PROPERTIES = {
       additionalProperties: false,
       required: ['job'],
       properties: {
-        job: { type: 'string', pattern: JOB_ID, description: 'The job id (of this tenant).' },
+        job: { type: 'string', pattern: JOB_ID_PATTERN.source, description: 'The job id (of this tenant).' },
         condition: {
           enum: ['succeeded', 'finished'],
           description: '`succeeded` (default): the dependency must succeed; `finished`: any end will do.',

@@ -1,5 +1,6 @@
 // Building blocks of the OpenAPI operations (parameters, responses, security), shared by the job
 // operations (openapi-operations.ts) and the usage/operator ones (openapi-operations-admin.ts).
+import { JOB_ID_PATTERN } from '../contracts';
 
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export const errorResponse = (description: string) => ({
@@ -20,7 +21,7 @@ export const idParam = {
   name: 'id',
   in: 'path',
   required: true,
-  schema: { type: 'string', pattern: '^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$' },
+  schema: { type: 'string', pattern: JOB_ID_PATTERN.source },
 };
 export const pathParam = { name: 'path', in: 'path', required: true, schema: { type: 'string' } };
 export const nameParam = {

@@ -255,5 +255,4 @@ export const SUBMIT_RESPONSE_SCHEMA = {
 
 /** Path segments: tenant ids and job ids. Anything else is a 404 before any lookup. */
 export const SEGMENT_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
-/** A job id: `j-` and 20 base32 characters; a task of an array adds `-<index>` to its parent's. */
-export const JOB_ID_PATTERN = /^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$/;
+export { JOB_ID_PATTERN } from '../contracts';

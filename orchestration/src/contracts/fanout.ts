@@ -37,6 +37,9 @@ export interface TaskPosition {
   count: number;
 }
 
+/** A job id: `j-` and 20 base32 characters; a task of an array adds `-<index>` to its parent's. */
+export const JOB_ID_PATTERN = /^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$/;
+
 /** The job id of task `index` of the array `parentJobId` (readable at GET …/jobs/{taskId}). */
 export const taskJobIdOf = (parentJobId: string, index: number): string => `${parentJobId}-${index}`;
 
