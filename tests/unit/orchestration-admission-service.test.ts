@@ -95,4 +95,21 @@ describe('admission service', () => {
     assert.equal(writes, 0);
     assert.equal(JSON.stringify(await store.read()), before);
   });
+
+  test('cancelAll records the cancel of many jobs in one write and answers how many entries exist', async () => {
+    const { store, admission } = service(1, 5);
+    for (const n of [1, 2, 3]) await admission.enqueue('t', entry(n));
+    await admission.grant('t', 't--j-1');
+    let writes = 0;
+    const update = store.update.bind(store);
+    store.update = (mutate) => {
+      writes++;
+      return update(mutate);
+    };
+    assert.equal(await admission.cancelAll('t', ['t--j-1', 't--j-3', 't--j-9']), 2, 'j-9 has no entry');
+    assert.equal(writes, 1, 'one compare-and-swap for all of them');
+    assert.equal(await admission.cancelRequested('t', 't--j-1'), true, 'a running entry');
+    assert.equal(await admission.cancelRequested('t', 't--j-3'), true, 'a queued entry');
+    assert.equal(await admission.cancelRequested('t', 't--j-2'), false);
+  });
 });

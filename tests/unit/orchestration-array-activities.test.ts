@@ -18,9 +18,9 @@ function deps(results: MemoryResults, canceled: string[] = []): ActivityDeps {
     log: silentLog,
     now: () => new Date('2026-11-30T12:00:00Z'),
     admission: {
-      cancel: async (_t: string, id: string) => {
-        canceled.push(id);
-        return true;
+      cancelAll: async (_t: string, ids: string[]) => {
+        canceled.push(...ids);
+        return ids.length;
       },
       cancelRequested: async (_t: string, id: string) => canceled.includes(id),
     },

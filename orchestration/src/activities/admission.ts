@@ -4,6 +4,7 @@
 // the jobs that depend on it (DependencyEnded), just as best effort.
 import { EVENTS, type ActivityEnv, type ActivityHandlers } from '../contracts';
 import { tellDependents } from './dependencies';
+import { raiseEach } from '../parallel';
 import type { ActivityDeps } from './deps';
 import { retryable } from './outcomes';
 
@@ -15,12 +16,14 @@ export async function wakeGranted(
   except?: string,
 ): Promise<void> {
   const others = granted.filter((id) => id !== except);
-  const at = new Date().toISOString();
-  const results = await Promise.allSettled(others.map((id) => env.raise(id, EVENTS.slotGranted, { at })));
-  results.forEach((r, i) => {
-    if (r.status === 'rejected')
-      deps.log.warn({ instanceId: others[i], err: (r.reason as Error).message }, 'slot-granted event not raised');
-  });
+  await raiseEach(
+    env.raise,
+    deps.log,
+    others,
+    EVENTS.slotGranted,
+    { at: new Date().toISOString() },
+    'slot-granted event',
+  );
 }
 
 export function admissionActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'AcquireSlot' | 'ReleaseSlot'> {

@@ -1,27 +1,14 @@
 // Activities of a job array's parent (workflows/phases/fanout.ts): split the inputs into the tasks'
 // input blobs as they start (and read the parent's cancel record), cancel tasks, and write the parent's result at the end — with select
 // "best", the result of the succeeded task with the highest log-likelihood, saying which it was.
-import {
-  blobNames,
-  EVENTS,
-  TASK_STATE_CODES,
-  taskJobIdOf,
-  type ActivityHandlers,
-  type ArrayCompletion,
-} from '../contracts';
+import { cancelJobs } from '../admission/cancel-jobs';
+import { blobNames, TASK_STATE_CODES, taskJobIdOf, type ActivityHandlers, type ArrayCompletion } from '../contracts';
+import { forEachLimited } from '../parallel';
 import type { ActivityDeps } from './deps';
 import { retryable } from './outcomes';
 
 /** Blob reads/writes in flight at once (a batch of tasks is up to a few hundred). */
 const IO_CONCURRENCY = 16;
-
-async function eachLimited<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(IO_CONCURRENCY, items.length) }, worker));
-}
 
 const range = (from: number, to: number): number[] =>
   Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
@@ -41,26 +28,19 @@ export function arrayActivities(
         const inputs = await readJson(req.inputsBlob);
         if (!Array.isArray(inputs)) throw new Error(`the array's inputs (${req.inputsBlob}) are missing`);
         const indexes = range(req.from, Math.min(req.to, inputs.length));
-        await eachLimited(indexes, async (i) => {
+        await forEachLimited(indexes, IO_CONCURRENCY, async (i) => {
           const name = blobNames(req.tenant, taskJobIdOf(req.jobId, i)).input;
           await deps.results.put(name, JSON.stringify(inputs[i]), 'application/json');
         });
         return { prepared: indexes.length, canceled };
       }),
-    CancelJobs: async (req, env) => {
-      // Best effort per task: the ledger's record is what a task's own checks read; the event wakes it.
-      let done = 0;
-      const requestedAt = deps.now().toISOString();
-      await eachLimited(req.instanceIds, async (id) => {
-        const results = await Promise.allSettled([
-          deps.admission.cancel(req.tenant, id),
-          env.raise(id, EVENTS.cancel, { requestedAt }),
-        ]);
-        if (results.some((r) => r.status === 'fulfilled')) done += 1;
-        else deps.log.warn({ tenant: req.tenant, instanceId: id }, 'task cancel not delivered');
-      });
-      return done;
-    },
+    CancelJobs: (req, env) =>
+      cancelJobs(
+        { admission: deps.admission, raise: env.raise, log: deps.log },
+        req.tenant,
+        req.instanceIds,
+        deps.now().toISOString(),
+      ),
     CompleteArray: (req) =>
       retryable('complete array', async (): Promise<ArrayCompletion> => {
         const name = blobNames(req.tenant, req.jobId).result;
@@ -74,8 +54,9 @@ export function arrayActivities(
           return { urls: { result: url }, selected: null };
         }
         let best: { id: string; index: number; logLikelihood: number; result: Record<string, unknown> } | undefined;
-        await eachLimited(
+        await forEachLimited(
           tasks.filter((t) => t.state === 'succeeded'),
+          IO_CONCURRENCY,
           async (t) => {
             const doc = (await readJson(blobNames(req.tenant, t.id).result)) as { result?: unknown } | undefined;
             const result = doc?.result as Record<string, unknown> | undefined;

@@ -12,6 +12,7 @@ import {
   type DependencyEnded,
   type JobState,
 } from '../contracts';
+import { raiseEach } from '../parallel';
 import type { ActivityDeps } from './deps';
 import { retryable } from './outcomes';
 
@@ -39,17 +40,20 @@ export async function tellDependents(
     return 0;
   }
   const payload: DependencyEnded = { job: jobId, state };
-  const results = await Promise.allSettled(
-    markers.map((dependent) => env.raise(instanceIdOf(tenant, dependent), EVENTS.dependencyEnded, payload)),
+  const dependents = markers.map((dependent) => instanceIdOf(tenant, dependent));
+  const reached = await raiseEach(
+    env.raise,
+    deps.log,
+    dependents,
+    EVENTS.dependencyEnded,
+    payload,
+    'dependency-ended event',
+    {
+      tenant,
+      jobId,
+    },
   );
-  results.forEach((r, i) => {
-    if (r.status === 'rejected')
-      deps.log.warn(
-        { tenant, jobId, dependent: markers[i], err: (r.reason as Error).message },
-        'dependency-ended event not raised',
-      );
-  });
-  return results.filter((r) => r.status === 'fulfilled').length;
+  return reached.length;
 }
 
 export function dependencyActivities(deps: ActivityDeps): Pick<ActivityHandlers, 'CheckDependencies'> {

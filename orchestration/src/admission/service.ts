@@ -50,6 +50,8 @@ export interface Admission {
   release(tenant: string, instanceId: string, owner: string): Promise<Granting<boolean>>;
   /** Records a cancel on the job's entry (the one durable cancel record). */
   cancel(tenant: string, instanceId: string): Promise<boolean>;
+  /** The same for many jobs of one tenant in one compare-and-swap; answers how many entries exist. */
+  cancelAll(tenant: string, instanceIds: readonly string[]): Promise<number>;
   cancelRequested(tenant: string, instanceId: string): Promise<boolean>;
   /** Drops the entries of orchestrations that are no longer live. */
   reconcile(isLive: (instanceId: string) => boolean): Promise<Granting<string[]>>;
@@ -99,6 +101,8 @@ export function createAdmission(deps: AdmissionDeps): Admission {
         return released;
       }),
     cancel: (tenant, instanceId) => change((doc) => markCanceled(doc, tenant, instanceId)),
+    cancelAll: (tenant, instanceIds) =>
+      change((doc) => instanceIds.filter((id) => markCanceled(doc, tenant, id)).length),
     cancelRequested: async (tenant, instanceId) => isCancelRequested(await deps.store.read(), tenant, instanceId),
     reconcile: (isLive) =>
       granting((doc) => {

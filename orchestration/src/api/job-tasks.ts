@@ -3,7 +3,6 @@
 // when the parent is cancelled. Task i of parent P is the job P-i (instance instanceIdOf(tenant, P-i));
 // tasks are started lazily, so a task that has not started yet has no instance and is only counted.
 import {
-  EVENTS,
   instanceIdOf,
   isTerminalState,
   JOB_STATES,
@@ -13,6 +12,7 @@ import {
   type JobStatus,
 } from '../contracts';
 import { notFound, validationFailed, type FieldProblem } from '../errors';
+import { cancelJobs } from '../admission/cancel-jobs';
 import type { Admission } from '../admission/service';
 import type { Logger } from '../logging';
 import type { InstanceInfo, JobsBackend } from '../ports';
@@ -166,23 +166,12 @@ export async function cancelLiveTasks(
   const live = tasksOf(await jobs.list(taskPrefixOf(parent.tenant, parent.jobId)), parent).filter(
     (t) => !isTerminalState(t.status.state),
   );
-  const requestedAt = deps.now().toISOString();
-  let done = 0;
-  const cancelOne = async (t: TaskRow) => {
-    // Best effort per task (the parent's orchestrator cancels its in-flight tasks too): the ledger's
-    // record is what the task's own checks read, the event wakes it at once.
-    const results = await Promise.allSettled([
-      deps.admission.cancel(parent.tenant, t.instanceId),
-      jobs.raise(t.instanceId, EVENTS.cancel, { requestedAt }),
-    ]);
-    if (results.some((r) => r.status === 'fulfilled')) done += 1;
-    else deps.log.warn({ tenant: parent.tenant, instanceId: t.instanceId }, 'task cancel not delivered');
-  };
-  // A few at a time: each ledger cancel is a compare-and-swap of one document.
-  const queue = [...live];
-  const worker = async () => {
-    for (let t = queue.shift(); t; t = queue.shift()) await cancelOne(t);
-  };
-  await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
-  return done;
+  // Best effort per task (the parent's orchestrator cancels its in-flight tasks too).
+  const raise = (id: string, event: string, data: unknown) => jobs.raise(id, event, data);
+  return cancelJobs(
+    { admission: deps.admission, raise, log: deps.log },
+    parent.tenant,
+    live.map((t) => t.instanceId),
+    deps.now().toISOString(),
+  );
 }

@@ -12,6 +12,7 @@
 import { EVENTS, type GroupView, type JobInput, type JobStatus } from '../contracts';
 import type { Admission } from '../admission/service';
 import type { Logger } from '../logging';
+import { forEachLimited } from '../parallel';
 import type { ContainerGroups } from '../ports';
 
 export const LIVENESS_WATCH_FUNCTION = 'LivenessWatch';
@@ -53,7 +54,7 @@ export async function watchLiveness(deps: LivenessDeps): Promise<LivenessReport>
   const doc = await deps.admission.read();
   const entries = Object.entries(doc.tenants).flatMap(([tenant, t]) => t.running.map((e) => ({ tenant, ...e })));
   report.examined = entries.length;
-  await inParallel(entries, deps.parallel ?? 8, async ({ tenant, instanceId, jobId }) => {
+  await forEachLimited(entries, deps.parallel ?? 8, async ({ tenant, instanceId, jobId }) => {
     try {
       const view = await deps.lookup(instanceId);
       if (!view || view.status.state !== 'running' || view.status.phase !== 'running') return;
@@ -70,13 +71,4 @@ export async function watchLiveness(deps: LivenessDeps): Promise<LivenessReport>
     }
   });
   return report;
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
