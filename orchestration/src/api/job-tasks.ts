@@ -6,6 +6,7 @@ import {
   instanceIdOf,
   isTerminalState,
   JOB_STATES,
+  zeroCounts,
   TERMINAL_STATES,
   type JobInput,
   type JobState,
@@ -47,9 +48,6 @@ export function tasksOf(infos: InstanceInfo[], parent: JobInput): TaskRow[] {
   }
   return rows.sort((a, b) => a.index - b.index);
 }
-
-const zeroCounts = (): Record<JobState, number> =>
-  Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
 
 /**
  * The parent's status with `array.counts` and `progress` from its live tasks, while it has not ended.

@@ -220,7 +220,9 @@ export const TAGS = {
   expiresAt: 'expiresAt',
 } as const;
 
-const ZERO_COUNTS = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+/** A count per job state, all 0 (an array's tasks per state). */
+export const zeroCounts = (): Record<JobState, number> =>
+  Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
 
 /** The initial status of a job (before its orchestrator first runs). */
 export function initialStatus(input: JobInput): JobStatus {
@@ -243,7 +245,7 @@ export function initialStatus(input: JobInput): JobStatus {
           array: {
             count: array.count,
             parallelism: array.parallelism,
-            counts: { ...ZERO_COUNTS, queued: array.count },
+            counts: { ...zeroCounts(), queued: array.count },
             ...(array.select ? { selected: null } : {}),
           },
         }

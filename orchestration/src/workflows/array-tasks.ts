@@ -5,9 +5,9 @@ import {
   blobNames,
   groupNameOf,
   instanceIdOf,
-  JOB_STATES,
   TASK_STATE_CODES,
   taskJobIdOf,
+  zeroCounts,
   type ArrayCounts,
   type JobInput,
 } from '../contracts';
@@ -36,7 +36,7 @@ export function taskInput(parent: JobInput, index: number, nowIso: string): JobI
 
 /** The parent's counts from its per-task state codes: tasks not ended yet count as queued. */
 export function countsOf(states: string): ArrayCounts {
-  const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as ArrayCounts;
+  const counts = zeroCounts();
   for (const code of states) counts[TASK_STATE_CODES[code] ?? 'queued'] += 1;
   return counts;
 }
