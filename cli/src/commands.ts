@@ -7,7 +7,7 @@ import { ApiClient, type JobStatus } from './api-client';
 import { resolveConnection, type ConnectionFlags, type ReadText } from './config';
 import { CliError, EXIT, usageError } from './exit-codes';
 import { artifactsTable, formatStatus, formatTenant, jobsTable, type Artifact } from './format';
-import { buildJobBody, type SubmitFlags } from './job-body';
+import { buildJobBody, JOB_ID, type SubmitFlags } from './job-body';
 import { followLogs } from './logs';
 import { formatTasks, readTasks, type TasksFlags } from './tasks';
 import { waitForJob } from './wait';
@@ -91,7 +91,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   };
   const printJson = (v: unknown) => out(JSON.stringify(v));
   const jobPath = (client: ApiClient, id: string, rest = '') => {
-    if (!/^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$/.test(id))
+    if (!JOB_ID.test(id))
       throw usageError(`"${id}" is not a job id (j- and 20 lower-case letters/digits, and -N for task N of an array)`);
     return client.tenantPath(`/jobs/${id}${rest}`);
   };

@@ -29,7 +29,8 @@ export interface BodyContext {
   env: NodeJS.ProcessEnv;
 }
 
-const JOB_ID = /^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$/;
+/** A job id (the API's): `j-` and 20 characters, `-N` for task N of an array. */
+export const JOB_ID = /^j-[a-z0-9]{20}(-(0|[1-9][0-9]{0,3}))?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DEPENDENCY_CONDITIONS = ['succeeded', 'finished'];
 
