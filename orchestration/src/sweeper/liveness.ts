@@ -2,7 +2,8 @@
 // running jobs, outside their orchestrations. Why: a per-job poll costs each job a durable timer and
 // an ObserveJob activity — 8 stored history events, Durable actions that the Durable Task Scheduler
 // bills and throttles — every POLL_INTERVAL_SECONDS; a timer-triggered function is no Durable action.
-// It reads each running job's instance view, and when the group is gone or its container no longer
+// It reads each running job's instance view (one GET per group: ARM's list answers groups without
+// their instanceView — docker-archive/compose-cli#33, azure-emulation.md §2 list), and when the group is gone or its container no longer
 // runs (a container that died without calling back), it raises a `watch` callback on the job: the
 // monitor takes any non-final callback as "poll now" and decides on its own observation. The job's
 // own safety poll (POLL_INTERVAL_SECONDS, 600 s by default) stays the backstop for what the watch
