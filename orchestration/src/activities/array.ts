@@ -1,6 +1,7 @@
 // Activities of a job array's parent (workflows/phases/fanout.ts): split the inputs into the tasks'
-// input blobs as they start (and read the parent's cancel record), cancel tasks, and write the parent's result at the end — with select
-// "best", the result of the succeeded task with the highest log-likelihood, saying which it was.
+// input blobs as they start (and read the parent's cancel record), cancel tasks, and write the
+// parent's result at the end — with select "best", the result of the succeeded task with the
+// highest log-likelihood, saying which it was.
 import { cancelJobs } from '../admission/cancel-jobs';
 import { blobNames, TASK_STATE_CODES, taskJobIdOf, type ActivityHandlers, type ArrayCompletion } from '../contracts';
 import { forEachLimited } from '../parallel';
